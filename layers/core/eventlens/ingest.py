@@ -1,0 +1,73 @@
+"""Ingest: validate a batch, publish the good events to the queue keyed by user, report the rest."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+from pydantic import BaseModel
+
+from eventlens.errors import BatchTooLarge, PayloadError
+from eventlens.events import Rejection, TimestampRule, validate_events
+from eventlens.queue import EventQueue
+from eventlens.settings import Settings
+
+
+class IngestResult(BaseModel):
+    """What became of a batch: the ids of the accepted events, and each rejected one by index."""
+
+    accepted: int
+    rejected: list[Rejection]
+    event_ids: list[str]
+
+
+def decode_batch(body: bytes, settings: Settings) -> Any:
+    """The JSON of a request body, within the byte limit (413) and well-formed (400)."""
+    if len(body) > settings.max_batch_bytes:
+        raise BatchTooLarge("body", f"is {len(body)} bytes; the limit is {settings.max_batch_bytes}")
+    if not body.strip():
+        raise PayloadError("body", "is empty; send a JSON object")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise PayloadError("body", f"is not valid JSON ({exc})") from None
+
+
+def ingest_events(
+    items: list[Any],
+    queue: EventQueue,
+    settings: Settings,
+    received_at: datetime | None = None,
+) -> IngestResult:
+    """Publish the valid events of ``items`` and name every invalid one.
+
+    All valid events are published in one all-or-nothing batch: when the queue refuses it,
+    ``QueueUnavailable`` propagates and none of them was accepted.
+    """
+    if len(items) > settings.max_batch_events:
+        raise BatchTooLarge("events", f"holds {len(items)} events; the limit is {settings.max_batch_events}")
+    received_at = received_at or datetime.now(UTC)
+    rule = TimestampRule(
+        max_future_skew=timedelta(seconds=settings.max_future_skew_s),
+        max_age=timedelta(days=settings.max_event_age_days),
+    )
+    accepted, rejected = validate_events(items, received_at, rule)
+    if accepted:
+        queue.publish([(event.user_id.encode(), orjson.dumps(event.to_record())) for _, event in accepted])
+    return IngestResult(
+        accepted=len(accepted),
+        rejected=rejected,
+        event_ids=[str(event.event_id) for _, event in accepted],
+    )
+
+
+def ingest_payload(
+    body: bytes,
+    to_items: Callable[[Any], list[Any]],
+    queue: EventQueue,
+    settings: Settings,
+) -> IngestResult:
+    """Decode a request body in one of the accepted formats (``wire_formats``) and ingest it."""
+    return ingest_events(to_items(decode_batch(body, settings)), queue, settings)

@@ -1,0 +1,397 @@
+"""The event queue: Kafka in production, a durable file queue when no broker is configured.
+
+Both sides of both implementations speak in Kafka's terms (topic, partition, offset, key, value), so
+the consume handler sees the same MSK-shaped records whichever one fed it.
+
+Publishing is all-or-nothing for a batch: ``publish`` either stores every record or raises
+``QueueUnavailable`` having made none of them visible to consumers (Kafka: one transaction per batch
+read with ``read_committed``; embedded: the partitions' files are truncated back on failure).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import struct
+import threading
+import time
+import uuid
+import zlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import orjson
+
+from eventlens.settings import Settings
+
+
+class QueueUnavailable(RuntimeError):
+    """The queue cannot take or give records now; the caller may retry later."""
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedRecord:
+    topic: str
+    partition: int
+    offset: int
+    timestamp_ms: int
+    key: bytes
+    value: bytes
+
+
+class EventQueue(Protocol):
+    topic: str
+
+    def publish(self, records: Sequence[tuple[bytes, bytes]]) -> None:
+        """Store every (key, value) record, or none of them (raising QueueUnavailable)."""
+
+    def ping(self) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+class QueueReader(Protocol):
+    def poll(self, max_records: int, timeout_s: float) -> list[QueuedRecord]:
+        """Up to ``max_records`` records after the last ones handed out, waiting up to ``timeout_s``."""
+
+    def commit(self, records: Sequence[QueuedRecord]) -> None:
+        """Mark these records (and all before them in their partitions) as done."""
+
+    def rewind(self) -> None:
+        """Forget what was handed out but not committed, so the next poll redelivers it."""
+
+    def lag(self) -> int:
+        """Records stored but not yet committed."""
+
+    def close(self) -> None: ...
+
+
+# --- Embedded file queue ------------------------------------------------------------------------
+# A frame: crc32 of the rest | key length | value length | timestamp ms | key | value.
+_HEADER = struct.Struct(">IIIq")
+
+
+class EmbeddedQueue:
+    """A durable, partitioned append-only log in files: Kafka's place when no broker runs.
+
+    One file per partition under ``root/topic/``; writers take an exclusive ``flock`` on the topic,
+    so several processes may publish. A record is keyed to a partition by crc32 of its key.
+    """
+
+    def __init__(self, root: Path, topic: str, partitions: int = 4) -> None:
+        self.topic = topic
+        self.partitions = partitions
+        self.dir = root / topic
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._thread_lock = threading.Lock()
+        self._repaired = False
+
+    def partition_path(self, partition: int) -> Path:
+        return self.dir / f"{partition:05d}.log"
+
+    def publish(self, records: Sequence[tuple[bytes, bytes]]) -> None:
+        now_ms = int(time.time() * 1000)
+        frames: dict[int, list[bytes]] = {}
+        for key, value in records:
+            partition = zlib.crc32(key) % self.partitions
+            body = _HEADER.pack(0, len(key), len(value), now_ms)[4:] + key + value
+            frames.setdefault(partition, []).append(struct.pack(">I", zlib.crc32(body)) + body)
+        with self._locked():
+            if not self._repaired:
+                for partition in range(self.partitions):
+                    _truncate_torn_tail(self.partition_path(partition))
+                self._repaired = True
+            written: list[tuple[Path, int]] = []
+            try:
+                for partition, chunks in frames.items():
+                    path = self.partition_path(partition)
+                    with open(path, "ab") as log:
+                        written.append((path, log.tell()))
+                        log.write(b"".join(chunks))
+                        log.flush()
+                        os.fsync(log.fileno())
+            except OSError as exc:
+                for path, size in written:  # nothing half-written: roll every partition back
+                    os.truncate(path, size)
+                raise QueueUnavailable(f"embedded queue cannot write: {exc}") from exc
+
+    def ping(self) -> bool:
+        return self.dir.is_dir() and os.access(self.dir, os.W_OK)
+
+    def close(self) -> None:
+        pass
+
+    def reader(self, group: str) -> EmbeddedQueueReader:
+        return EmbeddedQueueReader(self, group)
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        with self._thread_lock, open(self.dir / ".lock", "a") as lock_file:
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+
+class EmbeddedQueueReader:
+    """A consumer group on an embedded queue; committed positions live in ``offsets-<group>.json``."""
+
+    def __init__(self, queue: EmbeddedQueue, group: str) -> None:
+        self.queue = queue
+        self._offsets_path = queue.dir / f"offsets-{group}.json"
+        self._ends: dict[tuple[int, int], int] = {}  # (partition, offset) -> byte end, until committed
+        self._committed = self._load_committed()
+        self._position = dict(self._committed)
+
+    def poll(self, max_records: int, timeout_s: float) -> list[QueuedRecord]:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            batch = self._read(max_records)
+            if batch or time.monotonic() >= deadline:
+                return batch
+            time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+
+    def commit(self, records: Sequence[QueuedRecord]) -> None:
+        for record in records:
+            end = self._ends.pop((record.partition, record.offset))
+            if record.offset + 1 > self._committed.get(record.partition, (0, 0))[0]:
+                self._committed[record.partition] = (record.offset + 1, end)
+        payload = {str(p): list(pos) for p, pos in self._committed.items()}
+        tmp = self._offsets_path.with_suffix(".tmp")
+        tmp.write_bytes(orjson.dumps(payload))
+        os.replace(tmp, self._offsets_path)
+
+    def rewind(self) -> None:
+        self._position = dict(self._committed)
+
+    def lag(self) -> int:
+        total = 0
+        for partition in range(self.queue.partitions):
+            _, position = self._committed.get(partition, (0, 0))
+            total += sum(1 for _ in _frames(self.queue.partition_path(partition), position))
+        return total
+
+    def close(self) -> None:
+        pass
+
+    def _read(self, max_records: int) -> list[QueuedRecord]:
+        batch: list[QueuedRecord] = []
+        for partition in range(self.queue.partitions):
+            offset, position = self._position.get(partition, (0, 0))
+            for frame_end, timestamp_ms, key, value in _frames(self.queue.partition_path(partition), position):
+                batch.append(QueuedRecord(self.queue.topic, partition, offset, timestamp_ms, key, value))
+                offset, position = offset + 1, frame_end
+                self._ends[(partition, offset - 1)] = frame_end
+                if len(batch) >= max_records:
+                    break
+            self._position[partition] = (offset, position)
+            if len(batch) >= max_records:
+                break
+        return batch
+
+    def _load_committed(self) -> dict[int, tuple[int, int]]:
+        try:
+            raw = orjson.loads(self._offsets_path.read_bytes())
+        except FileNotFoundError:
+            return {}
+        return {int(p): (int(pos[0]), int(pos[1])) for p, pos in raw.items()}
+
+
+def _frames(path: Path, position: int) -> Iterator[tuple[int, int, bytes, bytes]]:
+    """(end position, timestamp, key, value) of each whole frame from ``position`` on."""
+    try:
+        with open(path, "rb") as log:
+            log.seek(position)
+            data = log.read()
+    except FileNotFoundError:
+        return
+    cursor = 0
+    while cursor + _HEADER.size <= len(data):
+        crc, key_len, value_len, timestamp_ms = _HEADER.unpack_from(data, cursor)
+        end = cursor + _HEADER.size + key_len + value_len
+        if end > len(data) or zlib.crc32(data[cursor + 4 : end]) != crc:
+            return  # a torn or still-being-written tail: stop before it
+        key_start = cursor + _HEADER.size
+        yield position + end, timestamp_ms, data[key_start : key_start + key_len], data[key_start + key_len : end]
+        cursor = end
+
+
+def _truncate_torn_tail(path: Path) -> None:
+    """Cut a partial frame a crashed writer left at the end of a log."""
+    if not path.exists():
+        return
+    valid_end = 0
+    for frame_end, *_ in _frames(path, 0):
+        valid_end = frame_end
+    if valid_end != path.stat().st_size:
+        os.truncate(path, valid_end)
+
+
+# --- Kafka ---------------------------------------------------------------------------------------
+class KafkaQueue:
+    """Publishes to a Kafka topic: keyed by user, acks=all, one transaction per batch."""
+
+    def __init__(self, bootstrap: str, topic: str, send_timeout_s: float = 10.0, transactional: bool = True) -> None:
+        self.topic = topic
+        self._bootstrap = bootstrap
+        self._timeout_s = send_timeout_s
+        self._transactional = transactional
+        self._producer: Any = None
+        self._lock = threading.Lock()
+
+    def publish(self, records: Sequence[tuple[bytes, bytes]]) -> None:
+        from kafka.errors import KafkaError
+
+        with self._lock:
+            producer = self._connected_producer()
+            try:
+                if self._transactional:
+                    producer.begin_transaction()
+                futures = [producer.send(self.topic, key=key, value=value) for key, value in records]
+                producer.flush(timeout=self._timeout_s)
+                for future in futures:
+                    future.get(timeout=self._timeout_s)
+                if self._transactional:
+                    producer.commit_transaction()
+            except (KafkaError, TimeoutError, OSError) as exc:
+                self._discard_producer(abort=True)
+                raise QueueUnavailable(f"Kafka did not take the batch: {exc}") from exc
+
+    def ping(self) -> bool:
+        try:
+            with self._lock:
+                self._connected_producer()
+        except QueueUnavailable:
+            return False
+        return True
+
+    def close(self) -> None:
+        with self._lock:
+            self._discard_producer(abort=False)
+
+    def _connected_producer(self) -> Any:
+        from kafka import KafkaProducer
+        from kafka.errors import KafkaError
+
+        if self._producer is not None:
+            return self._producer
+        options: dict[str, Any] = {
+            "bootstrap_servers": self._bootstrap,
+            "acks": "all",
+            "linger_ms": 5,
+            "batch_size": 1024 * 1024,
+            "max_request_size": 8 * 1024 * 1024,
+            "max_block_ms": int(self._timeout_s * 1000),
+            "request_timeout_ms": int(self._timeout_s * 1000),
+            "retries": 3,
+        }
+        if self._transactional:
+            # A fresh id per producer: a warm container fences nobody else's transactions.
+            options["transactional_id"] = f"eventlens-ingest-{uuid.uuid4()}"
+            options["enable_idempotence"] = True
+        try:
+            producer = KafkaProducer(**options)
+            if self._transactional:
+                producer.init_transactions()
+        except (KafkaError, OSError) as exc:
+            raise QueueUnavailable(f"Kafka at {self._bootstrap} is not reachable: {exc}") from exc
+        self._producer = producer
+        return producer
+
+    def _discard_producer(self, abort: bool) -> None:
+        producer, self._producer = self._producer, None
+        if producer is None:
+            return
+        try:
+            if abort and self._transactional:
+                producer.abort_transaction()
+        except Exception:  # noqa: BLE001 - the producer is being thrown away; the batch already failed
+            pass
+        try:
+            producer.close(timeout=1)
+        except Exception:  # noqa: BLE001
+            pass
+
+
+class KafkaQueueReader:
+    """A Kafka consumer in a group, committing only what the caller says is done."""
+
+    def __init__(self, bootstrap: str, topic: str, group: str) -> None:
+        from kafka import KafkaConsumer
+
+        self.topic = topic
+        self._consumer = KafkaConsumer(
+            topic,
+            bootstrap_servers=bootstrap,
+            group_id=group,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
+            max_poll_records=50_000,
+            fetch_max_bytes=64 * 1024 * 1024,
+            max_partition_fetch_bytes=16 * 1024 * 1024,
+        )
+
+    def poll(self, max_records: int, timeout_s: float) -> list[QueuedRecord]:
+        from kafka.errors import KafkaError
+
+        try:
+            polled = self._consumer.poll(timeout_ms=int(timeout_s * 1000), max_records=max_records)
+        except KafkaError as exc:
+            raise QueueUnavailable(str(exc)) from exc
+        return [
+            QueuedRecord(m.topic, m.partition, m.offset, m.timestamp, m.key or b"", m.value or b"")
+            for messages in polled.values()
+            for m in messages
+        ]
+
+    def commit(self, records: Sequence[QueuedRecord]) -> None:
+        from kafka import TopicPartition
+        from kafka.structs import OffsetAndMetadata
+
+        latest: dict[TopicPartition, int] = {}
+        for record in records:
+            tp = TopicPartition(record.topic, record.partition)
+            latest[tp] = max(latest.get(tp, -1), record.offset)
+        self._consumer.commit({tp: OffsetAndMetadata(offset + 1, "", -1) for tp, offset in latest.items()})
+
+    def rewind(self) -> None:
+        from kafka import TopicPartition
+
+        committed = {}
+        for tp in self._consumer.assignment():
+            committed[tp] = self._consumer.committed(TopicPartition(tp.topic, tp.partition))
+        for tp, offset in committed.items():
+            if offset is None:
+                self._consumer.seek_to_beginning(tp)
+            else:
+                self._consumer.seek(tp, offset)
+
+    def lag(self) -> int:
+        assignment = self._consumer.assignment()
+        if not assignment:
+            return 0
+        ends = self._consumer.end_offsets(list(assignment))
+        return sum(max(0, end - (self._consumer.committed(tp) or 0)) for tp, end in ends.items())
+
+    def close(self) -> None:
+        self._consumer.close()
+
+
+def open_queue(settings: Settings) -> EventQueue:
+    """Kafka when KAFKA_BOOTSTRAP is set, the embedded file queue under $EVENTLENS_HOME otherwise."""
+    if settings.kafka_bootstrap:
+        return KafkaQueue(settings.kafka_bootstrap, settings.kafka_topic, settings.kafka_send_timeout_s)
+    return EmbeddedQueue(settings.queue_path, settings.kafka_topic, settings.kafka_partitions)
+
+
+def open_reader(settings: Settings) -> QueueReader:
+    """The consumer-group side of ``open_queue``."""
+    if settings.kafka_bootstrap:
+        return KafkaQueueReader(settings.kafka_bootstrap, settings.kafka_topic, settings.kafka_consumer_group)
+    queue = EmbeddedQueue(settings.queue_path, settings.kafka_topic, settings.kafka_partitions)
+    return queue.reader(settings.kafka_consumer_group)

@@ -1,0 +1,67 @@
+"""One settings model, read from the environment once; the defaults serve the embedded mode."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything eventlens reads from its environment.
+
+    With nothing set, every part runs embedded under ``$EVENTLENS_HOME``: chDB for the warehouse,
+    a durable file queue in Kafka's place and local files for object storage.
+    """
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    home: Path = Field(default=Path("~/.eventlens"), alias="EVENTLENS_HOME")
+
+    # Queue: Kafka when a bootstrap is given, the embedded file queue otherwise.
+    kafka_bootstrap: str | None = Field(default=None, alias="KAFKA_BOOTSTRAP")
+    kafka_topic: str = Field(default="raw-events", alias="KAFKA_TOPIC")
+    kafka_partitions: int = Field(default=4, ge=1, le=1024, alias="KAFKA_PARTITIONS")
+    kafka_consumer_group: str = Field(default="eventlens-consume", alias="KAFKA_CONSUMER_GROUP")
+    kafka_send_timeout_s: float = Field(default=10.0, gt=0, alias="KAFKA_SEND_TIMEOUT_S")
+
+    # Warehouse: a ClickHouse server when a URL is given (http://user:pass@host:8123/db), chDB otherwise.
+    clickhouse_url: str | None = Field(default=None, alias="CLICKHOUSE_URL")
+    clickhouse_database: str = Field(default="eventlens", alias="CLICKHOUSE_DATABASE")
+    retention_days: int | None = Field(default=None, ge=1, alias="EVENTLENS_RETENTION_DAYS")
+
+    # Object storage: an S3 bucket when given, local files under $EVENTLENS_HOME/objects otherwise.
+    bucket: str | None = Field(default=None, alias="EVENTLENS_BUCKET")
+
+    # Ingest limits and the timestamp rule.
+    max_batch_events: int = Field(default=10_000, ge=1, alias="EVENTLENS_MAX_BATCH_EVENTS")
+    max_batch_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, alias="EVENTLENS_MAX_BATCH_BYTES")
+    max_future_skew_s: int = Field(default=300, ge=0, alias="EVENTLENS_MAX_FUTURE_SKEW_S")
+    max_event_age_days: int = Field(default=730, ge=1, alias="EVENTLENS_MAX_EVENT_AGE_DAYS")
+
+    # Consume: rows gathered before one warehouse insert (chDB pays ~10 ms per INSERT).
+    consume_batch_rows: int = Field(default=200_000, ge=1, alias="EVENTLENS_CONSUME_BATCH_ROWS")
+
+    @property
+    def home_dir(self) -> Path:
+        return self.home.expanduser()
+
+    @property
+    def chdb_path(self) -> Path:
+        return self.home_dir / "warehouse"
+
+    @property
+    def queue_path(self) -> Path:
+        return self.home_dir / "queue"
+
+    @property
+    def objects_path(self) -> Path:
+        return self.home_dir / "objects"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once (a warm Lambda container keeps them)."""
+    return Settings()
