@@ -1,0 +1,17 @@
+"""ingest: HTTP (API Gateway HTTP API) → validated events on the queue, keyed by user."""
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from eventlens.api import errors, ingest_routes
+from eventlens.observability import logger, metrics
+
+app = APIGatewayHttpResolver(enable_validation=True)
+errors.register(app)
+app.include_router(ingest_routes.router)
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

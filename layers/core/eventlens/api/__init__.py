@@ -1,0 +1,1 @@
+"""HTTP routes (Powertools routers), one module per area, and the one error-to-status mapping."""

@@ -1,0 +1,86 @@
+"""The outside systems one process talks to, built once from settings and kept while warm.
+
+A Lambda container (or the local runtime) keeps one ``Components``; each part is opened on first
+use, so a function only connects to what it touches, and a part that failed to open is tried
+again on the next use (a broker that was down may be back).
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+
+from eventlens.deadletter import DeadLetterStore
+from eventlens.objectstore import ObjectStore, open_object_store
+from eventlens.queue import EventQueue, open_queue
+from eventlens.schema import migrate
+from eventlens.settings import Settings, get_settings
+from eventlens.warehouse import Warehouse, WarehouseError, open_warehouse
+
+
+class Components:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+
+    @cached_property
+    def queue(self) -> EventQueue:
+        return open_queue(self.settings)
+
+    @cached_property
+    def warehouse(self) -> Warehouse:
+        with self._lock:
+            warehouse = open_warehouse(self.settings)
+            migrate(warehouse, self.settings.retention_days)
+            return warehouse
+
+    @cached_property
+    def objects(self) -> ObjectStore:
+        return open_object_store(self.settings)
+
+    @cached_property
+    def dead_letters(self) -> DeadLetterStore:
+        return DeadLetterStore(self.objects)
+
+    def health(self) -> dict[str, str]:
+        """Each dependency and its state: connected, down (and why), or not configured."""
+        states = {
+            "warehouse": _state(lambda: self.warehouse.ping()),
+            "queue": _state(lambda: self.queue.ping()),
+            "object_store": _state(lambda: self.objects.ping()),
+            "graph": "not configured",
+        }
+        return states
+
+    def close(self) -> None:
+        for name in ("queue", "warehouse"):
+            part = self.__dict__.pop(name, None)
+            if part is not None:
+                part.close()
+
+
+def _state(check: object) -> str:
+    try:
+        return "connected" if check() else "down"  # type: ignore[operator]
+    except (WarehouseError, OSError, RuntimeError) as exc:
+        return f"down: {exc}"
+
+
+_current: Components | None = None
+_current_lock = threading.Lock()
+
+
+def current() -> Components:
+    """This process's components, created from the environment on first use."""
+    global _current
+    with _current_lock:
+        if _current is None:
+            _current = Components(get_settings())
+        return _current
+
+
+def install(components: Components | None) -> None:
+    """Make ``components`` this process's (the local runtime and tests choose their own)."""
+    global _current
+    with _current_lock:
+        _current = components

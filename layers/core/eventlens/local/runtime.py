@@ -1,0 +1,167 @@
+"""``eventlens local``: every HTTP route of the manifest on one port, and its Kafka triggers fed.
+
+HTTP requests become API Gateway HTTP API (2.0) events for the function that owns the route. The
+consume function gets MSK-shaped events from Kafka (``KAFKA_BOOTSTRAP``) or the embedded queue,
+and the offsets are committed only after it returns; when it raises, the batch is delivered again.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+from eventlens import components as components_module
+from eventlens.components import Components
+from eventlens.local.apigw import http_api_event, http_response
+from eventlens.local.invoke import LocalFunction
+from eventlens.manifest import Function, HttpRoute, load_manifest
+from eventlens.msk import event_from_records
+from eventlens.observability import logger
+from eventlens.queue import QueueReader, QueueUnavailable, open_reader
+from eventlens.settings import Settings
+
+
+@dataclass(frozen=True)
+class RouteTarget:
+    route: HttpRoute
+    function: LocalFunction
+
+
+class LocalRuntime:
+    """The functions of the manifest, served and fed in this process."""
+
+    def __init__(self, settings: Settings, port: int = 8000, host: str = "127.0.0.1") -> None:
+        self.settings = settings
+        self.components = Components(settings)
+        components_module.install(self.components)
+        self.manifest: dict[str, Function] = load_manifest()
+        self.functions = {name: LocalFunction(fn) for name, fn in self.manifest.items()}
+        self.routes = [
+            RouteTarget(route, self.functions[name]) for name, fn in self.manifest.items() for route in fn.http
+        ]
+        self._server = ThreadingHTTPServer((host, port), _handler_class(self))
+        self._server.daemon_threads = True
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.consumed_batches = 0
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        """Open every dependency (migrating the warehouse), start the feeders, then serve HTTP."""
+        _ = self.components.warehouse, self.components.queue, self.components.objects
+        for name, fn in self.manifest.items():
+            for trigger in fn.kafka:
+                thread = threading.Thread(
+                    target=self._feed, args=(self.functions[name], trigger.batch_size, trigger.maximum_batching_window_s),
+                    name=f"feed-{name}", daemon=True,
+                )
+                thread.start()
+                self._threads.append(thread)
+        server_thread = threading.Thread(target=self._server.serve_forever, name="http", daemon=True)
+        server_thread.start()
+        self._threads.append(server_thread)
+        logger.info("eventlens local is serving", extra={"url": self.url})
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._server.shutdown()
+        self._server.server_close()
+        for thread in self._threads:
+            thread.join(timeout=30)
+        self.components.close()
+        components_module.install(None)
+
+    def route(self, method: str, path: str) -> tuple[RouteTarget, dict[str, str]] | None:
+        for target in self.routes:
+            if target.route.method == method:
+                match = target.route.pattern.match(path)
+                if match:
+                    return target, match.groupdict()
+        return None
+
+    def _feed(self, function: LocalFunction, batch_size: int, window_s: float) -> None:
+        """Poll the queue, invoke the function with MSK events, commit only after it succeeds."""
+        reader: QueueReader | None = None
+        backoff = 0.5
+        while not self._stop.is_set():
+            try:
+                reader = reader or open_reader(self.settings)
+                records = reader.poll(max_records=batch_size, timeout_s=min(window_s, 1.0))
+                if not records:
+                    continue
+                function.invoke(event_from_records(records, bootstrap=self.settings.kafka_bootstrap or "embedded"))
+                reader.commit(records)
+                self.consumed_batches += 1
+                backoff = 0.5
+            except QueueUnavailable as exc:
+                logger.warning("queue unavailable; retrying", extra={"reason": str(exc)})
+                time.sleep(backoff)
+                backoff = min(backoff * 2, 10)
+            except Exception as exc:  # noqa: BLE001 - the batch is redelivered, never dropped
+                logger.exception("consume failed; the batch will be delivered again", extra={"reason": str(exc)})
+                if reader is not None:
+                    reader.rewind()
+                time.sleep(backoff)
+                backoff = min(backoff * 2, 10)
+        if reader is not None:
+            reader.close()
+
+    def lag(self) -> int:
+        """Records in the queue not yet committed by the consume function."""
+        reader = open_reader(self.settings)
+        try:
+            return reader.lag()
+        finally:
+            reader.close()
+
+
+def _handler_class(runtime: LocalRuntime) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _serve(self) -> None:
+            parts = urlsplit(self.path)
+            length = int(self.headers.get("content-length") or 0)
+            body = self.rfile.read(length) if length else b""
+            found = runtime.route(self.command, parts.path)
+            if found is None:
+                self._answer(404, {"content-type": "application/json"}, b'{"error":{"field":"path","reason":"no such route"}}')
+                return
+            target, path_parameters = found
+            event = http_api_event(
+                self.command, parts.path, parts.query, list(self.headers.items()), body,
+                target.route, path_parameters, self.client_address[0],
+            )
+            try:
+                status, headers, payload = http_response(target.function.invoke(event))
+            except Exception as exc:  # noqa: BLE001 - API Gateway answers 500 for a crashed function
+                logger.exception("function failed", extra={"reason": str(exc)})
+                status, headers, payload = 500, {"content-type": "application/json"}, b'{"message":"Internal Server Error"}'
+            self._answer(status, headers, payload)
+
+        def _answer(self, status: int, headers: dict[str, str], payload: bytes) -> None:
+            self.send_response(status)
+            for name, value in headers.items():
+                if name not in ("content-length", "connection"):
+                    self.send_header(name, value)
+            self.send_header("content-length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
+            pass
+
+    return Handler

@@ -1,0 +1,1 @@
+"""Analytics reports over the event table: plain functions taking a warehouse and typed arguments."""

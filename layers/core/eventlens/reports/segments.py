@@ -1,0 +1,91 @@
+"""Segments: ``column:value`` or ``properties.key[.key…]:value`` filters, turned into bound SQL.
+
+Columns come from a fixed list; property keys and every value reach SQL only as bound parameters.
+Several segments combine with AND.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from eventlens.errors import InvalidParameter
+
+# Segmentable columns of the events table (after the ``:``, the value is compared as text).
+COLUMNS = {"event_type": "event_type", "type": "event_type", "user_id": "user_id", "source": "source"}
+# Properties that are MATERIALIZED columns: read the column, not the JSON.
+HOT_PROPERTIES = {
+    "country": "country",
+    "session_id": "session_id",
+    "movie_id": "movie_id",
+    "item_id": "item",
+    "item": "item",
+}
+_KEY = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+MAX_SEGMENTS = 8
+MAX_DEPTH = 4
+
+
+@dataclass(frozen=True)
+class Segment:
+    path: tuple[str, ...]  # ("event_type",) or ("properties", "country")
+    value: str
+
+
+def parse_segments(raw: str | Iterable[str] | None) -> list[Segment]:
+    """Parse ``a:b`` segments; several may come comma-separated (API Gateway joins repeated params)."""
+    if raw is None:
+        return []
+    texts = [raw] if isinstance(raw, str) else list(raw)
+    parts = [part.strip() for text in texts for part in text.split(",") if part.strip()]
+    if len(parts) > MAX_SEGMENTS:
+        raise InvalidParameter("segment", f"at most {MAX_SEGMENTS} segments, got {len(parts)}")
+    return [_parse_one(part) for part in parts]
+
+
+def _parse_one(text: str) -> Segment:
+    name, sep, value = text.partition(":")
+    if not sep or not name or not value:
+        raise InvalidParameter("segment", f"expected column:value or properties.key:value, got {text!r}")
+    path = tuple(name.split("."))
+    if path[0] == "properties":
+        keys = path[1:]
+        if not keys or len(keys) > MAX_DEPTH or not all(_KEY.match(k) for k in keys):
+            raise InvalidParameter(
+                "segment", f"property path {name!r} must be properties.key with up to {MAX_DEPTH} keys of [A-Za-z0-9_-]"
+            )
+    elif len(path) != 1 or path[0] not in COLUMNS:
+        raise InvalidParameter(
+            "segment", f"unknown column {name!r}; use one of {sorted(COLUMNS)} or properties.<key>"
+        )
+    return Segment(path, value)
+
+
+def segment_sql(segments: list[Segment], prefix: str = "seg") -> tuple[str, dict[str, Any]]:
+    """An AND of the segments' conditions (``1`` for none) and the parameters it binds."""
+    conditions: list[str] = []
+    params: dict[str, Any] = {}
+    for i, segment in enumerate(segments):
+        value_param = f"{prefix}{i}_v"
+        params[value_param] = segment.value
+        if segment.path[0] != "properties":
+            conditions.append(f"{COLUMNS[segment.path[0]]} = {{{value_param}:String}}")
+            continue
+        keys = segment.path[1:]
+        if len(keys) == 1 and keys[0] in HOT_PROPERTIES:
+            conditions.append(f"{HOT_PROPERTIES[keys[0]]} = {{{value_param}:String}}")
+            continue
+        key_params = []
+        for depth, key in enumerate(keys):
+            name = f"{prefix}{i}_k{depth}"
+            params[name] = key
+            key_params.append(f"{{{name}:String}}")
+        path = ", ".join(key_params)
+        # Strings compare by their text; numbers and booleans by their JSON text ("10", "true").
+        conditions.append(
+            f"(JSONExtractString(properties, {path}) = {{{value_param}:String}}"
+            f" OR JSONExtractRaw(properties, {path}) = {{{value_param}:String}})"
+        )
+    return (" AND ".join(conditions) or "1"), params

@@ -1,0 +1,433 @@
+#!/usr/bin/env bash
+# Local single-node Apache Kafka broker (KRaft, combined broker+controller)
+# for eventlens tests. No Docker, no tarball download: the broker's jars come
+# from Maven Central through scripts/servers/kafka/pom.xml and run on the
+# machine's Java 17.
+#
+# Usage: scripts/servers/kafka.sh <command> [PORT]
+#   install        resolve the broker jars into $KAFKA_HOME/libs (idempotent)
+#   start [PORT]   format storage if needed, start in the background, wait
+#                  until the broker serves Metadata (installs first if needed)
+#   stop [PORT]    stop the broker started on PORT and wait for it to exit
+#   status [PORT]  exit 0 if running (and say whether it answers), 3 if not
+#   clean [PORT]   delete the (stopped) broker's data dir for a fresh cluster
+#
+# PORT defaults to $KAFKA_PORT, else 19092. PLAINTEXT listens on
+# 127.0.0.1:PORT, the KRaft controller on 127.0.0.1:PORT+1. Clients use
+# bootstrap_servers=127.0.0.1:PORT.
+#
+# Environment:
+#   EVENTLENS_SERVERS     root for installed servers (default ~/.eventlens-servers)
+#   KAFKA_VERSION         org.apache.kafka:kafka_2.13 version (default 4.3.1)
+#   KAFKA_PORT            default port
+#   KAFKA_HEAP_OPTS       JVM heap flags (default "-Xms128m -Xmx512m")
+#   KAFKA_LOG_LEVEL       root log level of server.log (default WARN)
+#   KAFKA_START_TIMEOUT   seconds to wait for readiness (default 60)
+#   KAFKA_STOP_TIMEOUT    seconds to wait for a clean shutdown before SIGKILL (default 30)
+#   JAVA_HOME             Java 17+ to use (default: java on PATH)
+#
+# Layout under $EVENTLENS_SERVERS/kafka:
+#   libs/                       jars (+ .installed stamp)
+#   data-PORT/server.properties generated config (rewritten on every start)
+#   data-PORT/log4j2.xml        generated logging config
+#   data-PORT/kraft/            log.dirs: metadata log + topic data
+#   data-PORT/logs/server.log   broker log; kafka.out = JVM stdout/stderr
+#   data-PORT/kafka.pid         pid of the running broker
+set -euo pipefail
+
+SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
+POM="$SCRIPT_DIR/kafka/pom.xml"
+READY_PY="$SCRIPT_DIR/kafka_ready.py"
+
+KAFKA_VERSION=${KAFKA_VERSION:-4.3.1}
+SERVERS_ROOT=${EVENTLENS_SERVERS:-$HOME/.eventlens-servers}
+KAFKA_HOME="$SERVERS_ROOT/kafka"
+LIBS="$KAFKA_HOME/libs"
+HOST=127.0.0.1
+DEFAULT_PORT=${KAFKA_PORT:-19092}
+HEAP_OPTS=${KAFKA_HEAP_OPTS:--Xms128m -Xmx512m}
+LOG_LEVEL=${KAFKA_LOG_LEVEL:-WARN}
+START_TIMEOUT=${KAFKA_START_TIMEOUT:-60}
+STOP_TIMEOUT=${KAFKA_STOP_TIMEOUT:-30}
+JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
+
+log() { printf 'kafka.sh: %s\n' "$*" >&2; }
+die() { printf 'kafka.sh: error: %s\n' "$*" >&2; exit 1; }
+
+usage() {
+    sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"
+}
+
+# ---------------------------------------------------------------- helpers
+
+# Validates the port (argument, else $KAFKA_PORT, else 19092) and sets the
+# per-port paths used by start/stop/status/clean. Sets globals rather than
+# echoing: a `die` inside $(...) would only exit the subshell.
+set_paths() {
+    PORT=${1:-$DEFAULT_PORT}
+    if ! [[ $PORT =~ ^[1-9][0-9]{3,4}$ ]] || (( PORT < 1024 || PORT > 65534 )); then
+        die "invalid port '$PORT' (need 1024-65534; PORT+1 is the controller port)"
+    fi
+    CONTROLLER_PORT=$((PORT + 1))
+    DATA_DIR="$KAFKA_HOME/data-$PORT"
+    PROPS="$DATA_DIR/server.properties"
+    LOG4J="$DATA_DIR/log4j2.xml"
+    LOG_DIR="$DATA_DIR/logs"
+    PID_FILE="$DATA_DIR/kafka.pid"
+}
+
+check_java() {
+    command -v "$JAVA" >/dev/null 2>&1 || die "java not found (install a JDK 17+ or set JAVA_HOME)"
+    local out major
+    # Capture first, parse after: piping `java -version` into head can
+    # SIGPIPE java and trip pipefail.
+    out=$("$JAVA" -version 2>&1) || die "'$JAVA -version' failed: $out"
+    major=$(sed -n 's/.*version "\([0-9]*\).*/\1/p' <<<"$out" | sed -n 1p)
+    if [[ -z $major ]] || (( major < 17 )); then
+        die "Kafka 4.x needs Java 17+, found: ${out%%$'\n'*}"
+    fi
+}
+
+install_stamp() {
+    # The stamp ties libs/ to the Kafka version *and* the pom's contents, so
+    # editing either triggers a re-resolve instead of silently reusing jars.
+    echo "kafka_version=$KAFKA_VERSION pom_sha256=$(sha256sum "$POM" | cut -d' ' -f1)"
+}
+
+is_installed() {
+    [[ -f "$LIBS/.installed" && "$(cat "$LIBS/.installed")" == "$(install_stamp)" ]]
+}
+
+# True if something accepts TCP connections on HOST:$1.
+port_open() {
+    # shellcheck disable=SC2016  # $0/$1 expand in the inner bash
+    timeout 2 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$HOST" "$1" 2>/dev/null
+}
+
+# Prints the pid from the pid file if that process is alive and really is the
+# broker for this port (guards against a stale pid file whose pid was reused).
+running_pid() {
+    [[ -f $PID_FILE ]] || return 1
+    local pid
+    pid=$(<"$PID_FILE")
+    [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
+    if [[ -r /proc/$pid/cmdline ]]; then
+        tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF "kafka.Kafka $PROPS" || return 1
+    fi
+    echo "$pid"
+}
+
+# True once the broker answers a Metadata request listing itself. Without a
+# python3, fall back to "port open and the log says the server started"
+# (since LOG_OFFSET, i.e. this start; `status` checks the whole log).
+broker_ready() {
+    if command -v python3 >/dev/null 2>&1; then
+        python3 "$READY_PY" --host "$HOST" --port "$PORT" --timeout 2 --quiet
+    else
+        port_open "$PORT" && tail -c "+$((${LOG_OFFSET:-0} + 1))" "$LOG_DIR/server.log" 2>/dev/null \
+            | grep -q 'Kafka Server started'
+    fi
+}
+
+show_log_tail() {
+    local f
+    for f in "$LOG_DIR/kafka.out" "$LOG_DIR/server.log"; do
+        [[ -s $f ]] || continue
+        log "---- last lines of $f ----"
+        tail -n 25 "$f" >&2
+    done
+}
+
+# A random KRaft cluster id: 16 random bytes as URL-safe base64 without
+# padding (Kafka's Uuid format). Like Uuid.randomUuid(), avoid ids starting
+# with '-', which command-line parsers take for an option.
+new_cluster_id() {
+    local id
+    while :; do
+        id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+        [[ ${#id} -eq 22 && $id != -* ]] && break
+    done
+    echo "$id"
+}
+
+write_config() {
+    mkdir -p "$DATA_DIR/kraft" "$LOG_DIR"
+    cat >"$PROPS" <<EOF
+# Generated by scripts/servers/kafka.sh on each start -- edit the script, not this file.
+process.roles=broker,controller
+node.id=1
+# Dynamic KRaft quorum (KIP-853), as in Kafka 4.x's own config/server.properties;
+# storage is formatted with --standalone so this node is the only voter.
+controller.quorum.bootstrap.servers=$HOST:$CONTROLLER_PORT
+listeners=PLAINTEXT://$HOST:$PORT,CONTROLLER://$HOST:$CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://$HOST:$PORT,CONTROLLER://$HOST:$CONTROLLER_PORT
+inter.broker.listener.name=PLAINTEXT
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$DATA_DIR/kraft
+
+# Test-friendly topic defaults.
+auto.create.topics.enable=true
+num.partitions=4
+default.replication.factor=1
+min.insync.replicas=1
+delete.topic.enable=true
+
+# Internal topics on a single node: replication 1, and few partitions so the
+# first consumer group / first transaction does not wait for 50 partitions
+# of __consumer_offsets / __transaction_state to be created.
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+
+# Consumer groups form immediately instead of waiting 3 s for more members.
+group.initial.rebalance.delay.ms=0
+
+# After an unclean exit (kill -9) the restarted broker cannot register until
+# the controller expires its previous session: 9 s by default, 4 s here.
+broker.session.timeout.ms=4000
+broker.heartbeat.interval.ms=1000
+
+num.recovery.threads.per.data.dir=1
+# log.flush.* left at defaults (the OS page cache decides).
+EOF
+
+    # Kafka 4.x logs through log4j2. Everything goes to a size-capped file;
+    # the root level is WARN by default, with the startup/shutdown lifecycle
+    # kept at INFO so server.log shows when (and why not) the broker came up.
+    # shutdownHook="disable": otherwise log4j stops itself as soon as the JVM
+    # begins to exit, Kafka's shutdown messages are lost and kafka.out gets
+    # "Unable to register Log4j shutdown hook" (file appenders flush each
+    # line, so nothing is lost by not stopping log4j).
+    cat >"$LOG4J" <<EOF
+<?xml version="1.0" encoding="UTF-8"?>
+<!-- Generated by scripts/servers/kafka.sh -->
+<Configuration status="warn" shutdownHook="disable">
+  <Appenders>
+    <RollingFile name="server" fileName="$LOG_DIR/server.log" filePattern="$LOG_DIR/server.log.%i">
+      <PatternLayout pattern="[%d] %p %m (%c)%n"/>
+      <Policies><SizeBasedTriggeringPolicy size="20 MB"/></Policies>
+      <DefaultRolloverStrategy max="2"/>
+    </RollingFile>
+  </Appenders>
+  <Loggers>
+    <Root level="$LOG_LEVEL"><AppenderRef ref="server"/></Root>
+    <Logger name="kafka.Kafka" level="INFO"/>
+    <Logger name="kafka.server.KafkaRaftServer" level="INFO"/>
+    <Logger name="kafka.server.BrokerServer" level="INFO"/>
+    <Logger name="kafka.server.ControllerServer" level="INFO"/>
+    <Logger name="kafka.server.SharedServer" level="INFO"/>
+    <Logger name="kafka.tools.StorageTool" level="INFO"/>
+  </Loggers>
+</Configuration>
+EOF
+}
+
+# JVM flags shared by the storage tool and the broker.
+jvm_common() {
+    JVM_COMMON=(
+        -cp "$LIBS/*"
+        -Djava.awt.headless=true
+        "-Dlog4j2.configurationFile=$LOG4J"
+        "-Dkafka.logs.dir=$LOG_DIR"
+    )
+}
+
+format_storage() {
+    if [[ -f "$DATA_DIR/kraft/meta.properties" ]]; then
+        log "storage already formatted ($(grep -h '^cluster.id=' "$DATA_DIR/kraft/meta.properties" || true))"
+        return
+    fi
+    local cluster_id out
+    cluster_id=$(new_cluster_id)
+    log "formatting storage in $DATA_DIR/kraft (cluster.id=$cluster_id)"
+    # Same as `kafka-storage.sh format -t ID -c server.properties --standalone`.
+    out=$("$JAVA" "${JVM_COMMON[@]}" -Xmx256m kafka.tools.StorageTool format \
+        --config "$PROPS" --cluster-id "$cluster_id" --standalone --ignore-formatted 2>&1) \
+        || { printf '%s\n' "$out" >&2; die "storage format failed"; }
+}
+
+# ---------------------------------------------------------------- commands
+
+cmd_install() {
+    [[ -f $POM ]] || die "missing $POM"
+    check_java
+    mkdir -p "$KAFKA_HOME"
+    # Serialise concurrent installs (e.g. parallel test jobs) on one lock.
+    # The fd is closed again afterwards: a broker launched later by this same
+    # shell would otherwise inherit it and hold the lock for its lifetime.
+    exec 9>"$KAFKA_HOME/.install.lock"
+    flock 9
+    install_locked
+    exec 9>&-
+}
+
+install_locked() {
+    if is_installed; then
+        log "Kafka $KAFKA_VERSION already installed in $LIBS"
+        return 0
+    fi
+    command -v mvn >/dev/null 2>&1 || die "mvn not found (install Maven 3.x)"
+    log "resolving org.apache.kafka:kafka_2.13:$KAFKA_VERSION from Maven Central into $LIBS ..."
+    local tmp
+    tmp=$(mktemp -d "$KAFKA_HOME/libs.tmp.XXXXXX")
+    # Resolve into a temp dir and swap it in, so an interrupted install never
+    # leaves a half-filled libs/ that looks complete.
+    chmod 755 "$tmp"
+    # Maven's output goes to a file (even -q -B emits stray ANSI resets) and
+    # is shown only on failure.
+    if ! mvn -q -B -Dstyle.color=never -f "$POM" dependency:copy-dependencies \
+            -DoutputDirectory="$tmp" -DincludeScope=runtime \
+            -Dkafka.version="$KAFKA_VERSION" >"$KAFKA_HOME/install.log" 2>&1; then
+        tail -n 40 "$KAFKA_HOME/install.log" >&2
+        rm -rf "$tmp"
+        die "maven could not resolve Kafka $KAFKA_VERSION (full output: $KAFKA_HOME/install.log)"
+    fi
+    [[ -f "$tmp/kafka_2.13-$KAFKA_VERSION.jar" ]] || { rm -rf "$tmp"; die "kafka_2.13-$KAFKA_VERSION.jar missing after resolve"; }
+    install_stamp >"$tmp/.installed"
+    # A broker still running from the old libs/ keeps its open jars; it is
+    # simply not upgraded until restarted.
+    rm -rf "$LIBS.old"
+    [[ -d $LIBS ]] && mv "$LIBS" "$LIBS.old"
+    mv "$tmp" "$LIBS"
+    rm -rf "$LIBS.old"
+    log "installed Kafka $KAFKA_VERSION ($(find "$LIBS" -name '*.jar' | wc -l) jars, $(du -sh "$LIBS" | cut -f1))"
+}
+
+cmd_start() {
+    set_paths "${1:-}"
+    is_installed || cmd_install
+    check_java
+
+    local pid
+    if pid=$(running_pid); then
+        if broker_ready; then
+            log "already running (pid $pid) on $HOST:$PORT"
+            return 0
+        fi
+        log "already running (pid $pid) but not answering yet; waiting"
+    else
+        rm -f "$PID_FILE"
+        local p
+        for p in "$PORT" "$CONTROLLER_PORT"; do
+            port_open "$p" && die "port $p on $HOST is already in use by another process"
+        done
+
+        write_config
+        jvm_common
+        format_storage
+
+        LOG_OFFSET=$(stat -c %s "$LOG_DIR/server.log" 2>/dev/null || echo 0)
+        printf '\n==== %s starting Kafka %s on %s:%s ====\n' "$(date -Is)" "$KAFKA_VERSION" "$HOST" "$PORT" \
+            >>"$LOG_DIR/kafka.out"
+        local -a heap
+        read -r -a heap <<<"$HEAP_OPTS"
+        # setsid: own session, so the broker outlives this script and is not
+        # hit by Ctrl-C / SIGHUP aimed at the caller's terminal or job.
+        # The inner sh records its own pid and then execs java, so the pid
+        # file holds the JVM's pid whether or not setsid had to fork.
+        # shellcheck disable=SC2016  # $$/$0/$@ expand in the inner sh
+        setsid sh -c 'echo $$ >"$0"; exec "$@"' "$PID_FILE" \
+            "$JAVA" "${heap[@]}" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+            -XX:+ExitOnOutOfMemoryError "${JVM_COMMON[@]}" \
+            kafka.Kafka "$PROPS" \
+            </dev/null >>"$LOG_DIR/kafka.out" 2>&1 &
+        local _
+        for _ in $(seq 50); do
+            [[ -s $PID_FILE ]] && break
+            sleep 0.1
+        done
+        [[ -s $PID_FILE ]] || { show_log_tail; die "broker process did not start (no pid file)"; }
+        pid=$(<"$PID_FILE")
+        log "started Kafka $KAFKA_VERSION (pid $pid), waiting up to ${START_TIMEOUT}s for $HOST:$PORT ..."
+    fi
+
+    local deadline=$((SECONDS + START_TIMEOUT))
+    while :; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            show_log_tail
+            rm -f "$PID_FILE"
+            die "broker exited during startup (logs in $LOG_DIR)"
+        fi
+        broker_ready && break
+        if (( SECONDS >= deadline )); then
+            show_log_tail
+            log "not ready after ${START_TIMEOUT}s; stopping it"
+            cmd_stop "$PORT" || true
+            die "broker did not become ready on $HOST:$PORT"
+        fi
+        sleep 0.5
+    done
+    log "ready: bootstrap_servers=$HOST:$PORT (pid $pid, data $DATA_DIR)"
+}
+
+cmd_stop() {
+    set_paths "${1:-}"
+    local pid
+    if ! pid=$(running_pid); then
+        rm -f "$PID_FILE"
+        log "not running on port $PORT"
+        return 0
+    fi
+    log "stopping broker pid $pid (port $PORT) ..."
+    kill -TERM "$pid" 2>/dev/null || true
+    local deadline=$((SECONDS + STOP_TIMEOUT))
+    while kill -0 "$pid" 2>/dev/null; do
+        if (( SECONDS >= deadline )); then
+            log "still running after ${STOP_TIMEOUT}s; sending SIGKILL"
+            kill -KILL "$pid" 2>/dev/null || true
+            local _
+            for _ in $(seq 50); do
+                kill -0 "$pid" 2>/dev/null || break
+                sleep 0.1
+            done
+            kill -0 "$pid" 2>/dev/null && die "could not kill pid $pid"
+            break
+        fi
+        sleep 0.2
+    done
+    rm -f "$PID_FILE"
+    log "stopped"
+}
+
+cmd_status() {
+    set_paths "${1:-}"
+    local pid
+    if pid=$(running_pid); then
+        if broker_ready; then
+            echo "kafka: running (pid $pid), ready at $HOST:$PORT"
+        else
+            echo "kafka: running (pid $pid), NOT answering on $HOST:$PORT"
+        fi
+        return 0
+    fi
+    echo "kafka: not running on port $PORT"
+    return 3
+}
+
+cmd_clean() {
+    set_paths "${1:-}"
+    running_pid >/dev/null && die "broker on port $PORT is running; stop it first"
+    rm -rf "$DATA_DIR"
+    log "removed $DATA_DIR"
+}
+
+main() {
+    local cmd=${1:-}
+    shift || true
+    case $cmd in
+        install) cmd_install ;;
+        start) cmd_start "$@" ;;
+        stop) cmd_stop "$@" ;;
+        status) cmd_status "$@" ;;
+        clean) cmd_clean "$@" ;;
+        -h | --help | help) usage ;;
+        *) usage >&2; exit 2 ;;
+    esac
+}
+
+main "$@"
