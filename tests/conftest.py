@@ -57,3 +57,31 @@ def components(settings: Settings) -> Iterator[Components]:
     if "warehouse" in parts.__dict__:
         parts.warehouse.command(f"DROP DATABASE IF EXISTS {settings.clickhouse_database}")
     parts.close()
+
+
+@pytest.fixture(scope="session")
+def functions() -> dict[str, Any]:
+    """The manifest's functions, each loaded once as a warm local 'container'."""
+    from eventlens.local.invoke import LocalFunction
+    from eventlens.manifest import load_manifest
+
+    return {name: LocalFunction(function) for name, function in load_manifest().items()}
+
+
+def http_event(name: str, body: Any = None, raw_body: bytes | None = None, query: str | None = None) -> dict[str, Any]:
+    """An API Gateway fixture from events/, with its body (JSON or raw bytes) or query replaced."""
+    event = load_event(name)
+    if raw_body is not None:
+        event["body"] = raw_body.decode()
+    elif body is not None:
+        event["body"] = json.dumps(body)
+    if query is not None:
+        from urllib.parse import parse_qsl
+
+        event["rawQueryString"] = query
+        event["queryStringParameters"] = dict(parse_qsl(query))
+    return event
+
+
+def response_json(response: dict[str, Any]) -> Any:
+    return json.loads(response["body"]) if response.get("body") else None

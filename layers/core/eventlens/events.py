@@ -53,7 +53,7 @@ SOURCES: tuple[str, ...] = ("generic", "lifestream", "viewing", "commerce", "tel
 # Namespace for ids derived from a client's non-UUID event_id (stable across releases: never change).
 EVENT_ID_NAMESPACE = uuid.UUID("6f1c6d1e-2b7a-4c55-9a57-0c3f3b0e7a11")
 
-Number = StrictFloat | StrictInt
+Number = StrictFloat  # strict: ints are taken (as floats), numeric strings and booleans are not
 NonNegative = Annotated[Number, Field(ge=0)]
 Name = Annotated[StrictStr, Field(min_length=1, max_length=256)]
 
@@ -220,7 +220,7 @@ class Rejection(BaseModel):
 @dataclass(frozen=True)
 class TimestampRule:
     max_future_skew: timedelta = timedelta(seconds=300)
-    max_age: timedelta = timedelta(days=730)
+    max_age: timedelta = timedelta(days=3650)
 
 
 _EVENT_LIST = TypeAdapter(list[EventIn])

@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     max_batch_events: int = Field(default=10_000, ge=1, alias="EVENTLENS_MAX_BATCH_EVENTS")
     max_batch_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, alias="EVENTLENS_MAX_BATCH_BYTES")
     max_future_skew_s: int = Field(default=300, ge=0, alias="EVENTLENS_MAX_FUTURE_SKEW_S")
-    max_event_age_days: int = Field(default=730, ge=1, alias="EVENTLENS_MAX_EVENT_AGE_DAYS")
+    max_event_age_days: int = Field(default=3650, ge=1, alias="EVENTLENS_MAX_EVENT_AGE_DAYS")
 
     # Consume: rows gathered before one warehouse insert (chDB pays ~10 ms per INSERT).
     consume_batch_rows: int = Field(default=200_000, ge=1, alias="EVENTLENS_CONSUME_BATCH_ROWS")

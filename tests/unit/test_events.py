@@ -1,0 +1,130 @@
+"""The envelope and its families: what is accepted, and how each bad event is named."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from eventlens.events import EVENT_ID_NAMESPACE, TimestampRule, validate_events
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+def _only_rejection(item: dict) -> tuple[str, str]:
+    accepted, rejected = validate_events([item], NOW)
+    assert accepted == [], f"expected a rejection, got {accepted}"
+    assert len(rejected) == 1 and rejected[0].index == 0
+    return rejected[0].field, rejected[0].reason
+
+
+@pytest.mark.parametrize(
+    ("item", "field"),
+    [
+        ({"user_id": "u", "type": "geo", "source": "lifestream", "properties": {"lon": 1.0}}, "properties.lat"),
+        ({"user_id": "u", "type": "geo", "source": "lifestream", "properties": {"lat": "55", "lon": 1}},
+         "properties.lat"),
+        ({"user_id": "u", "type": "purchase", "source": "lifestream", "properties": {"item": "Latte"}},
+         "properties.amount"),
+        ({"user_id": "u", "type": "purchase", "source": "lifestream", "properties": {"item": "x", "amount": -1}},
+         "properties.amount"),
+        ({"user_id": "u", "type": "social", "source": "lifestream", "properties": {"action": 5}}, "properties.action"),
+        ({"user_id": "u", "type": "health", "source": "lifestream", "properties": {"metric": "hr"}},
+         "properties.value"),
+        ({"user_id": "u", "type": "activity", "source": "lifestream",
+          "properties": {"activity": "run", "duration_minutes": "ten"}}, "properties.duration_minutes"),
+        ({"user_id": "u", "type": "teleport", "source": "lifestream", "properties": {}}, "type"),
+        ({"user_id": "u", "type": "start", "source": "viewing", "properties": {"position_seconds": 0}},
+         "properties.movie_id"),
+        ({"user_id": "u", "type": "progress", "source": "viewing",
+          "properties": {"movie_id": "m", "position_seconds": 1.5}}, "properties.position_seconds"),
+        ({"user_id": "u", "type": "rewind", "source": "viewing", "properties": {"movie_id": "m", "position_seconds": 1}},
+         "type"),
+        ({"user_id": "u", "type": "click", "source": "commerce", "properties": {"price": "ten"}}, "properties.price"),
+        ({"user_id": "u", "type": "click", "source": "commerce", "properties": {"item_id": 7}}, "properties.item_id"),
+        ({"user_id": "u", "type": "signal", "source": "telemetry",
+          "properties": {"prosthesis_type": "arm", "muscle_group": "biceps", "signal_frequency": 0,
+                         "signal_duration": 1, "signal_amplitude": 1.0}}, "properties.signal_frequency"),
+        ({"user_id": "u", "type": "signal", "source": "telemetry", "properties": {"prosthesis_type": "arm"}},
+         "properties.muscle_group"),
+        ({"type": "page_view"}, "user_id"),
+        ({"user_id": "", "type": "page_view"}, "user_id"),
+        ({"user_id": ["u"], "type": "page_view"}, "user_id"),
+        ({"user_id": "u"}, "type"),
+        ({"user_id": "u", "type": "x", "properties": "not an object"}, "properties"),
+        ({"user_id": "u", "type": "x", "source": "mainframe"}, "source"),
+        ({"user_id": "u", "type": "x", "timestamp": "yesterday"}, "timestamp"),
+        ({"user_id": "u", "type": "x", "colour": "red"}, "colour"),
+    ],
+)
+def test_bad_event_is_rejected_naming_its_field(item: dict, field: str) -> None:
+    # Given one event with a missing or wrong-typed field; When it is validated
+    rejected_field, reason = _only_rejection(item)
+    # Then the rejection names exactly that field, with a reason in words
+    assert rejected_field == field
+    assert len(reason) > 5
+
+
+def test_good_events_survive_bad_neighbours() -> None:
+    # Given a batch with good events around bad ones
+    items = [
+        {"user_id": "a", "type": "page_view"},
+        {"user_id": "b"},
+        "not an object",
+        {"user_id": "c", "type": "geo", "source": "lifestream", "properties": {"lat": 1, "lon": 2}},
+    ]
+    # When it is validated
+    accepted, rejected = validate_events(items, NOW)
+    # Then the good ones pass with their indexes and each bad one is named by index
+    assert [index for index, _ in accepted] == [0, 3]
+    assert [(r.index, r.field) for r in rejected] == [(1, "type"), (2, "event")]
+
+
+def test_timestamps_are_normalised_to_utc_and_missing_ones_take_the_receive_time() -> None:
+    items = [
+        {"user_id": "u", "type": "x", "timestamp": "2026-11-20T10:00:00+02:00"},
+        {"user_id": "u", "type": "x", "timestamp": "2026-11-20T10:00:00"},
+        {"user_id": "u", "type": "x"},
+    ]
+    accepted, _ = validate_events(items, NOW)
+    stamps = [event.timestamp for _, event in accepted]
+    assert stamps == [datetime(2026, 11, 20, 8, tzinfo=UTC), datetime(2026, 11, 20, 10, tzinfo=UTC), NOW]
+    assert accepted[0][1].to_record()["timestamp"] == "2026-11-20T08:00:00.000Z"
+
+
+def test_future_and_too_old_timestamps_are_rejected_by_the_stated_rule() -> None:
+    rule = TimestampRule(max_future_skew=timedelta(seconds=300), max_age=timedelta(days=30))
+    items = [
+        {"user_id": "u", "type": "x", "timestamp": (NOW + timedelta(seconds=299)).isoformat()},
+        {"user_id": "u", "type": "x", "timestamp": (NOW + timedelta(seconds=301)).isoformat()},
+        {"user_id": "u", "type": "x", "timestamp": (NOW - timedelta(days=31)).isoformat()},
+    ]
+    accepted, rejected = validate_events(items, NOW, rule)
+    assert [index for index, _ in accepted] == [0]
+    assert [(r.index, r.field) for r in rejected] == [(1, "timestamp"), (2, "timestamp")]
+    assert "future" in rejected[0].reason and "older than 30 days" in rejected[1].reason
+
+
+def test_event_ids_are_kept_generated_or_mapped_stably() -> None:
+    given = "123e4567-e89b-12d3-a456-426614174000"
+    items = [
+        {"user_id": "u", "type": "x", "event_id": given},
+        {"user_id": "u", "type": "x"},
+        {"user_id": "u", "type": "click", "source": "commerce", "event_id": "1"},
+    ]
+    accepted, _ = validate_events(items, NOW)
+    ids = [event.event_id for _, event in accepted]
+    assert ids[0] == uuid.UUID(given)
+    assert ids[1].version == 4
+    assert ids[2] == uuid.uuid5(EVENT_ID_NAMESPACE, "commerce:1")
+    again, _ = validate_events(items[2:], NOW)
+    assert again[0][1].event_id == ids[2]
+
+
+def test_003_field_names_and_integer_user_ids_are_accepted() -> None:
+    items = [{"occurred_at": "2025-01-15T12:00:00Z", "user_id": 512, "event_type": "page_view"}]
+    accepted, rejected = validate_events(items, NOW)
+    assert rejected == []
+    event = accepted[0][1]
+    assert (event.user_id, event.type, event.timestamp.year) == ("512", "page_view", 2025)
