@@ -85,3 +85,45 @@ def http_event(name: str, body: Any = None, raw_body: bytes | None = None, query
 
 def response_json(response: dict[str, Any]) -> Any:
     return json.loads(response["body"]) if response.get("body") else None
+
+
+KAFKA_SCRIPT = ROOT / "scripts" / "servers" / "kafka.sh"
+
+
+def free_port_pair() -> int:
+    """A loopback port whose successor is free too (a broker takes PORT and PORT+1)."""
+    import socket
+
+    for _ in range(50):
+        with socket.socket() as first:
+            first.bind(("127.0.0.1", 0))
+            port = first.getsockname()[1]
+        with socket.socket() as second:
+            try:
+                second.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free pair of loopback ports")
+
+
+def kafka_broker(action: str, port: int) -> None:
+    import subprocess
+
+    subprocess.run(["bash", str(KAFKA_SCRIPT), action, str(port)], check=True, capture_output=True, timeout=300)
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    """The real Kafka broker: the one scripts/test.sh started, or one started here for this session."""
+    configured = os.environ.get("EVENTLENS_TEST_KAFKA")
+    if configured:
+        yield configured
+        return
+    port = free_port_pair()
+    kafka_broker("start", port)
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        kafka_broker("stop", port)
+        kafka_broker("clean", port)
