@@ -55,11 +55,11 @@ def ingest_events(
     )
     accepted, rejected = validate_events(items, received_at, rule)
     if accepted:
-        queue.publish([(event.user_id.encode(), orjson.dumps(event.to_record())) for _, event in accepted])
+        queue.publish([(event.user_id.encode(), event.to_json()) for _, event in accepted])
     return IngestResult(
         accepted=len(accepted),
         rejected=rejected,
-        event_ids=[str(event.event_id) for _, event in accepted],
+        event_ids=[event.event_id for _, event in accepted],
     )
 
 
