@@ -21,6 +21,7 @@ os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
 from eventlens import components as components_module  # noqa: E402
 from eventlens.components import Components  # noqa: E402
+from eventlens.local.ports import free_port_pair  # noqa: E402,F401 - tests import it from here
 from eventlens.settings import Settings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,23 +89,6 @@ def response_json(response: dict[str, Any]) -> Any:
 
 
 KAFKA_SCRIPT = ROOT / "scripts" / "servers" / "kafka.sh"
-
-
-def free_port_pair() -> int:
-    """A loopback port whose successor is free too (a broker takes PORT and PORT+1)."""
-    import socket
-
-    for _ in range(50):
-        with socket.socket() as first:
-            first.bind(("127.0.0.1", 0))
-            port = first.getsockname()[1]
-        with socket.socket() as second:
-            try:
-                second.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError("no free pair of loopback ports")
 
 
 def kafka_broker(action: str, port: int) -> None:

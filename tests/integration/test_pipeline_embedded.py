@@ -85,7 +85,7 @@ def test_redelivered_kafka_batch_counts_once(functions: dict, components: Compon
     # When the event source mapping delivers it again (a crash before the offset commit), twice over
     for _ in range(2):
         result = functions["consume"].invoke(event_from_records(records))
-        assert (result["stored"], result["duplicates"]) == (0, 6)
+        assert (result["events"], result["stored"], result["duplicates"]) == (6, 0, 6)
     # Then nothing is counted twice
     assert sum(_top_events(functions, "2026-11-01", "2026-11-30").values()) == 6
 
@@ -106,7 +106,7 @@ def test_bad_records_are_dead_lettered_without_blocking_the_rest(functions: dict
     letters = list(components.dead_letters.pending())
     assert len(letters) == 1
     key, letter = letters[0]
-    assert key == f"{PENDING}raw-events/00001/{7:020d}.json"
+    assert key == f"{PENDING}raw-events/00001/{7:020d}-00001.json"
     assert letter.reason == "value: not valid JSON" and letter.value == b'{"broken json'
 
 
@@ -120,7 +120,7 @@ def test_replayed_dead_letter_is_published_again_and_moved(functions: dict, comp
     values = [r.value for r in queue.reader("inspect").poll(100, 0)]
     assert values == [b'{"broken json']
     assert list(components.dead_letters.pending()) == []
-    assert [k for k in components.objects.list(REPLAYED)] == [f"{REPLAYED}raw-events/00001/{7:020d}.json"]
+    assert [k for k in components.objects.list(REPLAYED)] == [f"{REPLAYED}raw-events/00001/{7:020d}-00001.json"]
 
 
 def test_late_event_lands_in_its_own_day(functions: dict, components: Components) -> None:
@@ -177,3 +177,20 @@ def test_report_parameters_are_validated_with_the_field_named(functions: dict, c
     today = date.today()
     ok = functions["report"].invoke(http_event("report_dau.json", query=f"from={today - timedelta(days=1)}&to={today}"))
     assert ok["statusCode"] == 200
+
+
+def test_one_bad_event_in_a_users_record_is_dead_lettered_alone(functions: dict, components: Components) -> None:
+    # Given a record holding three events of one user, the second without a timestamp
+    good = {"event_id": "00000000-0000-4000-8000-0000000000a1", "user_id": "u", "type": "click",
+            "timestamp": "2026-11-20T10:00:00Z", "properties": {}, "source": "generic"}
+    bad = {**good, "event_id": "00000000-0000-4000-8000-0000000000a2", "timestamp": None}
+    third = {**good, "event_id": "00000000-0000-4000-8000-0000000000a3"}
+    record = QueuedRecord("raw-events", 2, 40, 0, b"u", orjson.dumps([good, bad, third]))
+    # When consume gets it
+    result = functions["consume"].invoke(event_from_records([record]))
+    # Then the two good events are stored and the bad one alone is dead-lettered, by its place
+    assert (result["events"], result["stored"], result["dead_lettered"]) == (3, 2, 1)
+    [(key, letter)] = list(components.dead_letters.pending())
+    assert key.endswith(f"/00002/{40:020d}-00002.json")
+    assert letter.reason == "timestamp: missing or not a date-time"
+    assert orjson.loads(letter.value)["event_id"] == bad["event_id"]

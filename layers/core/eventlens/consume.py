@@ -1,5 +1,7 @@
 """Consume: queue records → ClickHouse, in large batches, each event_id stored once.
 
+A record holds one event (a JSON object) or a user's events (a JSON array, as ingest writes them).
+
 A batch of records is loaded into the session's ``incoming`` table in one insert, parsed there by
 ClickHouse, and moved into ``events`` by one ``INSERT … SELECT`` that skips event_ids already stored
 (and repeats inside the batch). Delivery is at-least-once; this makes storage exactly-once per
@@ -37,22 +39,62 @@ CREATE TEMPORARY TABLE IF NOT EXISTS incoming
 ENGINE = Memory
 """
 
-_REJECTED = f"SELECT topic, partition, offset, key, raw, reason FROM ({_PARSE}) WHERE reason != ''"
+_CREATE_PARSED = """
+CREATE TEMPORARY TABLE IF NOT EXISTS incoming_parsed
+(
+    topic       String,
+    partition   Int32,
+    offset      Int64,
+    item_index  UInt32,
+    key         String,
+    raw         String,
+    event_id    Nullable(UUID),
+    user_id     String,
+    event_type  String,
+    ts          Nullable(DateTime64(3, 'UTC')),
+    source      String,
+    properties  String,
+    received_at DateTime64(3, 'UTC'),
+    hot         Tuple(country Nullable(String), session_id Nullable(String), item_id Nullable(String),
+                      item Nullable(String), amount Nullable(Float64), price Nullable(Float64),
+                      movie_id Nullable(String), position_seconds Nullable(UInt32),
+                      lat Nullable(Float64), lon Nullable(Float64)),
+    country          String,
+    session_id       String,
+    item             String,
+    amount           Nullable(Float64),
+    movie_id         String,
+    position_seconds Nullable(UInt32),
+    lat              Nullable(Float64),
+    lon              Nullable(Float64),
+    reason      String
+)
+ENGINE = Memory
+"""
 
-_NEW_EVENTS = f"""
-SELECT event_id, user_id, event_type, ts, source, properties, received_at
-FROM ({_PARSE})
+# Parsed once per batch; every later statement reads the parsed rows.
+_PARSE_INTO = "INSERT INTO incoming_parsed " + _PARSE
+
+_REJECTED = (
+    "SELECT topic, partition, offset, item_index, key, raw, reason FROM incoming_parsed WHERE reason != ''"
+)
+
+_NEW_EVENTS = """
+SELECT assumeNotNull(event_id) AS event_id, user_id, event_type, assumeNotNull(ts) AS ts, source, properties,
+       received_at, country, session_id, item, amount, movie_id, position_seconds, lat, lon
+FROM incoming_parsed
 WHERE reason = ''
   AND event_id NOT IN (
       SELECT event_id FROM event_ids
-      WHERE event_id IN (SELECT toUUIDOrNull(JSONExtractString(raw, 'event_id')) FROM incoming)
+      WHERE event_id IN (SELECT assumeNotNull(event_id) FROM incoming_parsed WHERE reason = '')
   )
-ORDER BY partition, offset
+ORDER BY partition, offset, item_index
 LIMIT 1 BY event_id
 """
 
 _STORE = (
-    "INSERT INTO events (event_id, user_id, event_type, ts, source, properties, received_at) " + _NEW_EVENTS
+    "INSERT INTO events (event_id, user_id, event_type, ts, source, properties, received_at,"
+    " country, session_id, item, amount, movie_id, position_seconds, lat, lon) " + _NEW_EVENTS
 )
 _COUNT_NEW = f"SELECT count() AS n FROM ({_NEW_EVENTS})"
 
@@ -60,6 +102,7 @@ _COUNT_NEW = f"SELECT count() AS n FROM ({_NEW_EVENTS})"
 @dataclass(frozen=True)
 class ConsumeResult:
     records: int
+    events: int
     stored: int
     duplicates: int
     dead_lettered: int
@@ -70,25 +113,33 @@ def store_records(
 ) -> ConsumeResult:
     """Store a batch of queue records as events; see the module doc for the guarantees."""
     if not records:
-        return ConsumeResult(0, 0, 0, 0)
-    parameters = {"sources": list(SOURCES)}
-    warehouse.command(_CREATE_INCOMING)
-    warehouse.command("TRUNCATE TABLE incoming")
+        return ConsumeResult(0, 0, 0, 0, 0)
+    for create in (_CREATE_INCOMING, _CREATE_PARSED):
+        warehouse.command(create)
+    _clear(warehouse)
     warehouse.insert_arrow("incoming", _incoming_table(records))
+    warehouse.command(_PARSE_INTO, {"sources": list(SOURCES)})
 
-    rejected = warehouse.query(_REJECTED, parameters).to_pylist()
+    events = int(warehouse.query("SELECT count() AS n FROM incoming_parsed").column("n")[0].as_py())
+    rejected = warehouse.query(_REJECTED).to_pylist()
     dead_letters.put_many([DeadLetter.from_row(row) for row in rejected])
 
-    stored = int(warehouse.query(_COUNT_NEW, parameters).column("n")[0].as_py())
+    stored = int(warehouse.query(_COUNT_NEW).column("n")[0].as_py())
     if stored:
-        warehouse.command(_STORE, parameters)
-    warehouse.command("TRUNCATE TABLE incoming")
+        warehouse.command(_STORE)
+    _clear(warehouse)
     return ConsumeResult(
         records=len(records),
+        events=events,
         stored=stored,
-        duplicates=len(records) - len(rejected) - stored,
+        duplicates=events - len(rejected) - stored,
         dead_lettered=len(rejected),
     )
+
+
+def _clear(warehouse: Warehouse) -> None:
+    for table in ("incoming", "incoming_parsed"):
+        warehouse.command(f"TRUNCATE TABLE {table}")
 
 
 def _incoming_table(records: Sequence[QueuedRecord]) -> pa.Table:

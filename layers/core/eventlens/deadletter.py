@@ -1,9 +1,9 @@
 """The dead-letter store: queue records consume could not store, with the reason, to list and replay.
 
-Each dead letter is one JSON object in object storage, keyed by its queue coordinates
-(``dead-letters/<topic>/<partition>/<offset>.json``), so writing one twice (a redelivered batch)
-leaves one. Replaying publishes the record's key and value to the queue again and moves the object
-under ``dead-letters-replayed/``.
+Each dead letter is one event that could not be stored (or a whole record that is not JSON), in
+object storage keyed by its queue coordinates (``dead-letters/<topic>/<partition>/<offset>-<index>.json``),
+so writing one twice (a redelivered batch) leaves one. Replaying publishes its key and value to the
+queue again and moves the object under ``dead-letters-replayed/``.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ class DeadLetter:
     topic: str
     partition: int
     offset: int
+    index: int  # the event's place in its record, from 1
     key: bytes
     value: bytes
     reason: str
@@ -35,7 +36,7 @@ class DeadLetter:
 
     @property
     def object_key(self) -> str:
-        return f"{PENDING}{self.topic}/{self.partition:05d}/{self.offset:020d}.json"
+        return f"{PENDING}{self.topic}/{self.partition:05d}/{self.offset:020d}-{self.index:05d}.json"
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> DeadLetter:
@@ -43,6 +44,7 @@ class DeadLetter:
             topic=row["topic"],
             partition=int(row["partition"]),
             offset=int(row["offset"]),
+            index=int(row["item_index"]),
             key=_as_bytes(row["key"]),
             value=_as_bytes(row["raw"]),
             reason=row["reason"],
@@ -62,6 +64,7 @@ class DeadLetter:
             topic=body["topic"],
             partition=body["partition"],
             offset=body["offset"],
+            index=body["index"],
             key=base64.b64decode(body["key"]),
             value=base64.b64decode(body["value"]),
             reason=body["reason"],

@@ -34,11 +34,19 @@ class RouteTarget:
 class LocalRuntime:
     """The functions of the manifest, served and fed in this process."""
 
-    def __init__(self, settings: Settings, port: int = 8000, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, settings: Settings, port: int = 8000, host: str = "127.0.0.1", only: set[str] | None = None
+    ) -> None:
+        """``only`` names the functions to run here (all by default): as on Lambda, ingest can run in
+        one process while consume and report, which share the warehouse, run in another."""
         self.settings = settings
         self.components = Components(settings)
         components_module.install(self.components)
-        self.manifest: dict[str, Function] = load_manifest()
+        manifest = load_manifest()
+        unknown = (only or set()) - set(manifest)
+        if unknown:
+            raise ValueError(f"not in the manifest: {sorted(unknown)}")
+        self.manifest: dict[str, Function] = {n: f for n, f in manifest.items() if only is None or n in only}
         self.functions = {name: LocalFunction(fn) for name, fn in self.manifest.items()}
         self.routes = [
             RouteTarget(route, self.functions[name]) for name, fn in self.manifest.items() for route in fn.http
@@ -59,7 +67,9 @@ class LocalRuntime:
 
     def start(self) -> None:
         """Open every dependency (migrating the warehouse), start the feeders, then serve HTTP."""
-        _ = self.components.warehouse, self.components.queue, self.components.objects
+        _ = self.components.queue, self.components.objects
+        if set(self.manifest) - {"ingest"}:  # every function but ingest reads or writes the warehouse
+            _ = self.components.warehouse
         for name, fn in self.manifest.items():
             for trigger in fn.kafka:
                 thread = threading.Thread(

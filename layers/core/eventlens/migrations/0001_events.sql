@@ -9,8 +9,8 @@
 -- * LowCardinality for the few-valued columns (event_type, source, country).
 -- * ReplacingMergeTree on the full key: consume drops already-stored event_ids at the door (see
 --   event_ids below), and merges remove any duplicate that raced past it.
--- * Hot properties are MATERIALIZED columns, computed once at insert by ClickHouse's JSON parser,
---   so a segment such as properties.country:UA reads a LowCardinality column, not JSON.
+-- * Hot properties are columns computed once at insert by ClickHouse's JSON parser, so a segment
+--   such as properties.country:UA reads a LowCardinality column, not JSON.
 CREATE TABLE IF NOT EXISTS events
 (
     event_id         UUID,
@@ -21,18 +21,18 @@ CREATE TABLE IF NOT EXISTS events
     properties       String CODEC(ZSTD(1)),
     received_at      DateTime64(3, 'UTC'),
     day              Date MATERIALIZED toDate(ts),
-    country          LowCardinality(String) MATERIALIZED JSONExtractString(properties, 'country'),
-    session_id       String MATERIALIZED JSONExtractString(properties, 'session_id'),
-    item             String MATERIALIZED if(JSONHas(properties, 'item_id'),
-                                            JSONExtractString(properties, 'item_id'),
-                                            JSONExtractString(properties, 'item')),
-    amount           Nullable(Float64) MATERIALIZED if(JSONHas(properties, 'amount'),
-                                                       JSONExtract(properties, 'amount', 'Nullable(Float64)'),
-                                                       JSONExtract(properties, 'price', 'Nullable(Float64)')),
-    movie_id         String MATERIALIZED JSONExtractString(properties, 'movie_id'),
-    position_seconds Nullable(UInt32) MATERIALIZED JSONExtract(properties, 'position_seconds', 'Nullable(UInt32)'),
-    lat              Nullable(Float64) MATERIALIZED JSONExtract(properties, 'lat', 'Nullable(Float64)'),
-    lon              Nullable(Float64) MATERIALIZED JSONExtract(properties, 'lon', 'Nullable(Float64)'),
+    -- Hot properties. DEFAULT, not MATERIALIZED: consume fills them from one JSON parse of the batch
+    -- (see sql/parse_incoming.sql); any other writer gets them computed from `properties`.
+    country          LowCardinality(String) DEFAULT ifNull(JSONExtract(properties, 'country', 'Nullable(String)'), ''),
+    session_id       String DEFAULT ifNull(JSONExtract(properties, 'session_id', 'Nullable(String)'), ''),
+    item             String DEFAULT ifNull(coalesce(JSONExtract(properties, 'item_id', 'Nullable(String)'),
+                                                    JSONExtract(properties, 'item', 'Nullable(String)')), ''),
+    amount           Nullable(Float64) DEFAULT coalesce(JSONExtract(properties, 'amount', 'Nullable(Float64)'),
+                                                        JSONExtract(properties, 'price', 'Nullable(Float64)')),
+    movie_id         String DEFAULT ifNull(JSONExtract(properties, 'movie_id', 'Nullable(String)'), ''),
+    position_seconds Nullable(UInt32) DEFAULT JSONExtract(properties, 'position_seconds', 'Nullable(UInt32)'),
+    lat              Nullable(Float64) DEFAULT JSONExtract(properties, 'lat', 'Nullable(Float64)'),
+    lon              Nullable(Float64) DEFAULT JSONExtract(properties, 'lon', 'Nullable(Float64)'),
     INDEX idx_user_id user_id TYPE bloom_filter(0.01) GRANULARITY 4,
     INDEX idx_movie_id movie_id TYPE bloom_filter(0.01) GRANULARITY 4
 )
