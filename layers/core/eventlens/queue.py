@@ -232,11 +232,47 @@ def _truncate_torn_tail(path: Path) -> None:
 
 
 # --- Kafka ---------------------------------------------------------------------------------------
+def kafka_security(auth: str, region: str | None) -> dict[str, Any]:
+    """kafka-python options for the broker's authentication: none, or MSK IAM (SASL/OAUTHBEARER).
+
+    MSK Serverless accepts IAM-authenticated clients only; the token is a SigV4-signed URL made from
+    the function's own AWS credentials by AWS's signer library (the ``msk`` extra).
+    """
+    if auth == "none":
+        return {}
+    if auth != "iam":
+        raise ValueError(f"KAFKA_AUTH must be none or iam, not {auth!r}")
+    if not region:
+        raise ValueError("KAFKA_AUTH=iam needs AWS_REGION")
+    from kafka.net.sasl.oauth import AbstractTokenProvider
+
+    class MskIamTokenProvider(AbstractTokenProvider):  # type: ignore[misc]
+        def token(self) -> str:
+            from aws_msk_iam_sasl_signer import MSKAuthTokenProvider
+
+            token, _expiry_ms = MSKAuthTokenProvider.generate_auth_token(region)
+            return str(token)
+
+    return {
+        "security_protocol": "SASL_SSL",
+        "sasl_mechanism": "OAUTHBEARER",
+        "sasl_oauth_token_provider": MskIamTokenProvider(),
+    }
+
+
 class KafkaQueue:
     """Publishes to a Kafka topic: keyed by user, acks=all, one transaction per batch."""
 
-    def __init__(self, bootstrap: str, topic: str, send_timeout_s: float = 10.0, transactional: bool = True) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        topic: str,
+        send_timeout_s: float = 10.0,
+        transactional: bool = True,
+        security: dict[str, Any] | None = None,
+    ) -> None:
         self.topic = topic
+        self._security = security or {}
         self._bootstrap = bootstrap
         self._timeout_s = send_timeout_s
         self._transactional = transactional
@@ -288,6 +324,7 @@ class KafkaQueue:
             "max_block_ms": int(self._timeout_s * 1000),
             "request_timeout_ms": int(self._timeout_s * 1000),
             "retries": 3,
+            **self._security,
         }
         if self._transactional:
             # A fresh id per producer: a warm container fences nobody else's transactions.
@@ -320,12 +357,13 @@ class KafkaQueue:
 class KafkaQueueReader:
     """A Kafka consumer in a group, committing only what the caller says is done."""
 
-    def __init__(self, bootstrap: str, topic: str, group: str) -> None:
+    def __init__(self, bootstrap: str, topic: str, group: str, security: dict[str, Any] | None = None) -> None:
         from kafka import KafkaConsumer
 
         self.topic = topic
         self._consumer = KafkaConsumer(
             topic,
+            **(security or {}),
             bootstrap_servers=bootstrap,
             group_id=group,
             enable_auto_commit=False,
@@ -385,13 +423,17 @@ class KafkaQueueReader:
 def open_queue(settings: Settings) -> EventQueue:
     """Kafka when KAFKA_BOOTSTRAP is set, the embedded file queue under $EVENTLENS_HOME otherwise."""
     if settings.kafka_bootstrap:
-        return KafkaQueue(settings.kafka_bootstrap, settings.kafka_topic, settings.kafka_send_timeout_s)
+        security = kafka_security(settings.kafka_auth, settings.aws_region)
+        return KafkaQueue(settings.kafka_bootstrap, settings.kafka_topic, settings.kafka_send_timeout_s, security=security)
     return EmbeddedQueue(settings.queue_path, settings.kafka_topic, settings.kafka_partitions)
 
 
 def open_reader(settings: Settings) -> QueueReader:
     """The consumer-group side of ``open_queue``."""
     if settings.kafka_bootstrap:
-        return KafkaQueueReader(settings.kafka_bootstrap, settings.kafka_topic, settings.kafka_consumer_group)
+        security = kafka_security(settings.kafka_auth, settings.aws_region)
+        return KafkaQueueReader(
+            settings.kafka_bootstrap, settings.kafka_topic, settings.kafka_consumer_group, security=security
+        )
     queue = EmbeddedQueue(settings.queue_path, settings.kafka_topic, settings.kafka_partitions)
     return queue.reader(settings.kafka_consumer_group)
