@@ -1,15 +1,27 @@
 """report: HTTP (API Gateway HTTP API) → analytics reports from the warehouse, and the health check."""
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from eventlens.api import errors, report_routes
+from eventlens.api import errors, lifestream_routes, report_routes, viewing_routes
 from eventlens.observability import logger
+
+TITLE = "eventlens reports"
 
 app = APIGatewayHttpResolver(enable_validation=True)
 errors.register(app)
 app.include_router(report_routes.router)
-app.enable_swagger(path="/docs", title="eventlens reports")
+app.include_router(viewing_routes.router)
+app.include_router(lifestream_routes.router)
+app.enable_swagger(path="/docs", title=TITLE)
+
+
+@app.get("/openapi.json", include_in_schema=False)
+def get_openapi() -> Response[Any]:
+    """The OpenAPI document of these routes (the docs page at /docs shows it)."""
+    return Response(200, content_types.APPLICATION_JSON, app.get_openapi_json_schema(title=TITLE))
 
 
 @logger.inject_lambda_context

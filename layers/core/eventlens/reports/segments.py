@@ -54,7 +54,8 @@ def _parse_one(text: str) -> Segment:
         keys = path[1:]
         if not keys or len(keys) > MAX_DEPTH or not all(_KEY.match(k) for k in keys):
             raise InvalidParameter(
-                "segment", f"property path {name!r} must be properties.key with up to {MAX_DEPTH} keys of [A-Za-z0-9_-]"
+                "segment",
+                f"property path {name!r} must be properties.key with up to {MAX_DEPTH} keys of [A-Za-z0-9_-]",
             )
     elif len(path) != 1 or path[0] not in COLUMNS:
         raise InvalidParameter(
@@ -89,3 +90,12 @@ def segment_sql(segments: list[Segment], prefix: str = "seg") -> tuple[str, dict
             f" OR JSONExtractRaw(properties, {path}) = {{{value_param}:String}})"
         )
     return (" AND ".join(conditions) or "1"), params
+
+
+# Segments that the per-day rollup (daily_rollup: source, event_type, country) can answer.
+_ROLLUP_PATHS = {("event_type",), ("type",), ("source",), ("properties", "country")}
+
+
+def on_rollup(segments: list[Segment]) -> bool:
+    """True when every segment filters a dimension that ``daily_rollup`` keeps."""
+    return all(segment.path in _ROLLUP_PATHS for segment in segments)

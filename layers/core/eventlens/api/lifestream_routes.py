@@ -1,0 +1,62 @@
+"""Life Stream report routes of 000: a user's events, their statistics, and the memory summary."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+from eventlens import components
+from eventlens.errors import InvalidParameter
+from eventlens.reports import lifestream
+
+router = APIGatewayHttpRouter()
+
+UserId = Annotated[str, Path(min_length=1, max_length=256)]
+Since = Annotated[datetime | None, Query(alias="from", description="from this moment, ISO 8601 (UTC)")]
+Until = Annotated[datetime | None, Query(alias="to", description="up to this moment, exclusive")]
+_TYPE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+
+
+def _types(raw: str | None) -> list[str]:
+    types = [part.strip() for part in (raw or "").split(",") if part.strip()]
+    for name in types:
+        if not _TYPE.match(name):
+            raise InvalidParameter("type", f"{name!r} is not an event type ([A-Za-z0-9_.-], up to 64)")
+    return types
+
+
+@router.get("/api/v1/stream/events/<user_id>")
+def get_stream_events(
+    user_id: UserId,
+    start: Since = None,
+    end: Until = None,
+    event_type: Annotated[str | None, Query(alias="type", description="event types, comma-separated")] = None,
+    limit: Annotated[int, Query(ge=1, le=lifestream.MAX_LIMIT)] = 100,
+    offset: Annotated[int, Query(ge=0, le=lifestream.MAX_OFFSET)] = 0,
+) -> lifestream.StreamPage:
+    """A user's Life Stream events, newest first, a page at a time."""
+    return lifestream.stream_events(
+        components.current().warehouse, user_id, start, end, _types(event_type), limit, offset
+    )
+
+
+@router.get("/api/v1/stream/stats/<user_id>")
+def get_stream_stats(user_id: UserId, start: Since = None, end: Until = None) -> lifestream.StreamStats:
+    """How many events a user has, by type, with the first and last of each."""
+    return lifestream.stream_stats(components.current().warehouse, user_id, start, end)
+
+
+@router.get("/api/v1/search/memory/<user_id>/summary")
+def get_memory_summary(
+    user_id: UserId,
+    period: Annotated[lifestream.SummaryPeriod | None, Query(description="day, week, month or year")] = None,
+    start: Annotated[date | None, Query(alias="from", description="first day (with to)")] = None,
+    end: Annotated[date | None, Query(alias="to", description="last day, inclusive (with from)")] = None,
+) -> lifestream.MemorySummary:
+    """What happened in a period: places, purchases and spend, people, activity and health."""
+    first, last = lifestream.summary_range(period, start, end)
+    return lifestream.memory_summary(components.current().warehouse, user_id, first, last)

@@ -1,0 +1,276 @@
+"""Life Stream reports of 000: a user's event stream, its statistics, and the memory summary.
+
+They read ``user_events`` (ordered by user and time, filled with the Life Stream and viewing events
+by a materialized view), keeping to ``source = 'lifestream'``: one user's events are a few granules.
+Times are UTC; a summary period covers whole days.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
+
+import orjson
+from pydantic import BaseModel
+
+from eventlens.errors import InvalidParameter
+from eventlens.warehouse import Warehouse
+
+MAX_LIMIT = 1000
+MAX_OFFSET = 1_000_000
+MAX_TYPES = 16
+MAX_SUMMARY_DAYS = 3 * 366
+TOP = 10
+SummaryPeriod = Literal["day", "week", "month", "year"]
+PERIOD_DAYS: dict[str, int] = {"day": 1, "week": 7, "month": 30, "year": 365}
+
+_USER = "user_id = {user_id:String} AND source = 'lifestream'"
+_IN_TIME = "ts >= {start:DateTime64(3, 'UTC')} AND ts < {end:DateTime64(3, 'UTC')}"
+
+
+class StreamEvent(BaseModel):
+    event_id: str
+    type: str
+    ts: datetime
+    properties: dict[str, Any]
+
+
+class StreamPage(BaseModel):
+    user_id: str
+    events: list[StreamEvent]
+    total: int
+    limit: int
+    offset: int
+    next_offset: int | None
+
+
+class TypeStats(BaseModel):
+    type: str
+    count: int
+    first: datetime
+    last: datetime
+
+
+class StreamStats(BaseModel):
+    user_id: str
+    total_events: int
+    first_event: datetime | None
+    last_event: datetime | None
+    by_type: list[TypeStats]
+
+
+class Place(BaseModel):
+    lat: float
+    lon: float
+    visits: int
+    first_visit: datetime
+    last_visit: datetime
+
+
+class Spend(BaseModel):
+    name: str
+    count: int
+    spent: float
+
+
+class Purchases(BaseModel):
+    count: int
+    total_spent: float
+    by_item: list[Spend]
+    by_place: list[Spend]
+
+
+class Person(BaseModel):
+    person_id: str
+    interactions: int
+    actions: dict[str, int]
+
+
+class ActivityKind(BaseModel):
+    activity: str
+    sessions: int
+    minutes: float
+
+
+class Activity(BaseModel):
+    sessions: int
+    total_minutes: float
+    by_activity: list[ActivityKind]
+
+
+class HealthMetric(BaseModel):
+    metric: str
+    count: int
+    avg: float
+    min: float
+    max: float
+
+
+class MemorySummary(BaseModel):
+    user_id: str
+    start: date
+    end: date
+    total_events: int
+    events_by_type: dict[str, int]
+    places: list[Place]
+    purchases: Purchases
+    people: list[Person]
+    activity: Activity
+    health: list[HealthMetric]
+
+
+def _time_range(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
+    start = _utc(start) if start else datetime(1970, 1, 1, tzinfo=UTC)
+    end = _utc(end) if end else datetime(2200, 1, 1, tzinfo=UTC)
+    if start >= end:
+        raise InvalidParameter("from", f"{start.isoformat()} is not before to={end.isoformat()}")
+    return start, end
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def stream_events(
+    warehouse: Warehouse,
+    user_id: str,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    types: list[str] | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> StreamPage:
+    """A user's Life Stream events in ``[start, end)``, newest first: ``limit`` of them from ``offset``."""
+    start, end = _time_range(start, end)
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidParameter("limit", f"must be between 1 and {MAX_LIMIT}, got {limit}")
+    if not 0 <= offset <= MAX_OFFSET:
+        raise InvalidParameter("offset", f"must be between 0 and {MAX_OFFSET}, got {offset}")
+    types = types or []
+    if len(types) > MAX_TYPES:
+        raise InvalidParameter("type", f"at most {MAX_TYPES} types, got {len(types)}")
+    type_filter = "AND event_type IN {types:Array(String)}" if types else ""
+    params = {"user_id": user_id, "start": start, "end": end, "types": types, "limit": limit,
+              "offset": offset}
+    where = f"{_USER} AND {_IN_TIME} {type_filter}"
+    counted = warehouse.query(f"SELECT count() AS n FROM user_events WHERE {where}", params)
+    total = int(counted.column("n")[0].as_py())
+    rows = warehouse.query(
+        f"""
+        SELECT toString(event_id) AS event_id, event_type AS type, ts, properties
+        FROM user_events WHERE {where}
+        ORDER BY ts DESC, event_id
+        LIMIT {{limit:UInt32}} OFFSET {{offset:UInt32}}
+        """,
+        params,
+    ).to_pylist()
+    events = [StreamEvent(**{**row, "properties": orjson.loads(row["properties"])}) for row in rows]
+    following = offset + len(events)
+    return StreamPage(
+        user_id=user_id, events=events, total=total, limit=limit, offset=offset,
+        next_offset=following if following < total else None,
+    )
+
+
+def stream_stats(
+    warehouse: Warehouse, user_id: str, start: datetime | None = None, end: datetime | None = None
+) -> StreamStats:
+    """How many Life Stream events a user has in ``[start, end)``, by type, with the first and last."""
+    start, end = _time_range(start, end)
+    rows = warehouse.query(
+        f"""
+        SELECT event_type AS type, count() AS count, min(ts) AS first, max(ts) AS last
+        FROM user_events WHERE {_USER} AND {_IN_TIME}
+        GROUP BY type ORDER BY count DESC, type
+        """,
+        {"user_id": user_id, "start": start, "end": end},
+    ).to_pylist()
+    by_type = [TypeStats(**row) for row in rows]
+    return StreamStats(
+        user_id=user_id,
+        total_events=sum(t.count for t in by_type),
+        first_event=min((t.first for t in by_type), default=None),
+        last_event=max((t.last for t in by_type), default=None),
+        by_type=by_type,
+    )
+
+
+def summary_range(
+    period: SummaryPeriod | None, start: date | None, end: date | None, today: date | None = None
+) -> tuple[date, date]:
+    """The days a summary covers: ``from``–``to`` when given, else the ``period`` ending today."""
+    today = today or datetime.now(UTC).date()
+    if start is None and end is None:
+        return today - timedelta(days=PERIOD_DAYS[period or "week"] - 1), today
+    if period is not None:
+        raise InvalidParameter("period", "give either period or from/to, not both")
+    if start is None or end is None:
+        raise InvalidParameter("from" if start is None else "to", "from and to go together")
+    if start > end:
+        raise InvalidParameter("from", f"{start} is after to={end}")
+    if (end - start).days >= MAX_SUMMARY_DAYS:
+        raise InvalidParameter("to", f"the range may span at most {MAX_SUMMARY_DAYS} days")
+    return start, end
+
+
+def memory_summary(warehouse: Warehouse, user_id: str, start: date, end: date) -> MemorySummary:
+    """What happened in a user's life from ``start`` to ``end`` (whole UTC days): places, purchases and
+    spend, people, activity and health."""
+    params = {"user_id": user_id, "start": start, "end": end}
+    scope = f"FROM user_events WHERE {_USER} AND toDate(ts) BETWEEN {{start:Date}} AND {{end:Date}}"
+
+    def rows(select: str, tail: str = "") -> list[dict[str, Any]]:
+        return warehouse.query(f"SELECT {select} {scope} {tail}", params).to_pylist()
+
+    by_type = {r["type"]: r["n"] for r in rows("event_type AS type, count() AS n", "GROUP BY type")}
+    places = rows(
+        "round(JSONExtractFloat(properties, 'lat'), 3) AS lat,"
+        " round(JSONExtractFloat(properties, 'lon'), 3) AS lon,"
+        " count() AS visits, min(ts) AS first_visit, max(ts) AS last_visit",
+        f"AND event_type = 'geo' GROUP BY lat, lon ORDER BY visits DESC, lat, lon LIMIT {TOP}",
+    )
+    spend = "count() AS count, round(sum(JSONExtractFloat(properties, 'amount')), 2) AS spent"
+    purchases = rows(spend, "AND event_type = 'purchase'")[0]
+    by_item = rows(f"JSONExtractString(properties, 'item') AS name, {spend}",
+                   f"AND event_type = 'purchase' GROUP BY name ORDER BY spent DESC, name LIMIT {TOP}")
+    by_place = rows(f"JSONExtractString(properties, 'place') AS name, {spend}",
+                    "AND event_type = 'purchase' AND name != '' "
+                    f"GROUP BY name ORDER BY spent DESC, name LIMIT {TOP}")
+    people = rows(
+        "JSONExtractString(properties, 'person_id') AS person_id, count() AS interactions,"
+        " CAST(sumMap(map(JSONExtractString(properties, 'action'), toUInt64(1))),"
+        " 'Map(String, UInt64)') AS actions",
+        "AND event_type = 'social' AND person_id != '' "
+        f"GROUP BY person_id ORDER BY interactions DESC, person_id LIMIT {TOP}",
+    )
+    minutes = "round(sum(JSONExtractFloat(properties, 'duration_minutes')), 2) AS minutes"
+    activity = rows(f"count() AS sessions, {minutes}", "AND event_type = 'activity'")[0]
+    by_activity = rows(
+        f"JSONExtractString(properties, 'activity') AS activity, count() AS sessions, {minutes}",
+        "AND event_type = 'activity' GROUP BY activity ORDER BY sessions DESC, activity",
+    )
+    health = rows(
+        "JSONExtractString(properties, 'metric') AS metric, count() AS count,"
+        " round(avg(JSONExtractFloat(properties, 'value')), 2) AS avg,"
+        " min(JSONExtractFloat(properties, 'value')) AS min,"
+        " max(JSONExtractFloat(properties, 'value')) AS max",
+        "AND event_type = 'health' GROUP BY metric ORDER BY metric",
+    )
+    return MemorySummary(
+        user_id=user_id,
+        start=start,
+        end=end,
+        total_events=sum(by_type.values()),
+        events_by_type=by_type,
+        places=[Place(**p) for p in places],
+        purchases=Purchases(
+            count=purchases["count"], total_spent=purchases["spent"],
+            by_item=[Spend(**r) for r in by_item], by_place=[Spend(**r) for r in by_place],
+        ),
+        people=[Person(**{**p, "actions": dict(p["actions"])}) for p in people],
+        activity=Activity(
+            sessions=activity["sessions"], total_minutes=activity["minutes"],
+            by_activity=[ActivityKind(**r) for r in by_activity],
+        ),
+        health=[HealthMetric(**h) for h in health],
+    )

@@ -1,0 +1,97 @@
+"""Weekly retention of 003: cohorts of new users by the week of their first event, and the share of
+each cohort active in each following week.
+
+* A cohort is the users whose first event (ever, or first matching event under segments) falls in
+  one calendar week, Monday first. Cohorts start at the first Monday on or after ``start_date`` and
+  end at the week of ``end_date`` (default today).
+* ``week_0`` is the cohort's size; ``week_k`` the percentage of the cohort with an event in week
+  ``k`` after it (two decimals), for k = 1 … ``windows``; ``None`` for a week after ``end_date``'s week,
+  which cannot be observed yet.
+* Segments filter the events considered, for both the first event and the activity.
+
+Without segments this reads ``user_first`` and ``user_periods``; with segments, the events table.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from eventlens.errors import InvalidParameter
+from eventlens.reports.segments import Segment, segment_sql
+from eventlens.warehouse import Warehouse
+
+MAX_WINDOWS = 52
+MAX_COHORTS = 157  # three years of weeks
+
+# Per cohort week and week offset: the users of that cohort active then. Fed by one of two sources.
+_FROM_ROLLUPS = """
+SELECT cohort, dateDiff('week', cohort, week) AS k, count() AS users
+FROM (
+    SELECT user, start AS week FROM user_periods FINAL
+    WHERE period = 'week' AND start BETWEEN {first:Date} AND {last_week:Date}
+) AS active
+INNER JOIN (
+    SELECT user, toMonday(min(first_day)) AS cohort FROM user_first
+    GROUP BY user HAVING cohort BETWEEN {first:Date} AND {last:Date}
+) AS cohorts USING user
+WHERE week >= cohort AND k <= {windows:UInt8}
+GROUP BY cohort, k
+"""
+
+_FROM_EVENTS = """
+SELECT cohort, dateDiff('week', cohort, week) AS k, uniqExact(user_id) AS users
+FROM (
+    SELECT DISTINCT user_id, toMonday(day) AS week FROM events
+    WHERE day BETWEEN {first:Date} AND {last_week:Date} + 6 AND {where}
+) AS active
+INNER JOIN (
+    SELECT user_id, toMonday(min(day)) AS cohort FROM events
+    WHERE {where}
+    GROUP BY user_id HAVING cohort BETWEEN {first:Date} AND {last:Date}
+) AS cohorts USING user_id
+WHERE week >= cohort AND k <= {windows:UInt8}
+GROUP BY cohort, k
+"""
+
+
+def retention_cohorts(
+    warehouse: Warehouse,
+    start_date: date,
+    windows: int,
+    segments: list[Segment],
+    end_date: date | None = None,
+) -> list[dict[str, Any]]:
+    """One row per cohort week: ``{"cohort_week", "week_0": size, "week_1": %, …}`` (see the module doc)."""
+    end_date = end_date or datetime.now(UTC).date()
+    if not 1 <= windows <= MAX_WINDOWS:
+        raise InvalidParameter("windows", f"must be between 1 and {MAX_WINDOWS}, got {windows}")
+    first = start_date + timedelta(days=(7 - start_date.weekday()) % 7)  # first Monday on or after
+    last = end_date - timedelta(days=end_date.weekday())
+    if first > last:
+        raise InvalidParameter("start_date", f"no cohort week starts between {start_date} and {end_date}")
+    cohorts = (last - first).days // 7 + 1
+    if cohorts > MAX_COHORTS:
+        raise InvalidParameter("start_date", f"at most {MAX_COHORTS} cohort weeks, got {cohorts}")
+    params: dict[str, Any] = {"first": first, "last": last, "last_week": last, "windows": windows}
+    if segments:
+        where, segment_params = segment_sql(segments)
+        params.update(segment_params)
+        sql = _FROM_EVENTS.replace("{where}", where)
+    else:
+        sql = _FROM_ROLLUPS
+    counts: dict[tuple[date, int], int] = {
+        (row["cohort"], row["k"]): row["users"] for row in warehouse.query(sql, params).to_pylist()
+    }
+    rows = []
+    for i in range(cohorts):
+        cohort = first + timedelta(weeks=i)
+        size = counts.get((cohort, 0), 0)
+        if size == 0:
+            continue
+        row: dict[str, Any] = {"cohort_week": cohort.isoformat(), "week_0": size}
+        for k in range(1, windows + 1):
+            observable = cohort + timedelta(weeks=k) <= last
+            row[f"week_{k}"] = round(100 * counts.get((cohort, k), 0) / size, 2) if observable else None
+        rows.append(row)
+    return rows
