@@ -1,0 +1,65 @@
+"""Predict routes of AnModel's Models API (001): ``/services``, ``/users``, ``/predict``.
+
+001's ``GET /health`` is not registered here: the report function serves ``GET /health`` for the
+whole API (API Gateway routes are unique). Errors of these routes keep 001's ``{"detail": …}``
+body (404 for an unknown service, 503 while no model is promoted); bad parameters answer 422 as
+everywhere else.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from eventlens import components
+from eventlens.api.errors import json_response
+from eventlens.ml import predict
+from eventlens.observability import logger
+
+router = APIGatewayHttpRouter()
+predictors = predict.PredictorCache()  # the promoted model, loaded once per warm container
+
+
+@router.get("/services")
+def get_services() -> predict.ServicesResponse:
+    """The prediction services and whether this container has loaded each."""
+    return predict.services(predictors, components.current().objects)
+
+
+@router.get("/users")
+def get_users(
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> predict.UsersResponse:
+    """Users of the latest daily snapshot, likeliest buyers first, with features and predictions."""
+    return predict.users_page(predictors.get(components.current().objects), offset, limit)
+
+
+@router.post("/predict")
+def post_predict(
+    request: predict.PredictRequest,
+    service: Annotated[str | None, Query(description="service/model name")] = None,
+) -> predict.PredictResponse:
+    """Predictions for feature rows (or snapshot users); the query's service wins over the body's."""
+    predict.check_service(service or request.service or predict.SERVICES[0])
+    return predict.predict_records(predictors.get(components.current().objects), request.records)
+
+
+@router.post("/predict/<service_name>")
+def post_predict_service(service_name: str, request: predict.PredictRequest) -> predict.PredictResponse:
+    """``/predict/context_aware`` is ``/predict?service=context_aware``."""
+    predict.check_service(service_name)
+    return predict.predict_records(predictors.get(components.current().objects), request.records)
+
+
+@router.exception_handler(predict.UnknownService)
+def _unknown_service(exc: predict.UnknownService) -> Response[Any]:
+    return json_response(404, {"detail": str(exc)})
+
+
+@router.exception_handler(predict.ModelUnavailable)
+def _model_unavailable(exc: predict.ModelUnavailable) -> Response[Any]:
+    logger.warning("no model to serve", extra={"reason": str(exc)})
+    return json_response(503, {"detail": str(exc)})

@@ -1,0 +1,153 @@
+"""export: the warehouse's events → Parquet in object storage, one partition per day.
+
+Layout (after Hive partitioning, so Athena, DuckDB or ClickHouse's ``s3()`` read it as a table)::
+
+    exports/events/date=2026-01-31/part-00000.parquet
+    exports/events/_manifests/2026-01-01_2026-01-31.json   what one run wrote: rows, files, checksums
+    exports/events/_watermark.json                         the last day exported
+
+Guarantees:
+
+* incremental: a run starts the day after the watermark and ends at ``until`` (default yesterday,
+  UTC: a day is exported once it is over);
+* idempotent: a day's rows are read with ``FINAL`` (each event once) in a total order and written
+  with fixed Parquet options and fixed names, so a re-run over the same range writes byte-identical
+  objects, and a day that shrank loses its surplus parts;
+* crash-safe: each object appears whole (``ObjectStore.put`` is atomic); the manifest is written
+  after the parts and the watermark last, so a crashed run leaves complete, re-writable parts, no
+  manifest and the old watermark — the next run writes the same days again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from datetime import UTC, date, datetime, timedelta
+
+import pyarrow as pa
+from eventlens.ml.contracts import ExportedFile, ExportResult, PipelineInput
+from eventlens.objectstore import ObjectStore
+from eventlens.warehouse import Warehouse
+
+PREFIX = "exports/events"
+WATERMARK_KEY = f"{PREFIX}/_watermark.json"
+MANIFESTS = f"{PREFIX}/_manifests"
+DAYS_PER_QUERY = 31  # one query per month-sized window: few queries, bounded memory
+
+_DAY_ROWS = """
+SELECT toString(event_id) AS event_id, user_id, toString(event_type) AS event_type, ts,
+       toString(source) AS source, properties, received_at, day, toString(country) AS country,
+       session_id, item, amount
+FROM events FINAL
+WHERE day >= {start:Date} AND day <= {end:Date}
+ORDER BY day, ts, event_id
+SETTINGS do_not_merge_across_partitions_select_final = 1
+"""
+# FINAL: each event once, even before merges. An event's key holds its day, so duplicates never
+# span monthly partitions, and FINAL may skip merging across them (2–3× cheaper here).
+_FIRST_DAY = "SELECT min(day) AS first FROM events"
+
+
+def export_events(
+    warehouse: Warehouse, objects: ObjectStore, request: PipelineInput, part_rows: int = 1_000_000,
+    today: date | None = None,
+) -> ExportResult:
+    """Export the days after the watermark (or from ``request.start``) through ``request.until``."""
+    watermark = read_watermark(objects)
+    end = request.until or (today or datetime.now(UTC).date()) - timedelta(days=1)
+    start = request.start or (watermark + timedelta(days=1) if watermark else _first_day(warehouse))
+    if start is None or start > end:
+        return ExportResult(start=None, end=None, rows=0, files=[], manifest_key=None, watermark=watermark)
+
+    # Parts already there for these days: any the new run does not write again are surplus.
+    existing = set(partition_keys(objects, start, end))
+    files: list[ExportedFile] = []
+    window = start
+    while window <= end:
+        window_end = min(end, window + timedelta(days=DAYS_PER_QUERY - 1))
+        table = warehouse.query(_DAY_ROWS, {"start": window, "end": window_end})
+        for day, rows in _split_by_day(table):
+            files.extend(_write_day(objects, day, rows, part_rows))
+        window = window_end + timedelta(days=1)
+    for stale in sorted(existing - {f.key for f in files}):
+        objects.delete(stale)
+
+    manifest_key = f"{MANIFESTS}/{start.isoformat()}_{end.isoformat()}.json"
+    new_watermark = max(end, watermark) if watermark else end
+    result = ExportResult(
+        start=start, end=end, rows=sum(f.rows for f in files), files=files,
+        manifest_key=manifest_key, watermark=new_watermark,
+    )
+    objects.put(manifest_key, _canonical_json(result.model_dump(mode="json", exclude={"manifest_key"})))
+    objects.put(WATERMARK_KEY, _canonical_json({"last_day": new_watermark.isoformat()}))
+    return result
+
+
+def read_watermark(objects: ObjectStore) -> date | None:
+    """The last day exported, or None before the first export."""
+    try:
+        return date.fromisoformat(json.loads(objects.get(WATERMARK_KEY))["last_day"])
+    except KeyError:
+        return None
+
+
+def partition_keys(objects: ObjectStore, first: date | None = None, last: date | None = None) -> list[str]:
+    """The Parquet objects of the days in [first, last], in day order."""
+    keys = []
+    for key in objects.list(f"{PREFIX}/date="):
+        if not key.endswith(".parquet"):
+            continue
+        day = date.fromisoformat(key[len(PREFIX) + len("/date="):].split("/", 1)[0])
+        if (first is None or day >= first) and (last is None or day <= last):
+            keys.append(key)
+    return keys
+
+
+def _first_day(warehouse: Warehouse) -> date | None:
+    first = warehouse.query(_FIRST_DAY).column("first")[0].as_py()
+    # min() over an empty table is the Date epoch, not NULL.
+    return first if first and first > date(1970, 1, 1) else None
+
+
+def _split_by_day(table: pa.Table) -> list[tuple[date, pa.Table]]:
+    """Rows sorted by day → one slice per day (no copying)."""
+    if table.num_rows == 0:
+        return []
+    import numpy as np
+
+    days = table.column("day").cast(pa.int32()).to_numpy()
+    bounds = np.flatnonzero(np.diff(days)) + 1
+    starts = [0, *bounds.tolist()]
+    ends = [*bounds.tolist(), table.num_rows]
+    data = table.drop_columns(["day"])
+    epoch = date(1970, 1, 1).toordinal()
+    return [(date.fromordinal(int(days[s]) + epoch), data.slice(s, e - s))
+            for s, e in zip(starts, ends, strict=True)]
+
+
+def _write_day(objects: ObjectStore, day: date, rows: pa.Table, part_rows: int) -> list[ExportedFile]:
+    prefix = f"{PREFIX}/date={day.isoformat()}/"
+    written = []
+    for index, offset in enumerate(range(0, rows.num_rows, part_rows)):
+        part = rows.slice(offset, part_rows)
+        data = parquet_bytes(part)
+        key = f"{prefix}part-{index:05d}.parquet"
+        objects.put(key, data)
+        written.append(ExportedFile(key=key, day=day, rows=part.num_rows, bytes=len(data),
+                                    sha256=hashlib.sha256(data).hexdigest()))
+    return written
+
+
+def parquet_bytes(table: pa.Table) -> bytes:
+    """Parquet with fixed options: the same rows always give the same bytes."""
+    import pyarrow.parquet as pq
+
+    sink = io.BytesIO()
+    pq.write_table(table.combine_chunks(), sink, compression="zstd", compression_level=3,
+                   row_group_size=256 * 1024, write_statistics=True, use_dictionary=True)
+    return sink.getvalue()
+
+
+def _canonical_json(value: object) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()

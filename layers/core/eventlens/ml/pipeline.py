@@ -1,0 +1,208 @@
+"""Run ``state_machines/ml_pipeline.asl.json`` on this machine: moto's Step Functions executor
+drives the definition, and its Task states reach our real handlers through the local Lambda API.
+
+Nothing here interprets ASL: the definition deployed by infra/ is the one executed, with its
+``${<function>_function_arn}`` placeholders replaced by local function ARNs (a walk over the parsed
+JSON, not string formatting). ``eventlens pipeline run`` and ``eventlens demo`` call this.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import tomllib
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from eventlens import components as components_module
+from eventlens.components import Components
+from eventlens.manifest import functions_dir, load_manifest
+from eventlens.ml.contracts import PipelineInput
+from eventlens.settings import Settings
+
+STATE_MACHINE = "ml_pipeline"
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+_ENTERED = ("TaskStateEntered", "ChoiceStateEntered", "PassStateEntered", "FailStateEntered",
+            "SucceedStateEntered")
+
+
+@dataclass
+class PipelineRun:
+    status: str  # SUCCEEDED, FAILED, TIMED_OUT, ABORTED
+    states: list[str]  # in the order they were entered
+    output: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    cause: str | None = None
+    invocations: list[tuple[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def state_machine_spec(name: str = STATE_MACHINE) -> dict[str, Any]:
+    """The manifest's ``[state_machines.<name>]``: definition path, functions, schedule."""
+    raw = tomllib.loads((functions_dir() / "manifest.toml").read_text())
+    return dict(raw["state_machines"][name])
+
+
+def definition(arns: dict[str, str], name: str = STATE_MACHINE) -> dict[str, Any]:
+    """The ASL with each ``${<placeholder>}`` string replaced from ``arns`` (all must be given)."""
+    path = functions_dir().parent / state_machine_spec(name)["definition"]
+    missing: set[str] = set()
+
+    def fill(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {key: fill(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [fill(value) for value in node]
+        if isinstance(node, str) and node.startswith("${") and node.endswith("}"):
+            key = node[2:-1]
+            if key not in arns:
+                missing.add(key)
+            return arns.get(key, node)
+        return node
+
+    filled = fill(json.loads(Path(path).read_text()))
+    if missing:
+        raise KeyError(f"no value for placeholders {sorted(missing)}")
+    return filled
+
+
+def local_function_arn(name: str) -> str:
+    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+
+
+def run_pipeline(
+    settings: Settings, request: PipelineInput | None = None, parts: Components | None = None,
+    timeout_s: float = 1800,
+) -> PipelineRun:
+    """Start one execution of the ML pipeline and wait for it.
+
+    The handlers use this process's components: ``parts`` when given (already installed, say by a
+    test), otherwise new ones for ``settings``, installed for the run and closed after it. Call it
+    with no other runtime serving in this process, or pass that runtime's components.
+    """
+    from eventlens.local.lambda_api import LambdaApiServer
+
+    own = parts is None
+    parts = parts or Components(settings)
+    components_module.install(parts)
+    spec = state_machine_spec()
+    manifest = load_manifest()
+    started = time.perf_counter()
+    try:
+        with LambdaApiServer({name: manifest[name] for name in spec["functions"]}) as api:
+            arns = {f"{name}_function_arn": local_function_arn(name) for name in spec["functions"]}
+            with _local_step_functions(api.url, passthrough_s3=bool(settings.bucket)) as sfn:
+                run = _execute(sfn, definition(arns), request or PipelineInput(), timeout_s)
+            run.invocations = list(api.invocations)
+    finally:
+        if own:
+            components_module.install(None)
+            parts.close()
+    run.seconds = round(time.perf_counter() - started, 2)
+    return run
+
+
+@contextmanager
+def _local_step_functions(lambda_url: str, passthrough_s3: bool) -> Iterator[Any]:
+    """A Step Functions client on moto's executor, whose Lambda calls go to ``lambda_url``."""
+    import boto3
+    from moto import mock_aws
+
+    config: dict[str, Any] = {"stepfunctions": {"execute_state_machine": True}}
+    if passthrough_s3:  # the handlers' bucket is real (or MinIO/LocalStack), not moto's
+        config["core"] = {"passthrough": {"services": ["s3"]}}
+    saved = os.environ.get("AWS_ENDPOINT_URL_LAMBDA")
+    os.environ["AWS_ENDPOINT_URL_LAMBDA"] = lambda_url
+    try:
+        with mock_aws(config=config):  # type: ignore[call-overload]
+            yield boto3.client("stepfunctions", region_name=REGION,
+                               endpoint_url=f"https://states.{REGION}.amazonaws.com")
+    finally:
+        if saved is None:
+            os.environ.pop("AWS_ENDPOINT_URL_LAMBDA", None)
+        else:
+            os.environ["AWS_ENDPOINT_URL_LAMBDA"] = saved
+
+
+def _execute(sfn: Any, asl: dict[str, Any], request: PipelineInput, timeout_s: float) -> PipelineRun:
+    machine = sfn.create_state_machine(
+        name=STATE_MACHINE, definition=json.dumps(asl),
+        roleArn=f"arn:aws:iam::{ACCOUNT}:role/{STATE_MACHINE}-local",
+    )["stateMachineArn"]
+    execution = sfn.start_execution(
+        stateMachineArn=machine, name=f"local-{uuid.uuid4().hex[:12]}",
+        input=request.model_dump_json(),
+    )["executionArn"]
+    deadline = time.monotonic() + timeout_s
+    described = sfn.describe_execution(executionArn=execution)
+    while described["status"] == "RUNNING" and time.monotonic() < deadline:
+        time.sleep(0.1)
+        described = sfn.describe_execution(executionArn=execution)
+    events = sfn.get_execution_history(executionArn=execution, maxResults=1000)["events"]
+    states = [e["stateEnteredEventDetails"]["name"] for e in events if e["type"] in _ENTERED]
+    failed = [e.get("executionFailedEventDetails", {}) for e in events if e["type"] == "ExecutionFailed"]
+    failure = failed[0] if failed else {}
+    return PipelineRun(
+        status=described["status"], states=states, output=json.loads(described.get("output") or "{}"),
+        error=described.get("error") or failure.get("error"),
+        cause=described.get("cause") or failure.get("cause"),
+    )
+
+
+def run_ml_pipeline(settings: Settings, out: TextIO, request: PipelineInput | None = None) -> dict[str, Any]:
+    """The pipeline on the warehouse's events, then the predict routes; prints what they answer."""
+    run = run_pipeline(settings, request)
+    out.write(f"\nML pipeline (state machine {STATE_MACHINE}, moto's executor, real handlers): "
+              f"{run.status} in {run.seconds:.1f} s\n  states: {' → '.join(run.states)}\n")
+    if run.status != "SUCCEEDED":
+        failed = run.output.get("error") or {"error": run.error, "cause": run.cause}
+        out.write(f"  failed: {json.dumps(failed)[:600]}\n")
+        return {"status": run.status, "states": run.states, "error": failed}
+    export, snapshot, training = run.output["export"], run.output["snapshot"], run.output["training"]
+    evaluation, promotion = run.output["evaluation"], run.output["promotion"]
+    metrics = training["metrics"]
+    out.write(
+        f"  export: {export['rows']:,} rows in {export['files']} files, watermark {export['watermark']}\n"
+        f"  snapshot as of {snapshot['as_of']}: {snapshot['training_rows']:,} training rows over "
+        f"{len(snapshot['training_dates'])} dates ({snapshot['positive_rate']:.1%} buy within the horizon), "
+        f"{snapshot['daily_users']:,} users scored daily\n"
+        f"  model {training['version']} on the held-out date ({metrics['rows_test']:.0f} users): "
+        f"ROC-AUC {metrics['roc_auc']:.3f} vs {metrics['baseline_roc_auc']:.3f} for recency/frequency "
+        f"(+{metrics['roc_auc_gain_over_baseline']:.3f}); PR-AUC {metrics['pr_auc']:.3f} vs "
+        f"{metrics['baseline_pr_auc']:.3f}\n"
+        f"  days to next purchase MAE {metrics['days_mae']:.2f} (RMSE {metrics['days_rmse']:.2f}); "
+        f"amount MAE {metrics['amount_mae']:.2f} (RMSE {metrics['amount_rmse']:.2f})\n"
+        f"  promoted: {promotion.get('promoted') or 'no, ' + str(evaluation['current']) + ' stays'}\n"
+    )
+    top = _top_users(settings, 5)
+    out.write("  likeliest buyers (GET /users?limit=5):\n")
+    for user in top:
+        f = user["features"]
+        out.write(f"    {user['user_id']}  p={f['purchase_proba']:.2f}  in ~{f['days_to_next_pred']:.1f} d  "
+                  f"~{f['next_purchase_amount_pred']:.0f}  (last seen {f['days_since_last']:.0f} d ago)\n")
+    return {"status": run.status, "states": run.states, "metrics": metrics, "evaluation": evaluation,
+            "promotion": promotion, "top_users": top, "seconds": run.seconds}
+
+
+def _top_users(settings: Settings, limit: int) -> list[dict[str, Any]]:
+    """``GET /users`` through the predict function's handler, as API Gateway would call it."""
+    from eventlens.local.apigw import http_api_event, http_response
+    from eventlens.local.invoke import LocalFunction
+    from eventlens.manifest import HttpRoute
+
+    parts = Components(settings)
+    components_module.install(parts)
+    try:
+        function = LocalFunction(load_manifest()["predict"])
+        event = http_api_event("GET", "/users", f"limit={limit}", [], b"", HttpRoute("GET", "/users"), {})
+        status, _, body = http_response(function.invoke(event))
+        return json.loads(body)["users"] if status == 200 else []
+    finally:
+        components_module.install(None)
+        parts.close()

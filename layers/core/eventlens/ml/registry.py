@@ -1,0 +1,99 @@
+"""The model registry in object storage: numbered versions, each with its metrics and plots.
+
+    models/context_aware/versions/v000003/model.pkl
+    models/context_aware/versions/v000003/roc.png, pr.png, calibration.png
+    models/context_aware/versions/v000003/metrics.json    written last: a version exists once it has this
+    models/context_aware/promoted.json                    the version the predict function serves
+
+A version is never rewritten; promotion only moves the pointer (one atomic put).
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from eventlens.ml.contracts import PromoteResult
+from eventlens.ml.model import ContextAwareModel
+from eventlens.objectstore import ObjectStore
+
+SERVICE = "context_aware"
+ROOT = f"models/{SERVICE}"
+VERSIONS = f"{ROOT}/versions"
+PROMOTED_KEY = f"{ROOT}/promoted.json"
+_VERSION = re.compile(r"^v(\d{6})$")
+
+
+class UnknownVersion(KeyError):
+    """No complete model version by that name."""
+
+
+def versions(objects: ObjectStore) -> list[str]:
+    """Complete versions, oldest first."""
+    found = []
+    for key in objects.list(f"{VERSIONS}/"):
+        parts = key[len(VERSIONS) + 1:].split("/")
+        if len(parts) == 2 and parts[1] == "metrics.json" and _VERSION.match(parts[0]):
+            found.append(parts[0])
+    return sorted(found)
+
+
+def next_version(objects: ObjectStore) -> str:
+    taken = {key[len(VERSIONS) + 1:].split("/")[0] for key in objects.list(f"{VERSIONS}/")}
+    numbers = [int(m[1]) for name in taken if (m := _VERSION.match(name))]
+    return f"v{max(numbers, default=0) + 1:06d}"
+
+
+def save_version(
+    objects: ObjectStore, version: str, model: ContextAwareModel, metrics: dict[str, Any],
+    plots: dict[str, bytes],
+) -> list[str]:
+    """Store a version's model, plots and metrics (last); returns the keys written."""
+    prefix = f"{VERSIONS}/{version}"
+    written = []
+    objects.put(f"{prefix}/model.pkl", pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
+    written.append(f"{prefix}/model.pkl")
+    for name, data in plots.items():
+        objects.put(f"{prefix}/{name}", data)
+        written.append(f"{prefix}/{name}")
+    objects.put(f"{prefix}/metrics.json", json.dumps(metrics, indent=2, sort_keys=True).encode())
+    written.append(f"{prefix}/metrics.json")
+    return written
+
+
+def load_model(objects: ObjectStore, version: str) -> ContextAwareModel:
+    # Only our own pipeline writes here (the bucket is private to it), so unpickling is trusted.
+    try:
+        return pickle.loads(objects.get(f"{VERSIONS}/{version}/model.pkl"))  # noqa: S301
+    except KeyError:
+        raise UnknownVersion(version) from None
+
+
+def metrics(objects: ObjectStore, version: str) -> dict[str, Any]:
+    try:
+        return json.loads(objects.get(f"{VERSIONS}/{version}/metrics.json"))
+    except KeyError:
+        raise UnknownVersion(version) from None
+
+
+def promoted(objects: ObjectStore) -> dict[str, Any] | None:
+    """``{"version", "roc_auc", "promoted_at", "previous"}`` of the served model, or None."""
+    try:
+        return json.loads(objects.get(PROMOTED_KEY))
+    except KeyError:
+        return None
+
+
+def promote(objects: ObjectStore, version: str, roc_auc: float) -> PromoteResult:
+    """Point ``promoted.json`` at ``version`` (which must be complete)."""
+    if version not in versions(objects):
+        raise UnknownVersion(version)
+    current = promoted(objects)
+    previous = current["version"] if current else None
+    record = {"version": version, "roc_auc": roc_auc, "previous": previous,
+              "promoted_at": datetime.now(UTC).isoformat(timespec="seconds")}
+    objects.put(PROMOTED_KEY, json.dumps(record, sort_keys=True).encode())
+    return PromoteResult(promoted=version, previous=previous)

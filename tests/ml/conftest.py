@@ -1,0 +1,84 @@
+"""Fixtures of the ML pipeline tests: generated shoppers in a real chDB database, one pipeline run.
+
+Generating, exporting and training take seconds, so the data and the first state-machine run are
+shared by the tests of this package (session scope), in a database of their own inside the
+session's one chDB directory.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+from eventlens import components as components_module
+from eventlens.components import Components
+from eventlens.ml.contracts import PipelineInput
+from eventlens.ml.pipeline import PipelineRun, run_pipeline
+from eventlens.ml.shoppers import generate_shopper_events, warehouse_rows
+from eventlens.settings import Settings
+
+END = datetime(2026, 3, 1, tzinfo=UTC)  # history ends here; the pipeline exports through LAST_DAY
+LAST_DAY = date(2026, 2, 28)
+SHOPPERS = 1500
+
+
+@pytest.fixture(scope="session")
+def shopper_rows() -> pa.Table:
+    """A year of commerce events of shoppers with planted signal, as ``events`` rows."""
+    return warehouse_rows(generate_shopper_events(SHOPPERS, 365, seed=11, end=END), received_at=END)
+
+
+@pytest.fixture(scope="session")
+def ml_parts(
+    tmp_path_factory: pytest.TempPathFactory, chdb_dir: Path, shopper_rows: pa.Table
+) -> Iterator[Components]:
+    """Components whose warehouse holds the shoppers' events (not installed: see ``served``)."""
+    settings = Settings(
+        EVENTLENS_HOME=tmp_path_factory.mktemp("ml-home"),
+        EVENTLENS_CHDB_PATH=chdb_dir,
+        CLICKHOUSE_DATABASE=f"ml_{uuid.uuid4().hex[:12]}",
+    )
+    parts = Components(settings)
+    parts.warehouse.insert_arrow("events", shopper_rows)
+    yield parts
+    parts.warehouse.command(f"DROP DATABASE IF EXISTS {settings.clickhouse_database}")
+    parts.close()
+
+
+@pytest.fixture(scope="session")
+def first_run(ml_parts: Components) -> PipelineRun:
+    """The state machine's first execution over the shoppers' year."""
+    components_module.install(ml_parts)
+    try:
+        return run_pipeline(ml_parts.settings, PipelineInput(until=LAST_DAY), parts=ml_parts)
+    finally:
+        components_module.install(None)
+
+
+@pytest.fixture
+def served(ml_parts: Components, first_run: PipelineRun) -> Iterator[Components]:
+    """The pipeline's components installed as the process's, as the predict function finds them."""
+    components_module.install(ml_parts)
+    yield ml_parts
+    components_module.install(None)
+
+
+def api_event(
+    method: str, path: str, query: str = "", body: Any = None, route: str | None = None
+) -> dict[str, Any]:
+    """An API Gateway HTTP API (2.0) event, built as the local runtime builds it for a request."""
+    import json
+
+    from eventlens.local.apigw import http_api_event
+    from eventlens.manifest import HttpRoute
+
+    raw = json.dumps(body).encode() if body is not None else b""
+    headers = [("content-type", "application/json")] if body is not None else []
+    template = HttpRoute(method, route or path)
+    parameters = template.pattern.match(path).groupdict()  # type: ignore[union-attr]
+    return http_api_event(method, path, query, headers, raw, template, parameters)
