@@ -7,5 +7,5 @@ if [[ ! -x .venv/bin/python ]]; then
     "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[dev,ml,graph,postgres]"
+.venv/bin/python -m pip install -q -e ".[dev,ml,graph,postgres,infra]"
 echo "setup.sh: eventlens installed in .venv ($(.venv/bin/python --version))"

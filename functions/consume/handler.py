@@ -10,8 +10,11 @@ from dataclasses import asdict
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from eventlens import components, msk
+from eventlens.batching import tune_gc_for_batches
 from eventlens.consume import store_records
 from eventlens.observability import count, logger, metrics
+
+tune_gc_for_batches()
 
 
 @logger.inject_lambda_context

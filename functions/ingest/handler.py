@@ -4,11 +4,14 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from eventlens.api import errors, ingest_routes
+from eventlens.batching import tune_gc_for_batches
 from eventlens.observability import logger, metrics
 
 app = APIGatewayHttpResolver(enable_validation=True)
 errors.register(app)
 app.include_router(ingest_routes.router)
+
+tune_gc_for_batches()
 
 
 @logger.inject_lambda_context

@@ -6,6 +6,7 @@ import time
 import uuid
 from collections.abc import Iterator
 
+import orjson
 import pytest
 
 from eventlens import components as components_module
@@ -40,23 +41,31 @@ def kafka_components(kafka_settings: Settings) -> Iterator[Components]:
     parts.close()
 
 
-def _consume_all(functions: dict, settings: Settings, expected: int, timeout_s: float = 60) -> list[QueuedRecord]:
-    """Poll the topic like the event source mapping, invoke consume, commit after success."""
+def _consume_all(
+    functions: dict, settings: Settings, expected_events: int, timeout_s: float = 60
+) -> tuple[list[QueuedRecord], int]:
+    """Poll the topic like the event source mapping, invoke consume, commit after success.
+
+    Returns the records read and the events they held (ingest writes one record per user)."""
     reader = KafkaQueueReader(settings.kafka_bootstrap or "", settings.kafka_topic, settings.kafka_consumer_group)
     seen: list[QueuedRecord] = []
+    events = 0
     deadline = time.monotonic() + timeout_s
     try:
-        while len(seen) < expected and time.monotonic() < deadline:
+        while events < expected_events and time.monotonic() < deadline:
             records = reader.poll(max_records=10_000, timeout_s=1.0)
             if records:
-                functions["consume"].invoke(event_from_records(records, bootstrap=settings.kafka_bootstrap or ""))
+                result = functions["consume"].invoke(
+                    event_from_records(records, bootstrap=settings.kafka_bootstrap or "")
+                )
                 reader.commit(records)
                 seen.extend(records)
+                events += result["events"]
         # Nothing more arrives than was sent.
         seen.extend(reader.poll(max_records=10_000, timeout_s=1.0))
     finally:
         reader.close()
-    return seen
+    return seen, events
 
 
 def _batch(n: int, prefix: str) -> dict:
@@ -78,13 +87,12 @@ def test_events_reach_reports_through_kafka_keyed_by_user(functions: dict, kafka
     response = functions["ingest"].invoke(http_event("ingest_v1_events.json", _batch(300, "k1")))
     assert response["statusCode"] == 202, response["body"]
     # When consume reads the topic as the MSK event source mapping would
-    records = _consume_all(functions, kafka_components.settings, expected=300)
-    # Then all 300 are stored once, and each user's events share one partition (keyed by user_id)
-    assert len(records) == 300
-    partitions_by_user: dict[bytes, set[int]] = {}
+    records, events = _consume_all(functions, kafka_components.settings, expected_events=300)
+    # Then all 300 are stored once, in records keyed by user_id that hold only that user's events
+    assert events == 300
+    assert len({record.key for record in records}) == len(records) == 7
     for record in records:
-        partitions_by_user.setdefault(record.key, set()).add(record.partition)
-    assert all(len(parts) == 1 for parts in partitions_by_user.values())
+        assert {event["user_id"].encode() for event in orjson.loads(record.value)} == {record.key}
     assert _stored(functions) == 300
 
 
@@ -92,8 +100,8 @@ def test_resent_batch_through_kafka_counts_once(functions: dict, kafka_component
     batch = _batch(120, "k2")
     for _ in range(2):
         assert functions["ingest"].invoke(http_event("ingest_v1_events.json", batch))["statusCode"] == 202
-    records = _consume_all(functions, kafka_components.settings, expected=240)
-    assert len(records) == 240  # the broker holds both copies…
+    _, events = _consume_all(functions, kafka_components.settings, expected_events=240)
+    assert events == 240  # the broker holds both copies…
     assert _stored(functions) == 120  # …and the warehouse counts each event once
 
 
@@ -116,8 +124,9 @@ def test_broker_down_answers_503_then_recovers_with_nothing_lost(functions: dict
         response = functions["ingest"].invoke(http_event("ingest_v1_events.json", batch))
         assert response["statusCode"] == 202, response["body"]
         # Then every event of the batch is stored, exactly once
-        records = _consume_all(functions, down.model_copy(update={"kafka_consumer_group": "recovery"}), expected=50)
-        assert len(records) == 50
+        recovery = down.model_copy(update={"kafka_consumer_group": "recovery"})
+        _, events = _consume_all(functions, recovery, expected_events=50)
+        assert events == 50
         assert _stored(functions) == 50
     finally:
         components_module.install(None)

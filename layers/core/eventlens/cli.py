@@ -23,12 +23,29 @@ def main(argv: list[str] | None = None) -> int:
     local = commands.add_parser("local", help="serve every function of the manifest on this machine")
     local.add_argument("--port", type=int, default=8000)
     local.add_argument("--host", default="127.0.0.1")
+    local.add_argument("--functions", help="comma-separated functions to run here (default: all)")
 
     dead = commands.add_parser("dead-letters", help="list or replay records consume could not store")
     dead.add_argument("action", choices=["list", "replay"])
     dead.add_argument("keys", nargs="*", help="object keys to replay (default: all pending)")
 
+    build = commands.add_parser("build", help="build reproducible function and layer zips in dist/")
+    build.add_argument("--no-deps", action="store_true", help="skip the dependency layer (no PyPI, fast)")
+    build.add_argument("--dist", default=None, help="output directory (default: dist/ of this checkout)")
+
+    pipeline = commands.add_parser("pipeline", help="run the ML pipeline's state machine on this machine")
+    pipeline.add_argument("action", choices=["run"])
+    pipeline.add_argument("--until", help="last day to export (YYYY-MM-DD; default yesterday, UTC)")
+    pipeline.add_argument("--start", help="re-export from this day instead of the watermark (YYYY-MM-DD)")
+
     args = parser.parse_args(argv)
+    if args.command == "pipeline":
+        # The pipeline prints its own summary; the functions' JSON logs would bury it.
+        os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+        return _pipeline(Settings(), args.until, args.start)
+    if args.command == "build":
+        return _build(args.no_deps, args.dist)
     if args.command == "demo":
         # The demo prints a report; the functions' JSON logs and EMF metrics would bury it.
         os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
@@ -40,14 +57,15 @@ def main(argv: list[str] | None = None) -> int:
         run_demo(settings, args.users, args.days, args.seed, sys.stdout)
         return 0
     if args.command == "local":
-        return _serve(settings, args.host, args.port)
+        only = set(args.functions.split(",")) if args.functions else None
+        return _serve(settings, args.host, args.port, only)
     return _dead_letters(settings, args.action, args.keys)
 
 
-def _serve(settings: Settings, host: str, port: int) -> int:
+def _serve(settings: Settings, host: str, port: int, only: set[str] | None) -> int:
     from eventlens.local.runtime import LocalRuntime
 
-    runtime = LocalRuntime(settings, port=port, host=host)
+    runtime = LocalRuntime(settings, port=port, host=host, only=only)
     runtime.start()
     print(f"eventlens local: serving on {runtime.url}", flush=True)
     stopped = threading.Event()
@@ -56,6 +74,27 @@ def _serve(settings: Settings, host: str, port: int) -> int:
     stopped.wait()
     runtime.stop()
     return 0
+
+
+def _build(no_deps: bool, dist: str | None) -> int:
+    from pathlib import Path
+
+    from eventlens.build import ROOT, build_artifacts, limit_problems
+
+    artifacts = build_artifacts(Path(dist) if dist else ROOT / "dist", with_deps=not no_deps, out=sys.stdout)
+    problems = limit_problems(artifacts)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    return 1 if problems else 0
+
+
+def _pipeline(settings: Settings, until: str | None, start: str | None) -> int:
+    from eventlens.ml.contracts import PipelineInput
+    from eventlens.ml.pipeline import run_ml_pipeline
+
+    request = PipelineInput.model_validate({"until": until, "start": start})
+    result = run_ml_pipeline(settings, sys.stdout, request)
+    return 0 if result["status"] == "SUCCEEDED" else 1
 
 
 def _dead_letters(settings: Settings, action: str, keys: list[str]) -> int:

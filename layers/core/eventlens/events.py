@@ -33,7 +33,8 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from functools import cache
+from typing import Annotated, Any, Literal, NotRequired
 
 import orjson
 from pydantic import (
@@ -47,7 +48,9 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
     field_validator,
+    with_config,
 )
+from typing_extensions import TypedDict
 
 Source = Literal["generic", "lifestream", "viewing", "commerce", "telemetry"]
 SOURCES: tuple[str, ...] = ("generic", "lifestream", "viewing", "commerce", "telemetry")
@@ -60,54 +63,61 @@ NonNegative = Annotated[Number, Field(ge=0)]
 Name = Annotated[StrictStr, Field(min_length=1, max_length=256)]
 
 
-class _Properties(BaseModel):
-    """Family properties: the named fields are checked, any others are kept as sent."""
-
-    model_config = ConfigDict(extra="allow")
+# Family properties are TypedDicts validated a whole family at a time (one pydantic call per batch,
+# no model objects): the named fields are checked, any others are kept as sent.
+_KEEP_OTHERS = ConfigDict(extra="allow")
 
 
 # --- Life Stream (000) ---------------------------------------------------------------------------
-class GeoProperties(_Properties):
+@with_config(_KEEP_OTHERS)
+class GeoProperties(TypedDict):
     lat: Annotated[Number, Field(ge=-90, le=90)]
     lon: Annotated[Number, Field(ge=-180, le=180)]
 
 
-class PurchaseProperties(_Properties):
+@with_config(_KEEP_OTHERS)
+class PurchaseProperties(TypedDict):
     item: Name
     amount: NonNegative
 
 
-class SocialProperties(_Properties):
+@with_config(_KEEP_OTHERS)
+class SocialProperties(TypedDict):
     action: Name
 
 
-class HealthProperties(_Properties):
+@with_config(_KEEP_OTHERS)
+class HealthProperties(TypedDict):
     metric: Name
     value: Number
 
 
-class ActivityProperties(_Properties):
+@with_config(_KEEP_OTHERS)
+class ActivityProperties(TypedDict):
     activity: Name
     duration_minutes: NonNegative
 
 
 # --- Viewing (002) -------------------------------------------------------------------------------
-class ViewingProperties(_Properties):
+@with_config(_KEEP_OTHERS)
+class ViewingProperties(TypedDict):
     movie_id: Name
     position_seconds: Annotated[StrictInt, Field(ge=0, le=4_294_967_295)]
-    session_id: Name | None = None
+    session_id: NotRequired[Name | None]
 
 
 # --- Commerce behaviour (001) --------------------------------------------------------------------
-class CommerceProperties(_Properties):
-    item_id: Name | None = None
-    price: NonNegative | None = None
-    session_id: Name | None = None
-    region: Name | None = None
+@with_config(_KEEP_OTHERS)
+class CommerceProperties(TypedDict):
+    item_id: NotRequired[Name | None]
+    price: NotRequired[NonNegative | None]
+    session_id: NotRequired[Name | None]
+    region: NotRequired[Name | None]
 
 
 # --- Telemetry (004) -----------------------------------------------------------------------------
-class TelemetryProperties(_Properties):
+@with_config(_KEEP_OTHERS)
+class TelemetryProperties(TypedDict):
     prosthesis_type: Name
     muscle_group: Name
     signal_frequency: Annotated[StrictInt, Field(gt=0)]
@@ -115,11 +125,7 @@ class TelemetryProperties(_Properties):
     signal_amplitude: Number
 
 
-class GenericProperties(_Properties):
-    pass
-
-
-LIFESTREAM_TYPES: dict[str, type[_Properties]] = {
+LIFESTREAM_TYPES: dict[str, type] = {
     "geo": GeoProperties,
     "purchase": PurchaseProperties,
     "social": SocialProperties,
@@ -144,8 +150,8 @@ VIEWING_ACTIONS: dict[str, str] = {
 }
 
 
-def properties_model(source: str, event_type: str) -> type[_Properties]:
-    """The model that checks ``properties`` for an event of this source and type.
+def properties_model(source: str, event_type: str) -> type | None:
+    """The TypedDict that checks ``properties`` for an event of this source and type (None: any object).
 
     Raises ValueError when the type does not belong to the source's family.
     """
@@ -162,7 +168,7 @@ def properties_model(source: str, event_type: str) -> type[_Properties]:
         return CommerceProperties
     if source == "telemetry":
         return TelemetryProperties
-    return GenericProperties
+    return None
 
 
 class EventIn(BaseModel):
@@ -172,7 +178,9 @@ class EventIn(BaseModel):
 
     event_id: Annotated[StrictStr, Field(min_length=1, max_length=128)] | None = None
     user_id: Annotated[StrictStr, Field(min_length=1, max_length=256)]
-    type: Annotated[StrictStr, Field(min_length=1, max_length=128, validation_alias=AliasChoices("type", "event_type"))]
+    type: Annotated[
+        StrictStr, Field(min_length=1, max_length=128, validation_alias=AliasChoices("type", "event_type"))
+    ]
     timestamp: datetime | None = Field(
         default=None, validation_alias=AliasChoices("timestamp", "occurred_at", "ts")
     )
@@ -248,17 +256,46 @@ def validate_events(
         envelope_errors: dict[int, Rejection] = {}
     except ValidationError as exc:
         envelope_errors = _first_error_per_index(exc)
-        parsed = [None if i in envelope_errors else EventIn.model_validate(item) for i, item in enumerate(items)]
+        parsed = [
+            None if i in envelope_errors else EventIn.model_validate(item) for i, item in enumerate(items)
+        ]
 
-    accepted: list[tuple[int, Event]] = []
     rejected = list(envelope_errors.values())
+    # Envelope checks per event, then each family's properties in one call for the whole batch.
+    by_model: dict[type | None, list[tuple[int, EventIn, datetime]]] = {}
     for index, event_in in enumerate(parsed):
         if event_in is None:
             continue
         try:
-            accepted.append((index, _normalise(event_in, received_at, rule)))
+            timestamp = _checked_timestamp(event_in.timestamp, received_at, rule)
+            model = properties_model(event_in.source, event_in.type)
         except _FieldError as exc:
             rejected.append(Rejection(index=index, field=exc.field, reason=exc.reason))
+            continue
+        except ValueError as exc:
+            rejected.append(Rejection(index=index, field="type", reason=str(exc)))
+            continue
+        by_model.setdefault(model, []).append((index, event_in, timestamp))
+
+    accepted: list[tuple[int, Event]] = []
+    for model, group in by_model.items():
+        properties, errors = _checked_properties(model, [event_in.properties for _, event_in, _ in group])
+        for position, (index, event_in, timestamp) in enumerate(group):
+            if position in errors:
+                field, reason = errors[position]
+                rejected.append(Rejection(index=index, field=field, reason=reason))
+                continue
+            event = Event(
+                event_id=event_id_for(event_in.event_id, event_in.source),
+                user_id=event_in.user_id,
+                type=event_in.type,
+                timestamp=timestamp,
+                properties=properties[position],
+                source=event_in.source,
+                received_at=received_at,
+            )
+            accepted.append((index, event))
+    accepted.sort(key=lambda pair: pair[0])
     rejected.sort(key=lambda r: r.index)
     return accepted, rejected
 
@@ -270,39 +307,42 @@ class _FieldError(Exception):
         self.reason = reason
 
 
-def _normalise(event_in: EventIn, received_at: datetime, rule: TimestampRule) -> Event:
-    timestamp = _utc(event_in.timestamp) if event_in.timestamp is not None else received_at
+def _checked_timestamp(timestamp: datetime | None, received_at: datetime, rule: TimestampRule) -> datetime:
+    if timestamp is None:
+        return received_at
+    timestamp = _utc(timestamp)
     if timestamp > received_at + rule.max_future_skew:
         raise _FieldError(
             "timestamp", f"is more than {int(rule.max_future_skew.total_seconds())} s in the future"
         )
     if timestamp < received_at - rule.max_age:
         raise _FieldError("timestamp", f"is older than {rule.max_age.days} days")
-    try:
-        model = properties_model(event_in.source, event_in.type)
-    except ValueError as exc:
-        raise _FieldError("type", str(exc)) from None
-    if model is GenericProperties:
-        properties = event_in.properties  # any JSON object: nothing to check, nothing to copy
-    else:
-        properties = _checked_properties(model, event_in.properties)
-    return Event(
-        event_id=event_id_for(event_in.event_id, event_in.source),
-        user_id=event_in.user_id,
-        type=event_in.type,
-        timestamp=timestamp,
-        properties=properties,
-        source=event_in.source,
-        received_at=received_at,
-    )
+    return timestamp
 
 
-def _checked_properties(model: type[_Properties], properties: dict[str, Any]) -> dict[str, Any]:
+def _checked_properties(
+    model: type | None, batch: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], dict[int, tuple[str, str]]]:
+    """The batch's properties as checked by ``model``, and (field, reason) by position for each bad one."""
+    if model is None:
+        return batch, {}  # any JSON object: nothing to check, nothing to copy
+    adapter = _list_adapter(model)
     try:
-        return model.model_validate(properties).model_dump(exclude_none=True)
+        return adapter.validate_python(batch), {}
     except ValidationError as exc:
-        error = exc.errors()[0]
-        raise _FieldError(_dotted(("properties", *error["loc"])), error["msg"]) from None
+        errors: dict[int, tuple[str, str]] = {}
+        for error in exc.errors():
+            position, *field = error["loc"]
+            if isinstance(position, int) and position not in errors:
+                errors[position] = (_dotted(("properties", *field)), error["msg"])
+        good = [i for i in range(len(batch)) if i not in errors]
+        checked = dict(zip(good, adapter.validate_python([batch[i] for i in good]), strict=True))
+        return [checked.get(i, {}) for i in range(len(batch))], errors
+
+
+@cache
+def _list_adapter(model: type) -> TypeAdapter[list[dict[str, Any]]]:
+    return TypeAdapter(list[model])  # type: ignore[valid-type]
 
 
 def event_id_for(raw: str | None, source: str) -> str:

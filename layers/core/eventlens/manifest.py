@@ -40,6 +40,13 @@ class Function:
     http: tuple[HttpRoute, ...] = ()
     kafka: tuple[KafkaTrigger, ...] = ()
     schedule: tuple[str, ...] = ()
+    # What the function touches beyond its logs ("kafka", "bucket", "secrets:clickhouse", ...):
+    # the deployer derives its environment and its IAM permissions from this list alone.
+    needs: tuple[str, ...] = ()
+    # "zip" (code zip + shared layers) or "image" (a container image, for dependencies that do not
+    # fit Lambda's 250 MB unzipped limit); ``extras`` are the pyproject extras an image installs.
+    package: str = "zip"
+    extras: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -58,6 +65,9 @@ def load_manifest(directory: Path | None = None) -> dict[str, Function]:
         routes = tuple(HttpRoute(*route.split(" ", 1)) for route in spec.pop("http", []))
         kafka = tuple(KafkaTrigger(**trigger) for trigger in spec.pop("kafka", []))
         schedule = tuple(spec.pop("schedule", []))
+        package = spec.pop("package", "zip")
+        if package not in ("zip", "image"):
+            raise ValueError(f"function {name}: package must be 'zip' or 'image', not {package!r}")
         functions[name] = Function(
             name=name,
             description=spec.pop("description"),
@@ -68,6 +78,9 @@ def load_manifest(directory: Path | None = None) -> dict[str, Function]:
             http=routes,
             kafka=kafka,
             schedule=schedule,
+            needs=tuple(spec.pop("needs", [])),
+            package=package,
+            extras=tuple(spec.pop("extras", [])),
             extra=spec,
         )
     return functions

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -26,6 +27,9 @@ class Settings(BaseSettings):
     kafka_partitions: int = Field(default=4, ge=1, le=1024, alias="KAFKA_PARTITIONS")
     kafka_consumer_group: str = Field(default="eventlens-consume", alias="KAFKA_CONSUMER_GROUP")
     kafka_send_timeout_s: float = Field(default=10.0, gt=0, alias="KAFKA_SEND_TIMEOUT_S")
+    # "iam" for MSK (Serverless accepts IAM-authenticated clients only); "none" for a plain broker.
+    kafka_auth: Literal["none", "iam"] = Field(default="none", alias="KAFKA_AUTH")
+    aws_region: str | None = Field(default=None, alias="AWS_REGION")
 
     # Warehouse: a ClickHouse server when a URL is given (http://user:pass@host:8123/db), chDB otherwise.
     clickhouse_url: str | None = Field(default=None, alias="CLICKHOUSE_URL")
@@ -45,6 +49,14 @@ class Settings(BaseSettings):
 
     # Consume: rows gathered before one warehouse insert (chDB pays ~10 ms per INSERT).
     consume_batch_rows: int = Field(default=200_000, ge=1, alias="EVENTLENS_CONSUME_BATCH_ROWS")
+
+    # ML pipeline (eventlens.ml): export parts, snapshot dates, the target horizon, promotion.
+    export_part_rows: int = Field(default=1_000_000, ge=1, alias="EVENTLENS_EXPORT_PART_ROWS")
+    ml_source: str = Field(default="commerce", alias="EVENTLENS_ML_SOURCE")
+    ml_horizon_days: int = Field(default=7, ge=1, le=90, alias="EVENTLENS_ML_HORIZON_DAYS")
+    ml_training_dates: int = Field(default=8, ge=3, le=104, alias="EVENTLENS_ML_TRAINING_DATES")
+    ml_date_step_days: int = Field(default=7, ge=1, alias="EVENTLENS_ML_DATE_STEP_DAYS")
+    ml_min_auc_gain: float = Field(default=0.0, ge=0, alias="EVENTLENS_ML_MIN_AUC_GAIN")
 
     @property
     def home_dir(self) -> Path:

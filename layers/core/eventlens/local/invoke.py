@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
-import threading
+import queue
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -35,12 +35,15 @@ class LocalContext:
 
 
 class LocalFunction:
-    """One warm 'container' of a function: its module loaded once, invocations serialised."""
+    """Warm 'containers' of a function: each loads the module once and serves one request at a time,
+    as a Lambda container does; ``concurrency`` of them serve requests side by side."""
 
-    def __init__(self, function: Function) -> None:
+    def __init__(self, function: Function, concurrency: int = 1) -> None:
         self.function = function
-        self._lock = threading.Lock()
-        self._entry = getattr(_load_module(function), function.handler.rsplit(".", 1)[1])
+        self._idle: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        attribute = function.handler.rsplit(".", 1)[1]
+        for slot in range(concurrency):
+            self._idle.put(getattr(_load_module(function, slot), attribute))
 
     def invoke(self, event: dict[str, Any]) -> Any:
         context = LocalContext(
@@ -49,14 +52,17 @@ class LocalFunction:
             timeout_s=self.function.timeout,
             _deadline=time.monotonic() + self.function.timeout,
         )
-        with self._lock:  # a Lambda container serves one request at a time
-            return self._entry(event, context)
+        entry = self._idle.get()  # waits for a free container
+        try:
+            return entry(event, context)
+        finally:
+            self._idle.put(entry)
 
 
-def _load_module(function: Function) -> ModuleType:
+def _load_module(function: Function, slot: int = 0) -> ModuleType:
     module_file, _ = function.handler.rsplit(".", 1)
     path = function.directory / f"{module_file.replace('.', '/')}.py"
-    spec = importlib.util.spec_from_file_location(f"eventlens_functions.{function.name}", path)
+    spec = importlib.util.spec_from_file_location(f"eventlens_functions.{function.name}_{slot}", path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)

@@ -25,6 +25,9 @@ from eventlens.queue import QueueReader, QueueUnavailable, open_reader
 from eventlens.settings import Settings
 
 
+HTTP_CONCURRENCY = 4
+
+
 @dataclass(frozen=True)
 class RouteTarget:
     route: HttpRoute
@@ -47,7 +50,12 @@ class LocalRuntime:
         if unknown:
             raise ValueError(f"not in the manifest: {sorted(unknown)}")
         self.manifest: dict[str, Function] = {n: f for n, f in manifest.items() if only is None or n in only}
-        self.functions = {name: LocalFunction(fn) for name, fn in self.manifest.items()}
+        # HTTP functions get a few containers each (Lambda scales them out); a Kafka-fed one gets one
+        # per feeder, as the event source mapping invokes one batch at a time per partition set.
+        self.functions = {
+            name: LocalFunction(fn, concurrency=HTTP_CONCURRENCY if fn.http else 1)
+            for name, fn in self.manifest.items()
+        }
         self.routes = [
             RouteTarget(route, self.functions[name]) for name, fn in self.manifest.items() for route in fn.http
         ]

@@ -1,0 +1,60 @@
+"""The whole system from the manifest: what ``__main__`` runs and what the tests run under mocks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+from eventlens.build import Artifacts
+from eventlens.manifest import load_manifest
+
+from infra import api, kafka, schedules, state_machines, storage
+from infra.account import current_account
+from infra.config import StackConfig
+from infra.credentials import credentials
+from infra.functions import DeployedFunction, Shared, deploy_function
+from infra.layers import layers
+from infra.network import network
+
+
+@dataclass(frozen=True)
+class Deployment:
+    functions: dict[str, DeployedFunction]
+    api: aws.apigatewayv2.Api | None
+    state_machines: dict[str, aws.sfn.StateMachine]
+    buckets: storage.Buckets
+    kafka: kafka.Kafka
+
+
+def deploy(config: StackConfig, artifacts: Artifacts) -> Deployment:
+    """Declare every resource of the stack ``config`` describes, from ``artifacts`` built beforehand."""
+    manifest = load_manifest(config.functions_dir)
+    account = current_account()
+    buckets = storage.buckets(config)
+    net = network(config)
+    cluster = kafka.kafka(config, net)
+    shared = Shared(
+        config=config,
+        account=account,
+        artifacts=artifacts,
+        layers=layers(config, artifacts, buckets.artifacts),
+        buckets=buckets,
+        kafka=cluster,
+        network=net,
+        credentials=credentials(config),
+    )
+    deployed = {name: deploy_function(function, shared) for name, function in sorted(manifest.items())}
+    for item in deployed.values():
+        kafka.event_source_mappings(
+            item.spec, item.function, cluster, net, buckets.failed_batches, config, depends_on=[item.policy]
+        )
+    schedules.schedules(deployed, account)
+    machines = state_machines.state_machines(
+        config.state_machines_dir, deployed, account, config.functions_dir
+    )
+    http = api.http_api(config, deployed)
+    storage.export(buckets)
+    pulumi.export("kafka_bootstrap", cluster.bootstrap)
+    pulumi.export("functions", {name: item.function.name for name, item in deployed.items()})
+    return Deployment(deployed, http, machines, buckets, cluster)
