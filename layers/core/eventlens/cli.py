@@ -19,6 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--users", type=int, default=2000)
     demo.add_argument("--days", type=int, default=365)
     demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--shoppers", type=int, default=1500, help="AnModel-style shoppers the ML pipeline learns from")
 
     local = commands.add_parser("local", help="serve every function of the manifest on this machine")
     local.add_argument("--port", type=int, default=8000)
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         from eventlens.demo import run_demo
 
-        run_demo(settings, args.users, args.days, args.seed, sys.stdout)
+        run_demo(settings, args.users, args.days, args.seed, sys.stdout, args.shoppers)
         return 0
     if args.command == "local":
         only = set(args.functions.split(",")) if args.functions else None

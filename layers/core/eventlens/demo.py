@@ -17,27 +17,46 @@ from typing import Any, TextIO
 from eventlens.generator import generate_events
 from eventlens.http_client import EventlensClient
 from eventlens.local.runtime import LocalRuntime
+from eventlens.ml import run_ml_pipeline
+from eventlens.ml.shoppers import generate_shopper_events
 from eventlens.settings import Settings
 
 BATCH = 2_000
 SENDERS = 2
 
 
-def run_demo(settings: Settings, users: int, days: int, seed: int, out: TextIO) -> dict[str, Any]:
+def run_demo(
+    settings: Settings, users: int, days: int, seed: int, out: TextIO, shoppers: int = 1500
+) -> dict[str, Any]:
     """Run the demo; returns the figures it printed."""
+    figures = _ingest_and_report(settings, users, days, seed, out, shoppers)
+    out.write("\n")
+    figures["ml"] = run_ml_pipeline(settings, out)
+    return figures
+
+
+def _ingest_and_report(
+    settings: Settings, users: int, days: int, seed: int, out: TextIO, shoppers: int
+) -> dict[str, Any]:
     runtime = LocalRuntime(settings, port=0)
     runtime.start()
     try:
         out.write(f"eventlens local runtime at {runtime.url} (state in {settings.home_dir})\n")
         end = datetime.now(UTC)
         started = time.perf_counter()
-        accepted, rejected = _send_all(runtime.url, generate_events(users, days, seed, end=end))
+        # The mixed stream of all four families, and AnModel's shoppers (cohorts, promo windows,
+        # bursts before a purchase) whose behaviour the ML pipeline learns.
+        stream = itertools.chain(
+            generate_events(users, days, seed, end=end),
+            generate_shopper_events(shoppers, days, seed + 1_000_003, end=end),  # its own random stream
+        )
+        accepted, distinct, rejected = _send_all(runtime.url, stream)
         sent_s = time.perf_counter() - started
-        out.write(f"sent {accepted:,} events for {users:,} users over {days} days in {sent_s:.1f} s "
+        out.write(f"sent {accepted:,} events for {users + shoppers:,} users over {days} days in {sent_s:.1f} s "
                   f"({accepted / sent_s:,.0f} events/s through HTTP ingest); {rejected} rejected\n")
         client = EventlensClient(runtime.url)
         first_day, last_day = (end - timedelta(days=days)).date(), end.date()
-        stored = _wait_until_stored(client, first_day, last_day, accepted)
+        stored = _wait_until_stored(client, first_day, last_day, distinct)
         total_s = time.perf_counter() - started
         out.write(f"{stored:,} events visible in reports after {total_s:.1f} s "
                   f"({stored / total_s:,.0f} events/s end to end)\n\n")
@@ -60,10 +79,13 @@ def run_demo(settings: Settings, users: int, days: int, seed: int, out: TextIO) 
         runtime.stop()
 
 
-def _send_all(url: str, events: Iterator[dict[str, Any]]) -> tuple[int, int]:
-    """POST the events in batches from a few keep-alive connections; returns (accepted, rejected)."""
+def _send_all(url: str, events: Iterator[dict[str, Any]]) -> tuple[int, int, int]:
+    """POST the events in batches from a few keep-alive connections.
+
+    Returns (accepted, distinct event ids accepted, rejected): each id counts once in the reports."""
     lock = threading.Lock()
     totals = [0, 0]
+    ids: set[str] = set()
     failures: list[str] = []
 
     def sender() -> None:
@@ -80,6 +102,7 @@ def _send_all(url: str, events: Iterator[dict[str, Any]]) -> tuple[int, int]:
             with lock:
                 totals[0] += body["accepted"]
                 totals[1] += len(body["rejected"])
+                ids.update(body["event_ids"])
         client.close()
 
     threads = [threading.Thread(target=sender) for _ in range(SENDERS)]
@@ -89,7 +112,7 @@ def _send_all(url: str, events: Iterator[dict[str, Any]]) -> tuple[int, int]:
         thread.join()
     if failures:
         raise RuntimeError(f"ingest failed: {failures[0]}")
-    return totals[0], totals[1]
+    return totals[0], len(ids), totals[1]
 
 
 def _wait_until_stored(client: EventlensClient, first: Any, last: Any, expected: int, timeout_s: float = 600) -> int:
