@@ -17,12 +17,16 @@ import pyarrow.compute as pc
 FAMILIES = ["commerce", "viewing", "lifestream", "generic"]
 FAMILY_SHARES = [0.45, 0.25, 0.22, 0.08]
 TYPES = {
-    "commerce": (["session_start", "page_view", "search", "view_item", "add_to_cart", "purchase"],
-                 [0.12, 0.35, 0.12, 0.25, 0.10, 0.06]),
+    "commerce": (
+        ["session_start", "page_view", "search", "view_item", "add_to_cart", "purchase"],
+        [0.12, 0.35, 0.12, 0.25, 0.10, 0.06],
+    ),
     "viewing": (["start", "progress", "finish"], [0.30, 0.55, 0.15]),
     "lifestream": (["geo", "purchase", "social", "health", "activity"], [0.50, 0.15, 0.10, 0.15, 0.10]),
-    "generic": (["app_open", "login", "click", "share", "signup", "logout"],
-                [0.3, 0.2, 0.3, 0.05, 0.05, 0.1]),
+    "generic": (
+        ["app_open", "login", "click", "share", "signup", "logout"],
+        [0.3, 0.2, 0.3, 0.05, 0.05, 0.1],
+    ),
 }
 HOURS = {"commerce": (13, 4.0), "viewing": (20, 2.5), "lifestream": (12, 5.0), "generic": (10, 3.0)}
 COUNTRIES = np.array(["UA", "PL", "DE", "US", "GB", "FR", "ES", "IT", "NL", "SE"])
@@ -105,20 +109,28 @@ def generate_events(
     properties = pa.chunked_array([array for _, array in pieces]).combine_chunks()
     properties = properties.take(pa.array(position[order]))
     ts_array = pa.array(ts[order], pa.timestamp("ms", tz="UTC"))
-    return pa.table({
-        "event_id": _uuid_strings(rng, events),
-        "user_id": _text(user_ids[user[order]]),
-        "event_type": pa.array(all_types, pa.string()).take(pa.array(type_code[order])),
-        "ts": ts_array,
-        "source": pa.array(FAMILIES, pa.string()).take(pa.array(fam[order])),
-        "properties": properties,
-        "received_at": ts_array,
-    })
+    return pa.table(
+        {
+            "event_id": _uuid_strings(rng, events),
+            "user_id": _text(user_ids[user[order]]),
+            "event_type": pa.array(all_types, pa.string()).take(pa.array(type_code[order])),
+            "ts": ts_array,
+            "source": pa.array(FAMILIES, pa.string()).take(pa.array(fam[order])),
+            "properties": properties,
+            "received_at": ts_array,
+        }
+    )
 
 
 def _family_properties(
-    rng: np.random.Generator, family: str, rows: np.ndarray, kinds: np.ndarray, types: list[str],
-    user: np.ndarray, day: np.ndarray, countries: pa.Array,
+    rng: np.random.Generator,
+    family: str,
+    rows: np.ndarray,
+    kinds: np.ndarray,
+    types: list[str],
+    user: np.ndarray,
+    day: np.ndarray,
+    countries: pa.Array,
 ) -> list[tuple[np.ndarray, pa.Array]]:
     """The properties JSON of one family's rows, as (row indices, JSON texts) pieces."""
     country = countries.take(pa.array(rows))
@@ -127,8 +139,24 @@ def _family_properties(
         session = _text(np.char.add("s", (user[rows] * 1000 + day[rows]).astype(str)))
         item = _text(np.char.add("item_", rng.integers(0, 2000, n).astype(str)))
         price = _text(np.round(rng.uniform(2, 300, n), 2))
-        return [(rows, _json(['{"session_id":"', session, '","country":"', country, '","item_id":"', item,
-                              '","price":', price, "}"]))]
+        return [
+            (
+                rows,
+                _json(
+                    [
+                        '{"session_id":"',
+                        session,
+                        '","country":"',
+                        country,
+                        '","item_id":"',
+                        item,
+                        '","price":',
+                        price,
+                        "}",
+                    ]
+                ),
+            )
+        ]
     if family == "viewing":
         movie = rng.zipf(1.3, n) % 500
         movie_ids = _text(np.char.add("00000000-0000-4000-8000-", np.char.zfill(movie.astype(str), 12)))
@@ -136,8 +164,24 @@ def _family_properties(
         partway = (rng.random(n) * length).astype(np.int64)
         position = np.where(kinds == 0, 0, np.where(kinds == 2, length, partway))
         session = _text(np.char.add("v", (user[rows] * 1000 + day[rows]).astype(str)))
-        return [(rows, _json(['{"movie_id":"', movie_ids, '","position_seconds":', _text(position),
-                              ',"session_id":"', session, '","country":"', country, '"}']))]
+        return [
+            (
+                rows,
+                _json(
+                    [
+                        '{"movie_id":"',
+                        movie_ids,
+                        '","position_seconds":',
+                        _text(position),
+                        ',"session_id":"',
+                        session,
+                        '","country":"',
+                        country,
+                        '"}',
+                    ]
+                ),
+            )
+        ]
     if family == "lifestream":
         pieces = []
         for k, kind in enumerate(types):
@@ -160,8 +204,9 @@ def _lifestream(rng: np.random.Generator, kind: str, country: pa.Array) -> pa.Ar
         item = _text(np.array(["Latte", "Groceries", "Book"])[pick])
         place = _text(np.array(["Starbucks", "Silpo", "Yakaboo"])[pick])
         amount = _text(np.round(rng.uniform(50, 900, n), 2))
-        return _json(['{"item":"', item, '","amount":', amount, ',"place":"', place,
-                      '","country":"', country, '"}'])
+        return _json(
+            ['{"item":"', item, '","amount":', amount, ',"place":"', place, '","country":"', country, '"}']
+        )
     if kind == "social":
         action = _text(np.array(["meet", "call", "message"])[rng.integers(0, 3, n)])
         person = _text(np.char.add("person_", rng.integers(1, 41, n).astype(str)))

@@ -63,35 +63,49 @@ def main() -> None:
         shoppers = max(100, args.events // EVENTS_PER_SHOPPER)
         started = time.perf_counter()
         stored = load_shoppers(parts, shoppers, args.seed)
-        print(f"generated and stored {stored:,} events of {shoppers:,} shoppers in "
-              f"{time.perf_counter() - started:.1f} s (not part of the pipeline)")
+        print(
+            f"generated and stored {stored:,} events of {shoppers:,} shoppers in "
+            f"{time.perf_counter() - started:.1f} s (not part of the pipeline)"
+        )
 
         started = time.perf_counter()
         exported = export_events(parts.warehouse, parts.objects, PipelineInput(until=LAST_DAY))
         seconds = time.perf_counter() - started
-        print(f"export:    {exported.rows:,} rows in {len(exported.files)} day partitions in {seconds:.1f} s "
-              f"= {exported.rows / seconds:,.0f} rows/s")
+        print(
+            f"export:    {exported.rows:,} rows in {len(exported.files)} day partitions in {seconds:.1f} s "
+            f"= {exported.rows / seconds:,.0f} rows/s"
+        )
 
         started = time.perf_counter()
         snapshot = build_snapshots(parts.objects, SnapshotRequest(as_of=None), settings)
         dates = len(snapshot.training_dates)
-        print(f"snapshot:  {snapshot.training_rows:,} training rows over {dates} dates "
-              f"+ {snapshot.daily_users:,} daily rows from {exported.rows:,} events in "
-              f"{time.perf_counter() - started:.1f} s")
+        print(
+            f"snapshot:  {snapshot.training_rows:,} training rows over {dates} dates "
+            f"+ {snapshot.daily_users:,} daily rows from {exported.rows:,} events in "
+            f"{time.perf_counter() - started:.1f} s"
+        )
 
         started = time.perf_counter()
         trained = run_step(parts.objects, TrainRequest(training_key=snapshot.training_key), settings)
         train_s = time.perf_counter() - started
-        evaluation = run_step(parts.objects, EvaluateRequest(version=trained.version,
-                                                             training_key=snapshot.training_key), settings)
+        evaluation = run_step(
+            parts.objects,
+            EvaluateRequest(version=trained.version, training_key=snapshot.training_key),
+            settings,
+        )
         m = trained.metrics
-        print(f"training:  {train_s:.1f} s ({m['rows_train']:,.0f} rows; fit, metrics, plots, registry); "
-              f"ROC-AUC {m['roc_auc']:.3f} vs baseline {m['baseline_roc_auc']:.3f} "
-              f"(+{m['roc_auc_gain_over_baseline']:.3f}), "
-              f"PR-AUC {m['pr_auc']:.3f} vs {m['baseline_pr_auc']:.3f}, "
-              f"days MAE {m['days_mae']:.2f}, amount MAE {m['amount_mae']:.1f}")
-        run_step(parts.objects, PromoteRequest(version=trained.version, roc_auc=evaluation.candidate_roc_auc),
-                 settings)
+        print(
+            f"training:  {train_s:.1f} s ({m['rows_train']:,.0f} rows; fit, metrics, plots, registry); "
+            f"ROC-AUC {m['roc_auc']:.3f} vs baseline {m['baseline_roc_auc']:.3f} "
+            f"(+{m['roc_auc_gain_over_baseline']:.3f}), "
+            f"PR-AUC {m['pr_auc']:.3f} vs {m['baseline_pr_auc']:.3f}, "
+            f"days MAE {m['days_mae']:.2f}, amount MAE {m['amount_mae']:.1f}"
+        )
+        run_step(
+            parts.objects,
+            PromoteRequest(version=trained.version, roc_auc=evaluation.candidate_roc_auc),
+            settings,
+        )
         bench_predict(parts, args.requests)
         components_module.install(None)
         parts.close()
@@ -125,8 +139,15 @@ def bench_predict(parts: Components, requests: int) -> None:
 
     def event(user: str) -> dict:
         body = json.dumps({"records": [{"user_id": user}]}).encode()
-        return http_api_event("POST", "/predict", "service=context_aware",
-                              [("content-type", "application/json")], body, route, {})
+        return http_api_event(
+            "POST",
+            "/predict",
+            "service=context_aware",
+            [("content-type", "application/json")],
+            body,
+            route,
+            {},
+        )
 
     started = time.perf_counter()
     first = function.invoke(event(users[0]))
@@ -147,10 +168,12 @@ def bench_predict(parts: Components, requests: int) -> None:
         started = time.perf_counter()
         predict.predict_records(predictor, records)
         domain_ms.append((time.perf_counter() - started) * 1000)
-    print(f"predict:   one user through the handler (API Gateway v2 event, warm): "
-          f"p50 {percentile(handler_ms, 50):.2f} ms, p99 {percentile(handler_ms, 99):.2f} ms "
-          f"over {requests} requests (first request, loading model + snapshot: {cold:.0f} ms); "
-          f"domain call alone p50 {percentile(domain_ms, 50):.2f} ms, p99 {percentile(domain_ms, 99):.2f} ms")
+    print(
+        f"predict:   one user through the handler (API Gateway v2 event, warm): "
+        f"p50 {percentile(handler_ms, 50):.2f} ms, p99 {percentile(handler_ms, 99):.2f} ms "
+        f"over {requests} requests (first request, loading model + snapshot: {cold:.0f} ms); "
+        f"domain call alone p50 {percentile(domain_ms, 50):.2f} ms, p99 {percentile(domain_ms, 99):.2f} ms"
+    )
 
 
 def percentile(values: list[float], q: float) -> float:

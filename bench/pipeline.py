@@ -80,8 +80,12 @@ def run(n: int, bootstrap: str, work: Path) -> None:
     bodies = [orjson.dumps({"events": events[i : i + BATCH]}) for i in range(0, n, BATCH)]
     print(f"{n:,} events, {len(bodies)} batches of {BATCH:,}, {sum(map(len, bodies)) / n:.0f} bytes/event\n")
 
-    settings = Settings(EVENTLENS_HOME=work / "inproc", KAFKA_BOOTSTRAP=bootstrap,
-                        KAFKA_TOPIC=f"bench-{uuid.uuid4().hex[:8]}", KAFKA_CONSUMER_GROUP="bench")
+    settings = Settings(
+        EVENTLENS_HOME=work / "inproc",
+        KAFKA_BOOTSTRAP=bootstrap,
+        KAFKA_TOPIC=f"bench-{uuid.uuid4().hex[:8]}",
+        KAFKA_CONSUMER_GROUP="bench",
+    )
     from eventlens import components as components_module
     from eventlens.components import Components
 
@@ -97,20 +101,37 @@ def run(n: int, bootstrap: str, work: Path) -> None:
     assert stored == n, f"consume stored {stored} of {n}"
     parts.close()
 
-    e2e_kafka = _end_to_end(bodies, n, work / "e2e-kafka", {"KAFKA_BOOTSTRAP": bootstrap,
-                                                             "KAFKA_TOPIC": f"e2e-{uuid.uuid4().hex[:8]}"})
+    e2e_kafka = _end_to_end(
+        bodies,
+        n,
+        work / "e2e-kafka",
+        {"KAFKA_BOOTSTRAP": bootstrap, "KAFKA_TOPIC": f"e2e-{uuid.uuid4().hex[:8]}"},
+    )
     e2e_embedded = _end_to_end(bodies, n, work / "e2e-embedded", {})
 
     rows = [
         ("raw chDB insert of the same rows (ceiling)", f"{ceiling:,.0f} rows/s", "1.00× ceiling"),
-        ("ingest handler → Kafka", f"{ingest_rate:,.0f} events/s",
-         f"median batch {statistics.median(ingest_batches):,.0f}/s"),
-        ("Kafka → consume handler → ClickHouse", f"{consume_rate:,.0f} rows/s",
-         f"{consume_rate / ceiling:.2f}× ceiling; median batch {statistics.median(consume_batches):,.0f}/s"),
-        ("end to end, HTTP → Kafka → ClickHouse → report", f"{e2e_kafka:,.0f} events/s",
-         f"{e2e_kafka / 2380:.1f}× 003's 2,380/s"),
-        ("end to end, HTTP → embedded queue → … → report", f"{e2e_embedded:,.0f} events/s",
-         f"{e2e_embedded / 2380:.1f}× 003's 2,380/s"),
+        (
+            "ingest handler → Kafka",
+            f"{ingest_rate:,.0f} events/s",
+            f"median batch {statistics.median(ingest_batches):,.0f}/s",
+        ),
+        (
+            "Kafka → consume handler → ClickHouse",
+            f"{consume_rate:,.0f} rows/s",
+            f"{consume_rate / ceiling:.2f}× ceiling; "
+            f"median batch {statistics.median(consume_batches):,.0f}/s",
+        ),
+        (
+            "end to end, HTTP → Kafka → ClickHouse → report",
+            f"{e2e_kafka:,.0f} events/s",
+            f"{e2e_kafka / 2380:.1f}× 003's 2,380/s",
+        ),
+        (
+            "end to end, HTTP → embedded queue → … → report",
+            f"{e2e_embedded:,.0f} events/s",
+            f"{e2e_embedded / 2380:.1f}× 003's 2,380/s",
+        ),
     ]
     print(f"\n{'phase':<50} {'rate':>18}  note")
     for name, rate, note in rows:
@@ -120,15 +141,19 @@ def run(n: int, bootstrap: str, work: Path) -> None:
 def _ceiling(parts: Any, events: list[dict[str, Any]]) -> float:
     """Typed Arrow batches of the same rows straight into `events` (with its views), in 200k rows."""
     received = datetime.now(UTC)
-    table = pa.table({
-        "event_id": pa.array([e["event_id"] for e in events]),
-        "user_id": pa.array([e["user_id"] for e in events]),
-        "event_type": pa.array([e["type"] for e in events]),
-        "ts": pa.array([datetime.fromisoformat(e["timestamp"]) for e in events], pa.timestamp("ms", tz="UTC")),
-        "source": pa.array([e["source"] for e in events]),
-        "properties": pa.array([orjson.dumps(e["properties"]).decode() for e in events]),
-        "received_at": pa.array([received] * len(events), pa.timestamp("ms", tz="UTC")),
-    })
+    table = pa.table(
+        {
+            "event_id": pa.array([e["event_id"] for e in events]),
+            "user_id": pa.array([e["user_id"] for e in events]),
+            "event_type": pa.array([e["type"] for e in events]),
+            "ts": pa.array(
+                [datetime.fromisoformat(e["timestamp"]) for e in events], pa.timestamp("ms", tz="UTC")
+            ),
+            "source": pa.array([e["source"] for e in events]),
+            "properties": pa.array([orjson.dumps(e["properties"]).decode() for e in events]),
+            "received_at": pa.array([received] * len(events), pa.timestamp("ms", tz="UTC")),
+        }
+    )
     warehouse = parts.warehouse
     warehouse.command("CREATE DATABASE IF NOT EXISTS bench_ceiling")
     warehouse.command("USE bench_ceiling")
@@ -164,7 +189,9 @@ def _ingest(ingest: LocalFunction, bodies: list[bytes], n: int) -> tuple[float, 
 def _consume(consume: LocalFunction, settings: Settings, n: int) -> tuple[float, list[float]]:
     """Read the topic in batches of up to 100k records, as the event source mapping would, until all
     n events are stored (a record holds one user's events)."""
-    reader = KafkaQueueReader(settings.kafka_bootstrap or "", settings.kafka_topic, settings.kafka_consumer_group)
+    reader = KafkaQueueReader(
+        settings.kafka_bootstrap or "", settings.kafka_topic, settings.kafka_consumer_group
+    )
     done, rates = 0, []
     started = None
     while done < n:
@@ -213,7 +240,11 @@ def _end_to_end(bodies: list[bytes], n: int, home: Path, env: dict[str, str]) ->
             thread.start()
         reports = EventlensClient(f"http://127.0.0.1:{report_port}")
         today = datetime.now(UTC).date()
-        window = {"from": str(today - timedelta(days=400)), "to": str(today + timedelta(days=1)), "limit": 1000}
+        window = {
+            "from": str(today - timedelta(days=400)),
+            "to": str(today + timedelta(days=1)),
+            "limit": 1000,
+        }
         total = 0
         while total < n:
             time.sleep(0.25)
@@ -225,7 +256,10 @@ def _end_to_end(bodies: list[bytes], n: int, home: Path, env: dict[str, str]) ->
             thread.join()
         reports.close()
         rate = n / elapsed
-        print(f"end to end ({'kafka' if env else 'embedded'}): {rate:,.0f} events/s ({elapsed:.1f} s)", flush=True)
+        print(
+            f"end to end ({'kafka' if env else 'embedded'}): {rate:,.0f} events/s ({elapsed:.1f} s)",
+            flush=True,
+        )
         return rate
     finally:
         for server in servers:
@@ -234,8 +268,12 @@ def _end_to_end(bodies: list[bytes], n: int, home: Path, env: dict[str, str]) ->
 
 
 def _start(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "eventlens.cli", "local", *args], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-m", "eventlens.cli", "local", *args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def _wait_ready(port: int, path: str, method: str = "GET", timeout_s: float = 60) -> None:
@@ -259,8 +297,12 @@ def _free_port() -> int:
 
 
 def _kafka(action: str, port: int) -> None:
-    subprocess.run(["bash", str(ROOT / "scripts/servers/kafka.sh"), action, str(port)], check=True,
-                   capture_output=True, timeout=300)
+    subprocess.run(
+        ["bash", str(ROOT / "scripts/servers/kafka.sh"), action, str(port)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
 
 
 if __name__ == "__main__":

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
-from eventlens.manifest import Function
 from pulumi_aws.lambda_ import EventSourceMappingAmazonManagedKafkaEventSourceConfigArgs as MskConsumerArgs
 from pulumi_aws.lambda_ import (
     EventSourceMappingSelfManagedKafkaEventSourceConfigArgs as SelfManagedConsumerArgs,
 )
 
+from eventlens.manifest import Function
 from infra.config import StackConfig
 from infra.network import Network
 from infra.policies import consumer_group

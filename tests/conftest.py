@@ -69,7 +69,9 @@ def functions() -> dict[str, Any]:
     return {name: LocalFunction(function) for name, function in load_manifest().items()}
 
 
-def http_event(name: str, body: Any = None, raw_body: bytes | None = None, query: str | None = None) -> dict[str, Any]:
+def http_event(
+    name: str, body: Any = None, raw_body: bytes | None = None, query: str | None = None
+) -> dict[str, Any]:
     """An API Gateway fixture from events/, with its body (JSON or raw bytes) or query replaced."""
     event = load_event(name)
     if raw_body is not None:
@@ -94,7 +96,9 @@ KAFKA_SCRIPT = ROOT / "scripts" / "servers" / "kafka.sh"
 def kafka_broker(action: str, port: int) -> None:
     import subprocess
 
-    subprocess.run(["bash", str(KAFKA_SCRIPT), action, str(port)], check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        ["bash", str(KAFKA_SCRIPT), action, str(port)], check=True, capture_output=True, timeout=300
+    )
 
 
 @pytest.fixture(scope="session")

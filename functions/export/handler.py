@@ -12,9 +12,15 @@ from eventlens.observability import count, logger, metrics
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     parts = components.current()
-    result = export_events(parts.warehouse, parts.objects, PipelineInput.model_validate(event or {}),
-                           parts.settings.export_part_rows)
+    result = export_events(
+        parts.warehouse,
+        parts.objects,
+        PipelineInput.model_validate(event or {}),
+        parts.settings.export_part_rows,
+    )
     count("EventsExported", result.rows)
-    logger.info("export done", extra={"rows": result.rows, "files": len(result.files),
-                                      "watermark": str(result.watermark)})
+    logger.info(
+        "export done",
+        extra={"rows": result.rows, "files": len(result.files), "watermark": str(result.watermark)},
+    )
     return result.summary().model_dump(mode="json")

@@ -8,6 +8,8 @@ import shutil
 import zipfile
 from pathlib import Path
 
+from pulumi_mocks import ROOT
+
 from eventlens.build import (
     UNZIPPED_LIMIT,
     Artifact,
@@ -18,7 +20,6 @@ from eventlens.build import (
 )
 from eventlens.cli import main
 from eventlens.manifest import load_manifest
-from pulumi_mocks import ROOT
 
 
 def test_two_builds_of_the_same_sources_are_byte_identical(tmp_path: Path) -> None:

@@ -12,9 +12,10 @@ from typing import Any
 import pulumi
 import pytest
 import yaml
+from pulumi_mocks import ROOT, Deploy, Recording
+
 from eventlens.manifest import Function, load_manifest
 from eventlens.settings import Settings
-from pulumi_mocks import ROOT, Deploy, Recording
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*deprecated in favor of:DeprecationWarning")
 

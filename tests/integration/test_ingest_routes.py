@@ -59,7 +59,12 @@ def test_reference_payloads_map_to_the_envelope(functions: dict, components: Com
         functions["ingest"].invoke(load_event(fixture))
     by_type = {v["type"]: v for v in _values(components.settings)}
     # 001: session_id and region join the properties; "1" becomes a stable UUID
-    assert by_type["click"]["properties"] == {"item_id": "item_1", "price": 10.0, "session_id": "s", "region": "UA-30"}
+    assert by_type["click"]["properties"] == {
+        "item_id": "item_1",
+        "price": 10.0,
+        "session_id": "s",
+        "region": "UA-30",
+    }
     # 000: flat fields become properties, ts the timestamp (no zone → UTC)
     assert by_type["geo"]["properties"] == {"lat": 55.75, "lon": 37.61}
     assert by_type["geo"]["timestamp"] == "2023-10-10T10:00:00Z"
@@ -68,26 +73,37 @@ def test_reference_payloads_map_to_the_envelope(functions: dict, components: Com
     assert by_type["start"]["properties"]["movie_id"] == "4f9e2c1a-0000-4000-8000-0000000000aa"
 
 
-@pytest.mark.parametrize("action,expected", [("stream.start", "start"), ("progress_update", "progress"),
-                                             ("stream_stop", "finish")])
+@pytest.mark.parametrize(
+    "action,expected", [("stream.start", "start"), ("progress_update", "progress"), ("stream_stop", "finish")]
+)
 def test_002_kafka_action_names_map_to_viewing_types(
     functions: dict, components: Components, action: str, expected: str
 ) -> None:
-    body = {"user_id": "v1", "movie_id": "m1", "action": action, "position_seconds": 60,
-            "timestamp": "2026-11-20T10:30:00Z", "session_id": "s1"}
+    body = {
+        "user_id": "v1",
+        "movie_id": "m1",
+        "action": action,
+        "position_seconds": 60,
+        "timestamp": "2026-11-20T10:30:00Z",
+        "session_id": "s1",
+    }
     response = functions["ingest"].invoke(http_event("ingest_002_viewing.json", body))
     assert response["statusCode"] == 202, response["body"]
     assert _values(components.settings)[0]["type"] == expected
 
 
-def test_partially_bad_batch_keeps_the_good_events_and_names_the_bad(functions: dict, components: Components) -> None:
+def test_partially_bad_batch_keeps_the_good_events_and_names_the_bad(
+    functions: dict, components: Components
+) -> None:
     # Given a batch with two good events and two bad ones
-    batch = {"events": [
-        {"user_id": "a", "type": "page_view"},
-        {"user_id": "b", "type": "geo", "source": "lifestream", "properties": {"lat": 123, "lon": 0}},
-        {"user_id": "c", "type": "click", "source": "commerce", "properties": {"price": 3}},
-        {"type": "page_view"},
-    ]}
+    batch = {
+        "events": [
+            {"user_id": "a", "type": "page_view"},
+            {"user_id": "b", "type": "geo", "source": "lifestream", "properties": {"lat": 123, "lon": 0}},
+            {"user_id": "c", "type": "click", "source": "commerce", "properties": {"price": 3}},
+            {"type": "page_view"},
+        ]
+    }
     # When it is posted
     response = functions["ingest"].invoke(http_event("ingest_v1_events.json", batch))
     body = response_json(response)
@@ -106,7 +122,9 @@ def test_batch_with_no_good_event_is_422(functions: dict, components: Components
 
 
 @pytest.mark.parametrize("raw", [b'{"events": [{"user_id": "u", "type": "x"}', b"", b"\xff\xfe", b"[1, 2"])
-def test_malformed_json_is_400_and_nothing_is_queued(functions: dict, components: Components, raw: bytes) -> None:
+def test_malformed_json_is_400_and_nothing_is_queued(
+    functions: dict, components: Components, raw: bytes
+) -> None:
     event = http_event("ingest_v1_events.json")
     event["body"] = raw.decode("latin-1")
     response = functions["ingest"].invoke(event)
@@ -116,7 +134,9 @@ def test_malformed_json_is_400_and_nothing_is_queued(functions: dict, components
 
 
 @pytest.mark.parametrize("body", [{"events": "x"}, {"events": []}, {"evnts": []}, [1, 2]])
-def test_wrong_outer_shape_is_400_naming_the_field(functions: dict, components: Components, body: Any) -> None:
+def test_wrong_outer_shape_is_400_naming_the_field(
+    functions: dict, components: Components, body: Any
+) -> None:
     response = functions["ingest"].invoke(http_event("ingest_v1_events.json", body))
     assert response["statusCode"] == 400
     assert response_json(response)["error"]["field"] in ("events", "body")
@@ -131,7 +151,10 @@ def test_batch_over_the_event_limit_is_413_and_nothing_is_queued(functions: dict
         events = [{"user_id": f"u{i}", "type": "x"} for i in range(6)]
         response = functions["ingest"].invoke(http_event("ingest_v1_events.json", {"events": events}))
         assert response["statusCode"] == 413
-        assert response_json(response)["error"] == {"field": "events", "reason": "holds 6 events; the limit is 5"}
+        assert response_json(response)["error"] == {
+            "field": "events",
+            "reason": "holds 6 events; the limit is 5",
+        }
         assert _queued(limited) == []
     finally:
         components_module.install(None)

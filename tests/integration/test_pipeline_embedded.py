@@ -45,11 +45,18 @@ def _dau(functions: dict, start: str, end: str, segment: str | None = None) -> d
     return {row["date"]: row["unique_users"] for row in response_json(response)}
 
 
-BATCH = {"events": [
-    {"event_id": f"00000000-0000-4000-8000-{i:012d}", "user_id": f"user_{i % 3}", "type": t,
-     "timestamp": f"2026-11-{10 + i % 2:02d}T12:00:00Z", "properties": {"country": "UA" if i % 2 else "PL"}}
-    for i, t in enumerate(["page_view", "page_view", "click", "purchase", "page_view", "click"])
-]}
+BATCH = {
+    "events": [
+        {
+            "event_id": f"00000000-0000-4000-8000-{i:012d}",
+            "user_id": f"user_{i % 3}",
+            "type": t,
+            "timestamp": f"2026-11-{10 + i % 2:02d}T12:00:00Z",
+            "properties": {"country": "UA" if i % 2 else "PL"},
+        }
+        for i, t in enumerate(["page_view", "page_view", "click", "purchase", "page_view", "click"])
+    ]
+}
 
 
 def test_events_flow_from_ingest_to_reports(functions: dict, components: Components) -> None:
@@ -62,8 +69,13 @@ def test_events_flow_from_ingest_to_reports(functions: dict, components: Compone
     assert _top_events(functions, "2026-11-01", "2026-11-30") == {"page_view": 3, "click": 2, "purchase": 1}
     dau = _dau(functions, "2026-11-09", "2026-11-12")
     assert dau == {"2026-11-09": 0, "2026-11-10": 3, "2026-11-11": 3, "2026-11-12": 0}
-    assert _dau(functions, "2026-11-10", "2026-11-11", "properties.country:UA") == {"2026-11-10": 0, "2026-11-11": 3}
-    assert _top_events(functions, "2026-11-01", "2026-11-30", "event_type:click,properties.country:UA") == {"click": 1}
+    assert _dau(functions, "2026-11-10", "2026-11-11", "properties.country:UA") == {
+        "2026-11-10": 0,
+        "2026-11-11": 3,
+    }
+    assert _top_events(functions, "2026-11-01", "2026-11-30", "event_type:click,properties.country:UA") == {
+        "click": 1
+    }
 
 
 def test_resent_batch_counts_once(functions: dict, components: Components) -> None:
@@ -97,7 +109,9 @@ def test_duplicates_inside_one_batch_count_once(functions: dict, components: Com
     assert sum(_top_events(functions, "2026-11-01", "2026-11-30").values()) == 6
 
 
-def test_bad_records_are_dead_lettered_without_blocking_the_rest(functions: dict, components: Components) -> None:
+def test_bad_records_are_dead_lettered_without_blocking_the_rest(
+    functions: dict, components: Components
+) -> None:
     # Given an MSK batch with a good record and one that is not an event (the events/ fixture)
     result = functions["consume"].invoke(load_event("consume_msk.json"))
     # Then the good one is stored and the bad one is in the dead-letter store with its reason
@@ -120,7 +134,9 @@ def test_replayed_dead_letter_is_published_again_and_moved(functions: dict, comp
     values = [r.value for r in queue.reader("inspect").poll(100, 0)]
     assert values == [b'{"broken json']
     assert list(components.dead_letters.pending()) == []
-    assert [k for k in components.objects.list(REPLAYED)] == [f"{REPLAYED}raw-events/00001/{7:020d}-00001.json"]
+    assert [k for k in components.objects.list(REPLAYED)] == [
+        f"{REPLAYED}raw-events/00001/{7:020d}-00001.json"
+    ]
 
 
 def test_late_event_lands_in_its_own_day(functions: dict, components: Components) -> None:
@@ -161,7 +177,9 @@ def test_local_runtime_serves_http_and_feeds_consume(settings: Settings) -> None
         runtime.stop()
 
 
-def test_report_parameters_are_validated_with_the_field_named(functions: dict, components: Components) -> None:
+def test_report_parameters_are_validated_with_the_field_named(
+    functions: dict, components: Components
+) -> None:
     cases = {
         "from=2026-02-01&to=2026-01-01": "from",
         "from=2020-01-01&to=2026-01-01": "to",
@@ -175,14 +193,24 @@ def test_report_parameters_are_validated_with_the_field_named(functions: dict, c
         assert response["statusCode"] == 422, query
         assert response_json(response)["error"]["field"] == field, query
     today = date.today()
-    ok = functions["report"].invoke(http_event("report_dau.json", query=f"from={today - timedelta(days=1)}&to={today}"))
+    ok = functions["report"].invoke(
+        http_event("report_dau.json", query=f"from={today - timedelta(days=1)}&to={today}")
+    )
     assert ok["statusCode"] == 200
 
 
-def test_one_bad_event_in_a_users_record_is_dead_lettered_alone(functions: dict, components: Components) -> None:
+def test_one_bad_event_in_a_users_record_is_dead_lettered_alone(
+    functions: dict, components: Components
+) -> None:
     # Given a record holding three events of one user, the second without a timestamp
-    good = {"event_id": "00000000-0000-4000-8000-0000000000a1", "user_id": "u", "type": "click",
-            "timestamp": "2026-11-20T10:00:00Z", "properties": {}, "source": "generic"}
+    good = {
+        "event_id": "00000000-0000-4000-8000-0000000000a1",
+        "user_id": "u",
+        "type": "click",
+        "timestamp": "2026-11-20T10:00:00Z",
+        "properties": {},
+        "source": "generic",
+    }
     bad = {**good, "event_id": "00000000-0000-4000-8000-0000000000a2", "timestamp": None}
     third = {**good, "event_id": "00000000-0000-4000-8000-0000000000a3"}
     record = QueuedRecord("raw-events", 2, 40, 0, b"u", orjson.dumps([good, bad, third]))

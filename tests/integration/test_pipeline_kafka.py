@@ -23,12 +23,14 @@ pytestmark = pytest.mark.kafka
 
 @pytest.fixture
 def kafka_settings(settings: Settings, kafka_bootstrap: str) -> Settings:
-    return settings.model_copy(update={
-        "kafka_bootstrap": kafka_bootstrap,
-        "kafka_topic": f"events-{uuid.uuid4().hex[:10]}",
-        "kafka_consumer_group": f"consume-{uuid.uuid4().hex[:10]}",
-        "kafka_send_timeout_s": 5.0,
-    })
+    return settings.model_copy(
+        update={
+            "kafka_bootstrap": kafka_bootstrap,
+            "kafka_topic": f"events-{uuid.uuid4().hex[:10]}",
+            "kafka_consumer_group": f"consume-{uuid.uuid4().hex[:10]}",
+            "kafka_send_timeout_s": 5.0,
+        }
+    )
 
 
 @pytest.fixture
@@ -47,7 +49,9 @@ def _consume_all(
     """Poll the topic like the event source mapping, invoke consume, commit after success.
 
     Returns the records read and the events they held (ingest writes one record per user)."""
-    reader = KafkaQueueReader(settings.kafka_bootstrap or "", settings.kafka_topic, settings.kafka_consumer_group)
+    reader = KafkaQueueReader(
+        settings.kafka_bootstrap or "", settings.kafka_topic, settings.kafka_consumer_group
+    )
     seen: list[QueuedRecord] = []
     events = 0
     deadline = time.monotonic() + timeout_s
@@ -69,11 +73,17 @@ def _consume_all(
 
 
 def _batch(n: int, prefix: str) -> dict:
-    return {"events": [
-        {"event_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{prefix}-{i}")), "user_id": f"{prefix}-user-{i % 7}",
-         "type": ["page_view", "click", "purchase"][i % 3], "timestamp": "2026-11-15T10:00:00Z"}
-        for i in range(n)
-    ]}
+    return {
+        "events": [
+            {
+                "event_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{prefix}-{i}")),
+                "user_id": f"{prefix}-user-{i % 7}",
+                "type": ["page_view", "click", "purchase"][i % 3],
+                "timestamp": "2026-11-15T10:00:00Z",
+            }
+            for i in range(n)
+        ]
+    }
 
 
 def _stored(functions: dict) -> int:
@@ -82,7 +92,9 @@ def _stored(functions: dict) -> int:
     return sum(row["count"] for row in response_json(functions["report"].invoke(event)))
 
 
-def test_events_reach_reports_through_kafka_keyed_by_user(functions: dict, kafka_components: Components) -> None:
+def test_events_reach_reports_through_kafka_keyed_by_user(
+    functions: dict, kafka_components: Components
+) -> None:
     # Given a batch ingested through the handler into a real broker
     response = functions["ingest"].invoke(http_event("ingest_v1_events.json", _batch(300, "k1")))
     assert response["statusCode"] == 202, response["body"]
@@ -108,9 +120,13 @@ def test_resent_batch_through_kafka_counts_once(functions: dict, kafka_component
 def test_broker_down_answers_503_then_recovers_with_nothing_lost(functions: dict, settings: Settings) -> None:
     # Given ingest pointed at a broker that is not running
     port = free_port_pair()
-    down = settings.model_copy(update={
-        "kafka_bootstrap": f"127.0.0.1:{port}", "kafka_topic": "raw-events", "kafka_send_timeout_s": 3.0,
-    })
+    down = settings.model_copy(
+        update={
+            "kafka_bootstrap": f"127.0.0.1:{port}",
+            "kafka_topic": "raw-events",
+            "kafka_send_timeout_s": 3.0,
+        }
+    )
     parts = Components(down)
     components_module.install(parts)
     batch = _batch(50, "k3")

@@ -15,6 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+
 from eventlens import components as components_module
 from eventlens.components import Components
 from eventlens.ml.contracts import PipelineInput

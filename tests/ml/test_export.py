@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
+
 from eventlens.components import Components
 from eventlens.ml.contracts import PipelineInput
 from eventlens.ml.export import (
@@ -21,7 +22,6 @@ from eventlens.ml.export import (
     read_watermark,
 )
 from eventlens.objectstore import LocalObjectStore, ObjectStore
-
 from tests.ml.conftest import LAST_DAY
 
 FIRST = LAST_DAY - timedelta(days=20)
@@ -95,7 +95,8 @@ def test_duplicates_in_the_warehouse_are_exported_once(loaded: Components, shopp
     day_rows = loaded.warehouse.query("SELECT count() AS n FROM events FINAL WHERE day = {d:Date}", one_day)
     again = loaded.warehouse.query(
         "SELECT event_id, user_id, event_type, ts, source, properties, received_at FROM events "
-        "WHERE day = {d:Date}", one_day,
+        "WHERE day = {d:Date}",
+        one_day,
     )
     loaded.warehouse.insert_arrow("events", again)
 
@@ -155,8 +156,9 @@ def test_crashed_export_leaves_only_whole_objects_and_a_rerun_completes_it(
 def test_export_to_an_s3_bucket(loaded: Components) -> None:
     # Given an S3 bucket (moto)
     import boto3
-    from eventlens.objectstore import S3ObjectStore
     from moto import mock_aws
+
+    from eventlens.objectstore import S3ObjectStore
 
     with mock_aws():
         s3 = boto3.client("s3", region_name="us-east-1")

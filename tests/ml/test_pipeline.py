@@ -9,7 +9,6 @@ from eventlens.local.lambda_api import function_name
 from eventlens.ml import registry
 from eventlens.ml.contracts import PipelineInput
 from eventlens.ml.pipeline import PipelineRun, definition, run_pipeline
-
 from tests.ml.conftest import LAST_DAY
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -21,8 +20,13 @@ def test_state_machine_runs_end_to_end_through_the_real_handlers(first_run: Pipe
     # Then it went through every step, each a real handler invoked over the Lambda API, and promoted
     assert first_run.status == "SUCCEEDED", (first_run.error, first_run.cause)
     assert first_run.states == ["Export", "Snapshot", "Train", "Evaluate", "BetterThanPromoted", "Promote"]
-    assert first_run.invocations == [("export", "ok"), ("snapshot", "ok"), ("training", "ok"),
-                                     ("training", "ok"), ("training", "ok")]
+    assert first_run.invocations == [
+        ("export", "ok"),
+        ("snapshot", "ok"),
+        ("training", "ok"),
+        ("training", "ok"),
+        ("training", "ok"),
+    ]
     output = first_run.output
     assert output["export"]["watermark"] == LAST_DAY.isoformat() and output["export"]["rows"] > 100_000
     assert output["snapshot"]["as_of"] == LAST_DAY.isoformat()
@@ -48,8 +52,9 @@ def test_metrics_and_plots_are_stored_beside_the_model(served: Components, first
 
     # Then its model, metrics and ROC, PR and calibration plots are in object storage
     keys = set(served.objects.list(prefix))
-    assert keys == {f"{prefix}/{name}" for name in
-                    ("model.pkl", "metrics.json", "roc.png", "pr.png", "calibration.png")}
+    assert keys == {
+        f"{prefix}/{name}" for name in ("model.pkl", "metrics.json", "roc.png", "pr.png", "calibration.png")
+    }
     for plot in ("roc.png", "pr.png", "calibration.png"):
         assert served.objects.get(f"{prefix}/{plot}").startswith(PNG)
     stored = json.loads(served.objects.get(f"{prefix}/metrics.json"))
@@ -90,8 +95,14 @@ def test_a_failing_step_is_caught_and_fails_the_execution(components: Components
 def test_the_deployed_definition_has_only_function_placeholders() -> None:
     # Given the ASL file infra/ deploys
     # When its placeholders are filled with function ARNs
-    filled = json.dumps(definition({f"{n}_function_arn": f"arn:aws:lambda:eu-west-1:1:function:{n}"
-                                    for n in ("export", "snapshot", "training")}))
+    filled = json.dumps(
+        definition(
+            {
+                f"{n}_function_arn": f"arn:aws:lambda:eu-west-1:1:function:{n}"
+                for n in ("export", "snapshot", "training")
+            }
+        )
+    )
 
     # Then nothing is left unfilled, and the Lambda API finds each function by its ARN
     assert "${" not in filled

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from eventlens.components import Components
 from eventlens.ml.model import PREDICTIONS
-
 from tests.conftest import response_json
 from tests.ml.conftest import api_event
 
@@ -54,10 +54,19 @@ def test_predict_scores_a_snapshot_user_and_a_feature_row(served: Components, pr
     row = {"days_since_last": 1, "events_last_7d": 14, "add_to_cart_7d": 3, "total_events": 60}
 
     # When POST /predict?service=context_aware is sent both (and /predict/context_aware the user)
-    response = predict_fn.invoke(api_event("POST", "/predict", "service=context_aware",
-                                           {"records": [{"user_id": user["user_id"]}, row]}))
-    by_path = predict_fn.invoke(api_event("POST", "/predict/context_aware", body={"records": [
-        {"user_id": user["user_id"]}]}, route="/predict/{service_name}"))
+    response = predict_fn.invoke(
+        api_event(
+            "POST", "/predict", "service=context_aware", {"records": [{"user_id": user["user_id"]}, row]}
+        )
+    )
+    by_path = predict_fn.invoke(
+        api_event(
+            "POST",
+            "/predict/context_aware",
+            body={"records": [{"user_id": user["user_id"]}]},
+            route="/predict/{service_name}",
+        )
+    )
 
     # Then each gets 001's four predictions; the snapshot user's match GET /users
     assert response["statusCode"] == 200, response

@@ -8,9 +8,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+
 from eventlens.ml import features
 from eventlens.ml.features import FEATURES, event_arrays, snapshot_table
-
 from tests.ml.conftest import LAST_DAY
 
 D = date(2026, 1, 31)
@@ -19,11 +19,15 @@ D = date(2026, 1, 31)
 def events(*rows: tuple[str, str, datetime, float | None, str]) -> pa.Table:
     """(user_id, event_type, ts, amount, item) rows as the snapshot reads them from the export."""
     users, types, ts, amounts, items = zip(*rows, strict=True)
-    return pa.table({
-        "user_id": pa.array(users), "event_type": pa.array(types),
-        "ts": pa.array(ts, pa.timestamp("ms", tz="UTC")), "amount": pa.array(amounts, pa.float64()),
-        "item": pa.array(items),
-    })
+    return pa.table(
+        {
+            "user_id": pa.array(users),
+            "event_type": pa.array(types),
+            "ts": pa.array(ts, pa.timestamp("ms", tz="UTC")),
+            "amount": pa.array(amounts, pa.float64()),
+            "item": pa.array(items),
+        }
+    )
 
 
 def at(day: date, hour: int = 12) -> datetime:
@@ -39,11 +43,15 @@ def commerce_columns(rows: pa.Table) -> pa.Table:
     import json
 
     props = [json.loads(p) for p in rows.column("properties").to_pylist()]
-    return pa.table({
-        "user_id": rows.column("user_id"), "event_type": rows.column("event_type"), "ts": rows.column("ts"),
-        "amount": pa.array([p.get("price") for p in props], pa.float64()),
-        "item": pa.array([p.get("item_id", "") for p in props]),
-    })
+    return pa.table(
+        {
+            "user_id": rows.column("user_id"),
+            "event_type": rows.column("event_type"),
+            "ts": rows.column("ts"),
+            "amount": pa.array([p.get("price") for p in props], pa.float64()),
+            "item": pa.array([p.get("item_id", "") for p in props]),
+        }
+    )
 
 
 def test_features_count_what_happened_up_to_the_snapshot_date() -> None:
@@ -86,8 +94,11 @@ def test_targets_see_only_the_horizon_after_the_snapshot_date() -> None:
     rows = by_user(snapshot_table(event_arrays(history), D, horizon_days=7))
 
     # Then the buyer buys in 3 days for 42 and the late one does not count
-    assert (rows["buyer"]["will_purchase"], rows["buyer"]["days_to_next_purchase"],
-            rows["buyer"]["next_purchase_amount"]) == (1, 3.0, 42.0)
+    assert (
+        rows["buyer"]["will_purchase"],
+        rows["buyer"]["days_to_next_purchase"],
+        rows["buyer"]["next_purchase_amount"],
+    ) == (1, 3.0, 42.0)
     assert rows["late"]["will_purchase"] == 0 and rows["late"]["days_to_next_purchase"] is None
 
 
@@ -99,13 +110,17 @@ def test_nothing_after_the_snapshot_date_reaches_a_feature(shopper_rows: pa.Tabl
     days = pc.cast(real.column("ts"), pa.date32())
     past = real.filter(pc.less_equal(days, pa.scalar(snapshot, pa.date32())))
     users = past.column("user_id").unique()
-    made_up = pa.table({
-        "user_id": pa.concat_arrays([users, users]),
-        "event_type": pa.array(["add_to_cart"] * len(users) + ["purchase"] * len(users)),
-        "ts": pa.array([at(snapshot + timedelta(days=1), 0)] * (2 * len(users)), pa.timestamp("ms", "UTC")),
-        "amount": pa.array([999.0] * (2 * len(users)), pa.float64()),
-        "item": pa.array(["item_new"] * (2 * len(users))),
-    })
+    made_up = pa.table(
+        {
+            "user_id": pa.concat_arrays([users, users]),
+            "event_type": pa.array(["add_to_cart"] * len(users) + ["purchase"] * len(users)),
+            "ts": pa.array(
+                [at(snapshot + timedelta(days=1), 0)] * (2 * len(users)), pa.timestamp("ms", "UTC")
+            ),
+            "amount": pa.array([999.0] * (2 * len(users)), pa.float64()),
+            "item": pa.array(["item_new"] * (2 * len(users))),
+        }
+    )
     altered = pa.concat_tables([past, made_up])
 
     # When the snapshot of that date is built from each

@@ -14,7 +14,9 @@ def test_plain_broker_needs_no_options() -> None:
     assert kafka_security("none", None) == {}
 
 
-def test_msk_iam_signs_a_connect_token_with_the_functions_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_msk_iam_signs_a_connect_token_with_the_functions_credentials(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # Given AWS credentials as a Lambda function has them
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")

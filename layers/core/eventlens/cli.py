@@ -19,7 +19,9 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--users", type=int, default=2000)
     demo.add_argument("--days", type=int, default=365)
     demo.add_argument("--seed", type=int, default=7)
-    demo.add_argument("--shoppers", type=int, default=1500, help="AnModel-style shoppers the ML pipeline learns from")
+    demo.add_argument(
+        "--shoppers", type=int, default=1500, help="AnModel-style shoppers the ML pipeline learns from"
+    )
 
     local = commands.add_parser("local", help="serve every function of the manifest on this machine")
     local.add_argument("--port", type=int, default=8000)

@@ -52,24 +52,37 @@ def _ingest_and_report(
         )
         accepted, distinct, rejected = _send_all(runtime.url, stream)
         sent_s = time.perf_counter() - started
-        out.write(f"sent {accepted:,} events for {users + shoppers:,} users over {days} days in {sent_s:.1f} s "
-                  f"({accepted / sent_s:,.0f} events/s through HTTP ingest); {rejected} rejected\n")
+        out.write(
+            f"sent {accepted:,} events for {users + shoppers:,} users over {days} days in {sent_s:.1f} s "
+            f"({accepted / sent_s:,.0f} events/s through HTTP ingest); {rejected} rejected\n"
+        )
         client = EventlensClient(runtime.url)
         first_day, last_day = (end - timedelta(days=days)).date(), end.date()
         stored = _wait_until_stored(client, first_day, last_day, distinct)
         total_s = time.perf_counter() - started
-        out.write(f"{stored:,} events visible in reports after {total_s:.1f} s "
-                  f"({stored / total_s:,.0f} events/s end to end)\n\n")
+        out.write(
+            f"{stored:,} events visible in reports after {total_s:.1f} s "
+            f"({stored / total_s:,.0f} events/s end to end)\n\n"
+        )
         _, dau = client.get("/stats/dau", **{"from": str(last_day - timedelta(days=13)), "to": str(last_day)})
         out.write("Daily active users, last 14 days (GET /stats/dau):\n")
         for row in dau:
-            out.write(f"  {row['date']}  {row['unique_users']:>7,}  {'#' * max(1, row['unique_users'] // 20)}\n")
+            out.write(
+                f"  {row['date']}  {row['unique_users']:>7,}  {'#' * max(1, row['unique_users'] // 20)}\n"
+            )
         _, top = client.get("/stats/top-events", **{"from": str(first_day), "to": str(last_day), "limit": 10})
         out.write("\nTop events over the year (GET /stats/top-events):\n")
         for row in top:
             out.write(f"  {row['event_type']:<16} {row['count']:>10,}\n")
-        _, ua = client.get("/stats/top-events", **{"from": str(first_day), "to": str(last_day), "limit": 3,
-                                                   "segment": "properties.country:UA,source:commerce"})
+        _, ua = client.get(
+            "/stats/top-events",
+            **{
+                "from": str(first_day),
+                "to": str(last_day),
+                "limit": 3,
+                "segment": "properties.country:UA,source:commerce",
+            },
+        )
         out.write("\nTop commerce events in UA (segment=properties.country:UA,source:commerce):\n")
         for row in ua:
             out.write(f"  {row['event_type']:<16} {row['count']:>10,}\n")
@@ -115,7 +128,9 @@ def _send_all(url: str, events: Iterator[dict[str, Any]]) -> tuple[int, int, int
     return totals[0], len(ids), totals[1]
 
 
-def _wait_until_stored(client: EventlensClient, first: Any, last: Any, expected: int, timeout_s: float = 600) -> int:
+def _wait_until_stored(
+    client: EventlensClient, first: Any, last: Any, expected: int, timeout_s: float = 600
+) -> int:
     deadline = time.monotonic() + timeout_s
     stored = 0
     while time.monotonic() < deadline:

@@ -37,8 +37,13 @@ COMMERCE_CHAIN = {
 }
 LIFESTREAM_TYPES = ["geo", "purchase", "social", "health", "activity"]
 LIFESTREAM_WEIGHTS = [50, 15, 10, 15, 10]
-PLACES = [("Home", 50.4501, 30.5234), ("Office", 50.4547, 30.5238), ("Gym", 50.4420, 30.5100),
-          ("Cafe", 50.4480, 30.5200), ("Park", 50.4600, 30.5300)]
+PLACES = [
+    ("Home", 50.4501, 30.5234),
+    ("Office", 50.4547, 30.5238),
+    ("Gym", 50.4420, 30.5100),
+    ("Cafe", 50.4480, 30.5200),
+    ("Park", 50.4600, 30.5300),
+]
 
 
 @dataclass(frozen=True)
@@ -68,7 +73,9 @@ def generate_events(
         active_days = _active_days(rng, user, days)
         for day in active_days:
             for _ in range(COHORTS[user.cohort][2] if rng.random() < 0.8 else 1):
-                moment = start + timedelta(days=day, hours=_session_hour(rng, user.family), minutes=rng.uniform(0, 59))
+                moment = start + timedelta(
+                    days=day, hours=_session_hour(rng, user.family), minutes=rng.uniform(0, 59)
+                )
                 if moment >= end:
                     continue
                 for event in _session(rng, user, moment, movies, items):
@@ -114,62 +121,125 @@ def _session(
     if user.family == "commerce":
         state = "session_start"
         while state != "end":
-            yield _event(rng, user, state, moment, "commerce", {
-                "session_id": session_id, "region": f"{user.country}-{rng.randint(1, 30):02d}",
-                "country": user.country, "item_id": rng.choice(items), "price": round(rng.uniform(2, 300), 2),
-            })
+            yield _event(
+                rng,
+                user,
+                state,
+                moment,
+                "commerce",
+                {
+                    "session_id": session_id,
+                    "region": f"{user.country}-{rng.randint(1, 30):02d}",
+                    "country": user.country,
+                    "item_id": rng.choice(items),
+                    "price": round(rng.uniform(2, 300), 2),
+                },
+            )
             moment += timedelta(seconds=rng.uniform(5, 120))
             choices, weights = COMMERCE_CHAIN[state]
             state = rng.choices(choices, weights)[0]
     elif user.family == "viewing":
         movie = rng.choice(movies)
         length = rng.choice([1800, 5400, 7200])
-        yield _event(rng, user, "start", moment, "viewing", {"movie_id": movie, "position_seconds": 0,
-                                                        "session_id": session_id, "country": user.country})
+        yield _event(
+            rng,
+            user,
+            "start",
+            moment,
+            "viewing",
+            {"movie_id": movie, "position_seconds": 0, "session_id": session_id, "country": user.country},
+        )
         watched = int(length * rng.betavariate(2, 1.2))
         for position in range(600, watched, 600):
-            yield _event(rng, user, "progress", moment + timedelta(seconds=position), "viewing",
-                         {"movie_id": movie, "position_seconds": position, "session_id": session_id,
-                          "country": user.country})
+            yield _event(
+                rng,
+                user,
+                "progress",
+                moment + timedelta(seconds=position),
+                "viewing",
+                {
+                    "movie_id": movie,
+                    "position_seconds": position,
+                    "session_id": session_id,
+                    "country": user.country,
+                },
+            )
         if watched > length * 0.9:
-            yield _event(rng, user, "finish", moment + timedelta(seconds=length), "viewing",
-                         {"movie_id": movie, "position_seconds": length, "session_id": session_id,
-                          "country": user.country})
+            yield _event(
+                rng,
+                user,
+                "finish",
+                moment + timedelta(seconds=length),
+                "viewing",
+                {
+                    "movie_id": movie,
+                    "position_seconds": length,
+                    "session_id": session_id,
+                    "country": user.country,
+                },
+            )
     elif user.family == "lifestream":
         for _ in range(rng.randint(1, 5)):
             kind = rng.choices(LIFESTREAM_TYPES, LIFESTREAM_WEIGHTS)[0]
-            yield _event(rng, user, kind, moment, "lifestream", _lifestream_properties(rng, kind, user.country))
+            yield _event(
+                rng, user, kind, moment, "lifestream", _lifestream_properties(rng, kind, user.country)
+            )
             moment += timedelta(minutes=rng.uniform(5, 90))
     else:
         for _ in range(rng.randint(2, 6)):
-            yield _event(rng, user, "signal", moment, "telemetry", {
-                "prosthesis_type": rng.choice(["arm", "hand", "leg"]),
-                "muscle_group": rng.choice(["biceps", "triceps", "forearm", "quadriceps"]),
-                "signal_frequency": rng.randint(120, 240), "signal_duration": rng.randint(50, 5000),
-                "signal_amplitude": round(rng.uniform(0.5, 5.0), 3), "country": user.country,
-            })
+            yield _event(
+                rng,
+                user,
+                "signal",
+                moment,
+                "telemetry",
+                {
+                    "prosthesis_type": rng.choice(["arm", "hand", "leg"]),
+                    "muscle_group": rng.choice(["biceps", "triceps", "forearm", "quadriceps"]),
+                    "signal_frequency": rng.randint(120, 240),
+                    "signal_duration": rng.randint(50, 5000),
+                    "signal_amplitude": round(rng.uniform(0.5, 5.0), 3),
+                    "country": user.country,
+                },
+            )
             moment += timedelta(seconds=rng.uniform(1, 60))
 
 
 def _lifestream_properties(rng: random.Random, kind: str, country: str) -> dict[str, Any]:
     if kind == "geo":
         name, lat, lon = rng.choice(PLACES)
-        return {"lat": round(lat + rng.gauss(0, 0.0005), 6), "lon": round(lon + rng.gauss(0, 0.0005), 6),
-                "country": country}
+        return {
+            "lat": round(lat + rng.gauss(0, 0.0005), 6),
+            "lon": round(lon + rng.gauss(0, 0.0005), 6),
+            "country": country,
+        }
     if kind == "purchase":
         item, place = rng.choice([("Latte", "Starbucks"), ("Groceries", "Silpo"), ("Book", "Yakaboo")])
         return {"item": item, "amount": round(rng.uniform(50, 900), 2), "place": place, "country": country}
     if kind == "social":
-        return {"action": rng.choice(["meet", "call", "message"]), "person_id": f"person_{rng.randint(1, 40)}",
-                "country": country}
+        return {
+            "action": rng.choice(["meet", "call", "message"]),
+            "person_id": f"person_{rng.randint(1, 40)}",
+            "country": country,
+        }
     if kind == "health":
         metric, low, high = rng.choice([("heart_rate", 55, 160), ("steps", 0, 20000), ("sleep_hours", 4, 10)])
         return {"metric": metric, "value": round(rng.uniform(low, high), 1), "country": country}
-    return {"activity": rng.choice(["run", "walk", "yoga", "cycling"]), "duration_minutes": rng.randint(10, 90),
-            "country": country}
+    return {
+        "activity": rng.choice(["run", "walk", "yoga", "cycling"]),
+        "duration_minutes": rng.randint(10, 90),
+        "country": country,
+    }
 
 
-def _event(rng: random.Random, user: GeneratedUser, kind: str, moment: datetime, source: str, properties: dict[str, Any]) -> dict[str, Any]:
+def _event(
+    rng: random.Random,
+    user: GeneratedUser,
+    kind: str,
+    moment: datetime,
+    source: str,
+    properties: dict[str, Any],
+) -> dict[str, Any]:
     return {
         "event_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
         "user_id": user.user_id,

@@ -32,7 +32,9 @@ class EventlensClient:
 
     def _request(self, method: str, path: str, payload: bytes | None) -> tuple[int, Any]:
         for attempt in (1, 2):  # a kept-alive connection the server closed is reopened once
-            connection = self._connection or http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
+            connection = self._connection or http.client.HTTPConnection(
+                self._host, self._port, timeout=self._timeout
+            )
             self._connection = connection
             try:
                 headers = {"content-type": "application/json"} if payload is not None else {}

@@ -41,7 +41,9 @@ def user_records(events: list[Event]) -> list[tuple[bytes, bytes]]:
     for user, group in by_user.items():
         key = user.encode()
         for start in range(0, len(group), MAX_EVENTS_PER_RECORD):
-            records.extend((key, value) for value in _bounded_values(group[start : start + MAX_EVENTS_PER_RECORD]))
+            records.extend(
+                (key, value) for value in _bounded_values(group[start : start + MAX_EVENTS_PER_RECORD])
+            )
     return records
 
 

@@ -10,6 +10,7 @@ read with ``read_committed``; embedded: the partitions' files are truncated back
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import struct
@@ -182,7 +183,9 @@ class EmbeddedQueueReader:
         batch: list[QueuedRecord] = []
         for partition in range(self.queue.partitions):
             offset, position = self._position.get(partition, (0, 0))
-            for frame_end, timestamp_ms, key, value in _frames(self.queue.partition_path(partition), position):
+            for frame_end, timestamp_ms, key, value in _frames(
+                self.queue.partition_path(partition), position
+            ):
                 batch.append(QueuedRecord(self.queue.topic, partition, offset, timestamp_ms, key, value))
                 offset, position = offset + 1, frame_end
                 self._ends[(partition, offset - 1)] = frame_end
@@ -216,7 +219,12 @@ def _frames(path: Path, position: int) -> Iterator[tuple[int, int, bytes, bytes]
         if end > len(data) or zlib.crc32(data[cursor + 4 : end]) != crc:
             return  # a torn or still-being-written tail: stop before it
         key_start = cursor + _HEADER.size
-        yield position + end, timestamp_ms, data[key_start : key_start + key_len], data[key_start + key_len : end]
+        yield (
+            position + end,
+            timestamp_ms,
+            data[key_start : key_start + key_len],
+            data[key_start + key_len : end],
+        )
         cursor = end
 
 
@@ -343,21 +351,21 @@ class KafkaQueue:
         producer, self._producer = self._producer, None
         if producer is None:
             return
-        try:
-            if abort and self._transactional:
+        # The producer is being thrown away (the batch already failed, or we are closing): whatever
+        # abort or close raise now changes nothing.
+        if abort and self._transactional:
+            with contextlib.suppress(Exception):
                 producer.abort_transaction()
-        except Exception:  # noqa: BLE001 - the producer is being thrown away; the batch already failed
-            pass
-        try:
+        with contextlib.suppress(Exception):
             producer.close(timeout=1)
-        except Exception:  # noqa: BLE001
-            pass
 
 
 class KafkaQueueReader:
     """A Kafka consumer in a group, committing only what the caller says is done."""
 
-    def __init__(self, bootstrap: str, topic: str, group: str, security: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, bootstrap: str, topic: str, group: str, security: dict[str, Any] | None = None
+    ) -> None:
         from kafka import KafkaConsumer
 
         self.topic = topic
@@ -424,7 +432,9 @@ def open_queue(settings: Settings) -> EventQueue:
     """Kafka when KAFKA_BOOTSTRAP is set, the embedded file queue under $EVENTLENS_HOME otherwise."""
     if settings.kafka_bootstrap:
         security = kafka_security(settings.kafka_auth, settings.aws_region)
-        return KafkaQueue(settings.kafka_bootstrap, settings.kafka_topic, settings.kafka_send_timeout_s, security=security)
+        return KafkaQueue(
+            settings.kafka_bootstrap, settings.kafka_topic, settings.kafka_send_timeout_s, security=security
+        )
     return EmbeddedQueue(settings.queue_path, settings.kafka_topic, settings.kafka_partitions)
 
 

@@ -33,7 +33,9 @@ class Settings(BaseSettings):
 
     # Warehouse: a ClickHouse server when a URL is given (http://user:pass@host:8123/db), chDB otherwise.
     clickhouse_url: str | None = Field(default=None, alias="CLICKHOUSE_URL")
-    clickhouse_database: str = Field(default="eventlens", alias="CLICKHOUSE_DATABASE", pattern=r"^[A-Za-z0-9_]{1,64}$")
+    clickhouse_database: str = Field(
+        default="eventlens", alias="CLICKHOUSE_DATABASE", pattern=r"^[A-Za-z0-9_]{1,64}$"
+    )
     # chDB lets one process open one data directory; tests share one across many databases.
     chdb_dir: Path | None = Field(default=None, alias="EVENTLENS_CHDB_PATH")
     retention_days: int | None = Field(default=None, ge=1, alias="EVENTLENS_RETENTION_DAYS")

@@ -39,7 +39,16 @@ def anmodel_collect(body: Any) -> list[Any]:
         if not isinstance(event, dict):
             items.append(event)
             continue
-        known = {"event_id", "event_type", "type", "timestamp", "user_id", "properties", "session_id", "region"}
+        known = {
+            "event_id",
+            "event_type",
+            "type",
+            "timestamp",
+            "user_id",
+            "properties",
+            "session_id",
+            "region",
+        }
         raw_properties = event.get("properties", {})
         properties = dict(raw_properties) if isinstance(raw_properties, dict) else raw_properties
         if isinstance(properties, dict):
@@ -81,7 +90,9 @@ def _viewing_item(event: Any) -> Any:
     if not isinstance(event, dict):
         return event
     action = event.get("event_type", event.get("action"))
-    properties = {k: event[k] for k in ("movie_id", "position_seconds", "session_id", "metadata") if k in event}
+    properties = {
+        k: event[k] for k in ("movie_id", "position_seconds", "session_id", "metadata") if k in event
+    }
     item = {k: event[k] for k in ("event_id", "user_id", "timestamp") if k in event}
     item["type"] = VIEWING_ACTIONS.get(action, action) if isinstance(action, str) else action
     item["properties"] = properties

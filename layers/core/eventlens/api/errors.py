@@ -46,7 +46,9 @@ def register(app: APIGatewayHttpResolver) -> None:
     @app.exception_handler(QueueUnavailable)
     def _queue_down(exc: QueueUnavailable) -> Response[Any]:
         logger.warning("queue unavailable", extra={"reason": str(exc)})
-        return _field_error(503, "queue", "the event queue cannot take events now; nothing was accepted, retry")
+        return _field_error(
+            503, "queue", "the event queue cannot take events now; nothing was accepted, retry"
+        )
 
     @app.exception_handler(WarehouseError)
     def _warehouse_down(exc: WarehouseError) -> Response[Any]:

@@ -19,7 +19,9 @@ router = APIGatewayHttpRouter()
 def _ingest(to_items: Callable[[Any], list[Any]]) -> Response[dict[str, Any]]:
     parts = components.current()
     body = router.current_event.decoded_body or ""
-    result = ingest_payload(body.encode() if isinstance(body, str) else body, to_items, parts.queue, parts.settings)
+    result = ingest_payload(
+        body.encode() if isinstance(body, str) else body, to_items, parts.queue, parts.settings
+    )
     count("EventsAccepted", result.accepted)
     count("EventsRejected", len(result.rejected))
     status = 202 if result.accepted else 422
@@ -34,7 +36,7 @@ def post_events() -> Response[dict[str, Any]]:
 
 @router.post("/events")
 def post_events_003() -> Response[dict[str, Any]]:
-    """003 Events Analytics API: ``{"events": [{event_id, occurred_at, user_id, event_type, properties}]}``."""
+    """003 Events Analytics API: ``{"events": [{event_id, occurred_at, user_id, event_type, …}]}``."""
     return _ingest(wire_formats.eventlens_batch)
 
 

@@ -78,8 +78,11 @@ class LambdaApiServer:
         except Exception as exc:  # noqa: BLE001 - reported to the caller as Lambda reports it
             logger.warning("function failed", extra={"function": name, "error": type(exc).__name__})
             self.invocations.append((name, type(exc).__name__))
-            error = {"errorType": type(exc).__name__, "errorMessage": str(exc),
-                     "stackTrace": traceback.format_tb(exc.__traceback__)}
+            error = {
+                "errorType": type(exc).__name__,
+                "errorMessage": str(exc),
+                "stackTrace": traceback.format_tb(exc.__traceback__),
+            }
             return 200, {"X-Amz-Function-Error": "Unhandled"}, json.dumps(error).encode()
         self.invocations.append((name, "ok"))
         return 200, {"X-Amz-Executed-Version": "$LATEST"}, json.dumps(result, default=str).encode()

@@ -24,7 +24,6 @@ from eventlens.observability import logger
 from eventlens.queue import QueueReader, QueueUnavailable, open_reader
 from eventlens.settings import Settings
 
-
 HTTP_CONCURRENCY = 4
 
 
@@ -57,7 +56,9 @@ class LocalRuntime:
             for name, fn in self.manifest.items()
         }
         self.routes = [
-            RouteTarget(route, self.functions[name]) for name, fn in self.manifest.items() for route in fn.http
+            RouteTarget(route, self.functions[name])
+            for name, fn in self.manifest.items()
+            for route in fn.http
         ]
         self._server = ThreadingHTTPServer((host, port), _handler_class(self))
         self._server.daemon_threads = True
@@ -81,8 +82,10 @@ class LocalRuntime:
         for name, fn in self.manifest.items():
             for trigger in fn.kafka:
                 thread = threading.Thread(
-                    target=self._feed, args=(self.functions[name], trigger.batch_size, trigger.maximum_batching_window_s),
-                    name=f"feed-{name}", daemon=True,
+                    target=self._feed,
+                    args=(self.functions[name], trigger.batch_size, trigger.maximum_batching_window_s),
+                    name=f"feed-{name}",
+                    daemon=True,
                 )
                 thread.start()
                 self._threads.append(thread)
@@ -118,7 +121,9 @@ class LocalRuntime:
                 records = reader.poll(max_records=batch_size, timeout_s=min(window_s, 1.0))
                 if not records:
                     continue
-                function.invoke(event_from_records(records, bootstrap=self.settings.kafka_bootstrap or "embedded"))
+                function.invoke(
+                    event_from_records(records, bootstrap=self.settings.kafka_bootstrap or "embedded")
+                )
                 reader.commit(records)
                 self.consumed_batches += 1
                 backoff = 0.5
@@ -127,7 +132,9 @@ class LocalRuntime:
                 time.sleep(backoff)
                 backoff = min(backoff * 2, 10)
             except Exception as exc:  # noqa: BLE001 - the batch is redelivered, never dropped
-                logger.exception("consume failed; the batch will be delivered again", extra={"reason": str(exc)})
+                logger.exception(
+                    "consume failed; the batch will be delivered again", extra={"reason": str(exc)}
+                )
                 if reader is not None:
                     reader.rewind()
                 time.sleep(backoff)
@@ -154,18 +161,32 @@ def _handler_class(runtime: LocalRuntime) -> type[BaseHTTPRequestHandler]:
             body = self.rfile.read(length) if length else b""
             found = runtime.route(self.command, parts.path)
             if found is None:
-                self._answer(404, {"content-type": "application/json"}, b'{"error":{"field":"path","reason":"no such route"}}')
+                self._answer(
+                    404,
+                    {"content-type": "application/json"},
+                    b'{"error":{"field":"path","reason":"no such route"}}',
+                )
                 return
             target, path_parameters = found
             event = http_api_event(
-                self.command, parts.path, parts.query, list(self.headers.items()), body,
-                target.route, path_parameters, self.client_address[0],
+                self.command,
+                parts.path,
+                parts.query,
+                list(self.headers.items()),
+                body,
+                target.route,
+                path_parameters,
+                self.client_address[0],
             )
             try:
                 status, headers, payload = http_response(target.function.invoke(event))
             except Exception as exc:  # noqa: BLE001 - API Gateway answers 500 for a crashed function
                 logger.exception("function failed", extra={"reason": str(exc)})
-                status, headers, payload = 500, {"content-type": "application/json"}, b'{"message":"Internal Server Error"}'
+                status, headers, payload = (
+                    500,
+                    {"content-type": "application/json"},
+                    b'{"message":"Internal Server Error"}',
+                )
             self._answer(status, headers, payload)
 
         def _answer(self, status: int, headers: dict[str, str], payload: bytes) -> None:

@@ -54,8 +54,14 @@ class ExportResult(_Contract):
 
     def summary(self) -> ExportSummary:
         """The run without its file list: state payloads are capped at 256 KiB, a year has 365 files."""
-        return ExportSummary(start=self.start, end=self.end, rows=self.rows, files=len(self.files),
-                             manifest_key=self.manifest_key, watermark=self.watermark)
+        return ExportSummary(
+            start=self.start,
+            end=self.end,
+            rows=self.rows,
+            files=len(self.files),
+            manifest_key=self.manifest_key,
+            watermark=self.watermark,
+        )
 
 
 class SnapshotRequest(_Contract):

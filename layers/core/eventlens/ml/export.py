@@ -26,6 +26,7 @@ import json
 from datetime import UTC, date, datetime, timedelta
 
 import pyarrow as pa
+
 from eventlens.ml.contracts import ExportedFile, ExportResult, PipelineInput
 from eventlens.objectstore import ObjectStore
 from eventlens.warehouse import Warehouse
@@ -50,7 +51,10 @@ _FIRST_DAY = "SELECT min(day) AS first FROM events"
 
 
 def export_events(
-    warehouse: Warehouse, objects: ObjectStore, request: PipelineInput, part_rows: int = 1_000_000,
+    warehouse: Warehouse,
+    objects: ObjectStore,
+    request: PipelineInput,
+    part_rows: int = 1_000_000,
     today: date | None = None,
 ) -> ExportResult:
     """Export the days after the watermark (or from ``request.start``) through ``request.until``."""
@@ -76,8 +80,12 @@ def export_events(
     manifest_key = f"{MANIFESTS}/{start.isoformat()}_{end.isoformat()}.json"
     new_watermark = max(end, watermark) if watermark else end
     result = ExportResult(
-        start=start, end=end, rows=sum(f.rows for f in files), files=files,
-        manifest_key=manifest_key, watermark=new_watermark,
+        start=start,
+        end=end,
+        rows=sum(f.rows for f in files),
+        files=files,
+        manifest_key=manifest_key,
+        watermark=new_watermark,
     )
     objects.put(manifest_key, _canonical_json(result.model_dump(mode="json", exclude={"manifest_key"})))
     objects.put(WATERMARK_KEY, _canonical_json({"last_day": new_watermark.isoformat()}))
@@ -98,7 +106,7 @@ def partition_keys(objects: ObjectStore, first: date | None = None, last: date |
     for key in objects.list(f"{PREFIX}/date="):
         if not key.endswith(".parquet"):
             continue
-        day = date.fromisoformat(key[len(PREFIX) + len("/date="):].split("/", 1)[0])
+        day = date.fromisoformat(key[len(PREFIX) + len("/date=") :].split("/", 1)[0])
         if (first is None or day >= first) and (last is None or day <= last):
             keys.append(key)
     return keys
@@ -122,8 +130,10 @@ def _split_by_day(table: pa.Table) -> list[tuple[date, pa.Table]]:
     ends = [*bounds.tolist(), table.num_rows]
     data = table.drop_columns(["day"])
     epoch = date(1970, 1, 1).toordinal()
-    return [(date.fromordinal(int(days[s]) + epoch), data.slice(s, e - s))
-            for s, e in zip(starts, ends, strict=True)]
+    return [
+        (date.fromordinal(int(days[s]) + epoch), data.slice(s, e - s))
+        for s, e in zip(starts, ends, strict=True)
+    ]
 
 
 def _write_day(objects: ObjectStore, day: date, rows: pa.Table, part_rows: int) -> list[ExportedFile]:
@@ -134,8 +144,11 @@ def _write_day(objects: ObjectStore, day: date, rows: pa.Table, part_rows: int) 
         data = parquet_bytes(part)
         key = f"{prefix}part-{index:05d}.parquet"
         objects.put(key, data)
-        written.append(ExportedFile(key=key, day=day, rows=part.num_rows, bytes=len(data),
-                                    sha256=hashlib.sha256(data).hexdigest()))
+        written.append(
+            ExportedFile(
+                key=key, day=day, rows=part.num_rows, bytes=len(data), sha256=hashlib.sha256(data).hexdigest()
+            )
+        )
     return written
 
 
@@ -144,8 +157,15 @@ def parquet_bytes(table: pa.Table) -> bytes:
     import pyarrow.parquet as pq
 
     sink = io.BytesIO()
-    pq.write_table(table.combine_chunks(), sink, compression="zstd", compression_level=3,
-                   row_group_size=256 * 1024, write_statistics=True, use_dictionary=True)
+    pq.write_table(
+        table.combine_chunks(),
+        sink,
+        compression="zstd",
+        compression_level=3,
+        row_group_size=256 * 1024,
+        write_statistics=True,
+        use_dictionary=True,
+    )
     return sink.getvalue()
 
 

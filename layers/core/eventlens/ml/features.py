@@ -34,14 +34,27 @@ ACTIVE_DAYS = 90  # a snapshot holds the users active in the 90 days up to its d
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 FEATURES: tuple[str, ...] = (
-    "days_since_last", "days_since_first", "days_since_last_purchase",
-    "total_events", "unique_days", "events_per_active_day",
-    "events_last_7d", "events_last_30d", "events_last_90d",
-    "total_purchases", "total_spent", "avg_order_value", "purchases_last_30d", "spent_last_30d",
+    "days_since_last",
+    "days_since_first",
+    "days_since_last_purchase",
+    "total_events",
+    "unique_days",
+    "events_per_active_day",
+    "events_last_7d",
+    "events_last_30d",
+    "events_last_90d",
+    "total_purchases",
+    "total_spent",
+    "avg_order_value",
+    "purchases_last_30d",
+    "spent_last_30d",
     "distinct_items",
-    *(f"{t}_7d" for t in TYPES), *(f"{t}_30d" for t in TYPES),
+    *(f"{t}_7d" for t in TYPES),
+    *(f"{t}_30d" for t in TYPES),
     *(f"last_is_{t}" for t in TYPES),
-    "slope_7d", "slope_28d", "trend_ratio_7_28",
+    "slope_7d",
+    "slope_28d",
+    "trend_ratio_7_28",
     *(f"seq_{i:02d}" for i in range(SEQ_DIM)),
 )
 TARGETS = ("will_purchase", "days_to_next_purchase", "next_purchase_amount")
@@ -74,9 +87,18 @@ def event_arrays(table: pa.Table) -> EventArrays:
 
     if table.num_rows == 0:
         empty = np.zeros(0, np.int64)
-        return EventArrays(np.array([], object), empty, empty.astype(np.int32), empty.astype(np.int16),
-                           empty.astype(np.int16), empty.astype(np.float64), empty, empty.astype(np.int32),
-                           empty, empty.astype(np.int32))
+        return EventArrays(
+            np.array([], object),
+            empty,
+            empty.astype(np.int32),
+            empty.astype(np.int16),
+            empty.astype(np.int16),
+            empty.astype(np.float64),
+            empty,
+            empty.astype(np.int32),
+            empty,
+            empty.astype(np.int32),
+        )
     users = table.column("user_id").combine_chunks().dictionary_encode()
     ts = table.column("ts").combine_chunks().cast(pa.timestamp("ms", tz="UTC")).cast(pa.int64()).to_numpy()
     user = users.indices.to_numpy().astype(np.int64)
@@ -103,10 +125,15 @@ def event_arrays(table: pa.Table) -> EventArrays:
     new_day = np.r_[True, user_day[1:] != user_day[:-1]]
     return EventArrays(
         users=np.asarray(users.dictionary.to_pylist(), dtype=object),
-        user=user, day=day, kind=kind, prev_kind=prev_kind, amount=amount,
+        user=user,
+        day=day,
+        kind=kind,
+        prev_kind=prev_kind,
+        amount=amount,
         item_pair_user=user[has_item][pair_order][first_of_pair],
         item_pair_first_day=pair_days[pair_order][first_of_pair],
-        active_day_user=user[new_day], active_day=day[new_day],
+        active_day_user=user[new_day],
+        active_day=day[new_day],
     )
 
 
@@ -176,13 +203,14 @@ def targets_at(
     will[u[first]] = 1
     days_to[u[first]] = events.day[future][first] - d
     amount[u[first]] = events.amount[future][first]
-    return {"will_purchase": will[users], "days_to_next_purchase": days_to[users],
-            "next_purchase_amount": amount[users]}
+    return {
+        "will_purchase": will[users],
+        "days_to_next_purchase": days_to[users],
+        "next_purchase_amount": amount[users],
+    }
 
 
-def snapshot_table(
-    events: EventArrays, snapshot: date, horizon_days: int | None = None
-) -> pa.Table:
+def snapshot_table(events: EventArrays, snapshot: date, horizon_days: int | None = None) -> pa.Table:
     """One snapshot date's rows: ``user_id, snapshot_date``, the features, and targets when asked."""
     users, features = features_at(events, snapshot)
     columns: dict[str, pa.Array] = {

@@ -28,8 +28,13 @@ from eventlens.settings import Settings
 STATE_MACHINE = "ml_pipeline"
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
-_ENTERED = ("TaskStateEntered", "ChoiceStateEntered", "PassStateEntered", "FailStateEntered",
-            "SucceedStateEntered")
+_ENTERED = (
+    "TaskStateEntered",
+    "ChoiceStateEntered",
+    "PassStateEntered",
+    "FailStateEntered",
+    "SucceedStateEntered",
+)
 
 
 @dataclass
@@ -77,7 +82,9 @@ def local_function_arn(name: str) -> str:
 
 
 def run_pipeline(
-    settings: Settings, request: PipelineInput | None = None, parts: Components | None = None,
+    settings: Settings,
+    request: PipelineInput | None = None,
+    parts: Components | None = None,
     timeout_s: float = 1800,
 ) -> PipelineRun:
     """Start one execution of the ML pipeline and wait for it.
@@ -121,8 +128,9 @@ def _local_step_functions(lambda_url: str, passthrough_s3: bool) -> Iterator[Any
     os.environ["AWS_ENDPOINT_URL_LAMBDA"] = lambda_url
     try:
         with mock_aws(config=config):  # type: ignore[call-overload]
-            yield boto3.client("stepfunctions", region_name=REGION,
-                               endpoint_url=f"https://states.{REGION}.amazonaws.com")
+            yield boto3.client(
+                "stepfunctions", region_name=REGION, endpoint_url=f"https://states.{REGION}.amazonaws.com"
+            )
     finally:
         if saved is None:
             os.environ.pop("AWS_ENDPOINT_URL_LAMBDA", None)
@@ -132,11 +140,13 @@ def _local_step_functions(lambda_url: str, passthrough_s3: bool) -> Iterator[Any
 
 def _execute(sfn: Any, asl: dict[str, Any], request: PipelineInput, timeout_s: float) -> PipelineRun:
     machine = sfn.create_state_machine(
-        name=STATE_MACHINE, definition=json.dumps(asl),
+        name=STATE_MACHINE,
+        definition=json.dumps(asl),
         roleArn=f"arn:aws:iam::{ACCOUNT}:role/{STATE_MACHINE}-local",
     )["stateMachineArn"]
     execution = sfn.start_execution(
-        stateMachineArn=machine, name=f"local-{uuid.uuid4().hex[:12]}",
+        stateMachineArn=machine,
+        name=f"local-{uuid.uuid4().hex[:12]}",
         input=request.model_dump_json(),
     )["executionArn"]
     deadline = time.monotonic() + timeout_s
@@ -149,7 +159,9 @@ def _execute(sfn: Any, asl: dict[str, Any], request: PipelineInput, timeout_s: f
     failed = [e.get("executionFailedEventDetails", {}) for e in events if e["type"] == "ExecutionFailed"]
     failure = failed[0] if failed else {}
     return PipelineRun(
-        status=described["status"], states=states, output=json.loads(described.get("output") or "{}"),
+        status=described["status"],
+        states=states,
+        output=json.loads(described.get("output") or "{}"),
         error=described.get("error") or failure.get("error"),
         cause=described.get("cause") or failure.get("cause"),
     )
@@ -158,8 +170,10 @@ def _execute(sfn: Any, asl: dict[str, Any], request: PipelineInput, timeout_s: f
 def run_ml_pipeline(settings: Settings, out: TextIO, request: PipelineInput | None = None) -> dict[str, Any]:
     """The pipeline on the warehouse's events, then the predict routes; prints what they answer."""
     run = run_pipeline(settings, request)
-    out.write(f"\nML pipeline (state machine {STATE_MACHINE}, moto's executor, real handlers): "
-              f"{run.status} in {run.seconds:.1f} s\n  states: {' → '.join(run.states)}\n")
+    out.write(
+        f"\nML pipeline (state machine {STATE_MACHINE}, moto's executor, real handlers): "
+        f"{run.status} in {run.seconds:.1f} s\n  states: {' → '.join(run.states)}\n"
+    )
     if run.status != "SUCCEEDED":
         failed = run.output.get("error") or {"error": run.error, "cause": run.cause}
         out.write(f"  failed: {json.dumps(failed)[:600]}\n")
@@ -184,10 +198,19 @@ def run_ml_pipeline(settings: Settings, out: TextIO, request: PipelineInput | No
     out.write("  likeliest buyers (GET /users?limit=5):\n")
     for user in top:
         f = user["features"]
-        out.write(f"    {user['user_id']}  p={f['purchase_proba']:.2f}  in ~{f['days_to_next_pred']:.1f} d  "
-                  f"~{f['next_purchase_amount_pred']:.0f}  (last seen {f['days_since_last']:.0f} d ago)\n")
-    return {"status": run.status, "states": run.states, "metrics": metrics, "evaluation": evaluation,
-            "promotion": promotion, "top_users": top, "seconds": run.seconds}
+        out.write(
+            f"    {user['user_id']}  p={f['purchase_proba']:.2f}  in ~{f['days_to_next_pred']:.1f} d  "
+            f"~{f['next_purchase_amount_pred']:.0f}  (last seen {f['days_since_last']:.0f} d ago)\n"
+        )
+    return {
+        "status": run.status,
+        "states": run.states,
+        "metrics": metrics,
+        "evaluation": evaluation,
+        "promotion": promotion,
+        "top_users": top,
+        "seconds": run.seconds,
+    }
 
 
 def _top_users(settings: Settings, limit: int) -> list[dict[str, Any]]:

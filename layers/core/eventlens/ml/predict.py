@@ -16,12 +16,13 @@ from datetime import date
 from typing import Any, Literal
 
 import numpy as np
+from pydantic import BaseModel, Field
+
 from eventlens.errors import InvalidParameter
 from eventlens.ml import registry
 from eventlens.ml.model import PREDICTIONS, ContextAwareModel
 from eventlens.ml.snapshot import latest_daily_key, read_table
 from eventlens.objectstore import ObjectStore
-from pydantic import BaseModel, Field
 
 SERVICES = (registry.SERVICE,)
 
@@ -47,8 +48,9 @@ class ServicesResponse(BaseModel):
 
 
 class PredictRequest(BaseModel):
-    records: list[dict[str, Any]] = Field(min_length=1, max_length=10_000,
-                                          description="feature rows, or {user_id} to use the snapshot's row")
+    records: list[dict[str, Any]] = Field(
+        min_length=1, max_length=10_000, description="feature rows, or {user_id} to use the snapshot's row"
+    )
     service: str | None = Field(default=None, description="service/model name (the query parameter wins)")
 
 
@@ -90,8 +92,9 @@ class Predictor:
 
 def load_predictor(objects: ObjectStore) -> Predictor:
     """The promoted model and the newest daily snapshot, scored."""
-    from eventlens.ml.training import model_features
     from threadpoolctl import threadpool_limits
+
+    from eventlens.ml.training import model_features
 
     pointer = registry.promoted(objects)
     if pointer is None:
@@ -114,8 +117,16 @@ def load_predictor(objects: ObjectStore) -> Predictor:
         snapshot_date = table.column("snapshot_date")[0].as_py() if table.num_rows else None
     predictions = model.predict(matrix) if user_ids else {name: np.zeros(0) for name in PREDICTIONS}
     ranking = np.argsort(-predictions["purchase_proba"], kind="stable")
-    return Predictor(pointer["version"], model, snapshot_date, user_ids,
-                     {user: i for i, user in enumerate(user_ids)}, matrix, predictions, ranking)
+    return Predictor(
+        pointer["version"],
+        model,
+        snapshot_date,
+        user_ids,
+        {user: i for i, user in enumerate(user_ids)},
+        matrix,
+        predictions,
+        ranking,
+    )
 
 
 class PredictorCache:
@@ -164,16 +175,25 @@ def check_service(name: str) -> str:
 
 def users_page(predictor: Predictor, offset: int, limit: int) -> UsersResponse:
     """Snapshot users, likeliest buyers first, with their features and predictions."""
-    rows = predictor.ranking[offset:offset + limit]
+    rows = predictor.ranking[offset : offset + limit]
     users = [
-        UserRow(user_id=predictor.user_ids[i], features={
-            **{name: _plain(predictor.matrix[i, j]) for j, name in enumerate(predictor.model.features)},
-            **{name: _plain(predictor.predictions[name][i]) for name in PREDICTIONS},
-        })
+        UserRow(
+            user_id=predictor.user_ids[i],
+            features={
+                **{name: _plain(predictor.matrix[i, j]) for j, name in enumerate(predictor.model.features)},
+                **{name: _plain(predictor.predictions[name][i]) for name in PREDICTIONS},
+            },
+        )
         for i in rows
     ]
-    return UsersResponse(users=users, total=len(predictor.user_ids), offset=offset, limit=limit,
-                         snapshot_date=predictor.snapshot_date, model_version=predictor.version)
+    return UsersResponse(
+        users=users,
+        total=len(predictor.user_ids),
+        offset=offset,
+        limit=limit,
+        snapshot_date=predictor.snapshot_date,
+        model_version=predictor.version,
+    )
 
 
 def predict_records(predictor: Predictor, records: list[dict[str, Any]]) -> PredictResponse:

@@ -35,20 +35,23 @@ def versions(objects: ObjectStore) -> list[str]:
     """Complete versions, oldest first."""
     found = []
     for key in objects.list(f"{VERSIONS}/"):
-        parts = key[len(VERSIONS) + 1:].split("/")
+        parts = key[len(VERSIONS) + 1 :].split("/")
         if len(parts) == 2 and parts[1] == "metrics.json" and _VERSION.match(parts[0]):
             found.append(parts[0])
     return sorted(found)
 
 
 def next_version(objects: ObjectStore) -> str:
-    taken = {key[len(VERSIONS) + 1:].split("/")[0] for key in objects.list(f"{VERSIONS}/")}
+    taken = {key[len(VERSIONS) + 1 :].split("/")[0] for key in objects.list(f"{VERSIONS}/")}
     numbers = [int(m[1]) for name in taken if (m := _VERSION.match(name))]
     return f"v{max(numbers, default=0) + 1:06d}"
 
 
 def save_version(
-    objects: ObjectStore, version: str, model: ContextAwareModel, metrics: dict[str, Any],
+    objects: ObjectStore,
+    version: str,
+    model: ContextAwareModel,
+    metrics: dict[str, Any],
     plots: dict[str, bytes],
 ) -> list[str]:
     """Store a version's model, plots and metrics (last); returns the keys written."""
@@ -93,7 +96,11 @@ def promote(objects: ObjectStore, version: str, roc_auc: float) -> PromoteResult
         raise UnknownVersion(version)
     current = promoted(objects)
     previous = current["version"] if current else None
-    record = {"version": version, "roc_auc": roc_auc, "previous": previous,
-              "promoted_at": datetime.now(UTC).isoformat(timespec="seconds")}
+    record = {
+        "version": version,
+        "roc_auc": roc_auc,
+        "previous": previous,
+        "promoted_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
     objects.put(PROMOTED_KEY, json.dumps(record, sort_keys=True).encode())
     return PromoteResult(promoted=version, previous=previous)

@@ -92,8 +92,9 @@ def warehouse_rows(events: Iterable[dict[str, Any]], received_at: datetime | Non
     import orjson
 
     received = received_at or datetime.now(UTC)
-    columns: dict[str, list[Any]] = {name: [] for name in
-                                     ("event_id", "user_id", "event_type", "ts", "source", "properties")}
+    columns: dict[str, list[Any]] = {
+        name: [] for name in ("event_id", "user_id", "event_type", "ts", "source", "properties")
+    }
     for event in events:
         columns["event_id"].append(event["event_id"])
         columns["user_id"].append(event["user_id"])

@@ -17,6 +17,7 @@ import time
 from datetime import date, timedelta
 
 import pyarrow as pa
+
 from eventlens.ml import features
 from eventlens.ml.contracts import SnapshotRequest, SnapshotResult
 from eventlens.ml.export import parquet_bytes, partition_keys, read_watermark
@@ -38,8 +39,9 @@ def build_snapshots(objects: ObjectStore, request: SnapshotRequest, settings: Se
     as_of = request.as_of or read_watermark(objects)
     if as_of is None:
         raise NotEnoughHistory("nothing has been exported yet")
-    dates = training_dates(as_of, settings.ml_horizon_days, settings.ml_training_dates,
-                           settings.ml_date_step_days)
+    dates = training_dates(
+        as_of, settings.ml_horizon_days, settings.ml_training_dates, settings.ml_date_step_days
+    )
     events = load_events(objects, dates[0] - timedelta(days=features.HISTORY_DAYS), as_of, settings.ml_source)
     if events.size == 0:
         raise NotEnoughHistory(f"no {settings.ml_source} events exported up to {as_of}")
@@ -54,9 +56,14 @@ def build_snapshots(objects: ObjectStore, request: SnapshotRequest, settings: Se
     objects.put(daily_key, parquet_bytes(daily))
     positives = training.column("will_purchase").to_numpy().sum() if training.num_rows else 0
     return SnapshotResult(
-        as_of=as_of, training_key=training_key, daily_key=daily_key, training_rows=training.num_rows,
-        training_dates=dates, positive_rate=round(float(positives) / max(training.num_rows, 1), 4),
-        daily_users=daily.num_rows, seconds=round(time.perf_counter() - started, 3),
+        as_of=as_of,
+        training_key=training_key,
+        daily_key=daily_key,
+        training_rows=training.num_rows,
+        training_dates=dates,
+        positive_rate=round(float(positives) / max(training.num_rows, 1), 4),
+        daily_users=daily.num_rows,
+        seconds=round(time.perf_counter() - started, 3),
     )
 
 
@@ -71,8 +78,11 @@ def load_events(objects: ObjectStore, first: date, last: date, source: str) -> f
     import pyarrow.parquet as pq
 
     tables = [
-        pq.read_table(io.BytesIO(objects.get(key)), columns=[*EVENT_COLUMNS, "source"],
-                      filters=[("source", "=", source)]).drop_columns(["source"])
+        pq.read_table(
+            io.BytesIO(objects.get(key)),
+            columns=[*EVENT_COLUMNS, "source"],
+            filters=[("source", "=", source)],
+        ).drop_columns(["source"])
         for key in partition_keys(objects, first, last)
     ]
     if not tables:

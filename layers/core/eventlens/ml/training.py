@@ -19,6 +19,7 @@ from contextlib import AbstractContextManager
 
 import numpy as np
 import pyarrow as pa
+
 from eventlens.ml import registry
 from eventlens.ml.contracts import (
     EvaluateRequest,
@@ -73,31 +74,55 @@ def train_candidate(objects: ObjectStore, request: TrainRequest, settings: Setti
     x_fit, y_fit = _xy(train)
     # Shallow, strongly regularised trees: a few thousand rows per date must not be memorised.
     classifier = HistGradientBoostingClassifier(
-        learning_rate=0.04, max_iter=120, max_depth=3, min_samples_leaf=80, l2_regularization=3.0,
-        early_stopping=False, random_state=7,
+        learning_rate=0.04,
+        max_iter=120,
+        max_depth=3,
+        min_samples_leaf=80,
+        l2_regularization=3.0,
+        early_stopping=False,
+        random_state=7,
     ).fit(x_fit, y_fit)
     threshold = _best_f1_threshold(_xy(valid)[1], classifier.predict_proba(_xy(valid)[0])[:, 1])
 
     buyers = pa.concat_tables([train, valid])
     buyers = buyers.filter(pc.equal(buyers.column("will_purchase"), 1))
     x_buy = _matrix(buyers)
-    regressor = {"learning_rate": 0.05, "max_iter": 150, "max_leaf_nodes": 15, "min_samples_leaf": 20,
-                 "early_stopping": False, "random_state": 7}
+    regressor = {
+        "learning_rate": 0.05,
+        "max_iter": 150,
+        "max_leaf_nodes": 15,
+        "min_samples_leaf": 20,
+        "early_stopping": False,
+        "random_state": 7,
+    }
     days = HistGradientBoostingRegressor(**regressor).fit(
-        x_buy, buyers.column("days_to_next_purchase").to_numpy())
+        x_buy, buyers.column("days_to_next_purchase").to_numpy()
+    )
     amount = HistGradientBoostingRegressor(**regressor).fit(
-        x_buy, np.log1p(buyers.column("next_purchase_amount").to_numpy()))
+        x_buy, np.log1p(buyers.column("next_purchase_amount").to_numpy())
+    )
     model = ContextAwareModel(FEATURES, classifier, days, amount, threshold, settings.ml_horizon_days)
 
     metrics, curves = held_out_metrics(model, test, train)
-    metrics.update({"rows_train": float(train.num_rows), "rows_valid": float(valid.num_rows),
-                    "threshold": round(threshold, 4),
-                    "train_seconds": round(time.perf_counter() - started, 3)})
+    metrics.update(
+        {
+            "rows_train": float(train.num_rows),
+            "rows_valid": float(valid.num_rows),
+            "threshold": round(threshold, 4),
+            "train_seconds": round(time.perf_counter() - started, 3),
+        }
+    )
     version = registry.next_version(objects)
-    artifacts = registry.save_version(objects, version, model, {"version": version, "training_key":
-                                      request.training_key, "metrics": metrics}, draw_plots(**curves))
-    return TrainResult(version=version, metrics=metrics, artifacts=artifacts,
-                       seconds=round(time.perf_counter() - started, 3))
+    artifacts = registry.save_version(
+        objects,
+        version,
+        model,
+        {"version": version, "training_key": request.training_key, "metrics": metrics},
+        draw_plots(**curves),
+    )
+    return TrainResult(
+        version=version, metrics=metrics, artifacts=artifacts, seconds=round(time.perf_counter() - started, 3)
+    )
 
 
 def evaluate_candidate(objects: ObjectStore, request: EvaluateRequest, settings: Settings) -> EvaluateResult:
@@ -113,10 +138,13 @@ def evaluate_candidate(objects: ObjectStore, request: EvaluateRequest, settings:
         served = registry.load_model(objects, current["version"])
         current_auc = float(roc_auc_score(y, served.purchase_proba(_matrix(test, served.features))))
     better = current_auc is None or candidate > current_auc + settings.ml_min_auc_gain
-    return EvaluateResult(candidate=request.version, candidate_roc_auc=round(candidate, 6),
-                          current=current["version"] if current else None,
-                          current_roc_auc=None if current_auc is None else round(current_auc, 6),
-                          better=better)
+    return EvaluateResult(
+        candidate=request.version,
+        candidate_roc_auc=round(candidate, 6),
+        current=current["version"] if current else None,
+        current_roc_auc=None if current_auc is None else round(current_auc, 6),
+        better=better,
+    )
 
 
 def split_by_date(table: pa.Table) -> tuple[pa.Table, pa.Table, pa.Table]:
@@ -216,7 +244,8 @@ def draw_plots(y: np.ndarray, proba: np.ndarray, baseline: np.ndarray) -> dict[s
 
 def _matrix(table: pa.Table, features: tuple[str, ...] = FEATURES) -> np.ndarray:
     columns = [
-        table.column(name).to_numpy().astype(np.float64) if name in table.column_names
+        table.column(name).to_numpy().astype(np.float64)
+        if name in table.column_names
         else np.full(table.num_rows, np.nan)
         for name in features
     ]
@@ -242,5 +271,3 @@ def _best_f1_threshold(y: np.ndarray, proba: np.ndarray) -> float:
 def model_features(table: pa.Table, features: tuple[str, ...] = FEATURES) -> np.ndarray:
     """The feature matrix of a snapshot table, in ``features`` order (missing columns are NaN)."""
     return _matrix(table, features)
-
-

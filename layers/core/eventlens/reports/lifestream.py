@@ -150,8 +150,14 @@ def stream_events(
     if len(types) > MAX_TYPES:
         raise InvalidParameter("type", f"at most {MAX_TYPES} types, got {len(types)}")
     type_filter = "AND event_type IN {types:Array(String)}" if types else ""
-    params = {"user_id": user_id, "start": start, "end": end, "types": types, "limit": limit,
-              "offset": offset}
+    params = {
+        "user_id": user_id,
+        "start": start,
+        "end": end,
+        "types": types,
+        "limit": limit,
+        "offset": offset,
+    }
     where = f"{_USER} AND {_IN_TIME} {type_filter}"
     counted = warehouse.query(f"SELECT count() AS n FROM user_events WHERE {where}", params)
     total = int(counted.column("n")[0].as_py())
@@ -167,7 +173,11 @@ def stream_events(
     events = [StreamEvent(**{**row, "properties": orjson.loads(row["properties"])}) for row in rows]
     following = offset + len(events)
     return StreamPage(
-        user_id=user_id, events=events, total=total, limit=limit, offset=offset,
+        user_id=user_id,
+        events=events,
+        total=total,
+        limit=limit,
+        offset=offset,
         next_offset=following if following < total else None,
     )
 
@@ -231,11 +241,14 @@ def memory_summary(warehouse: Warehouse, user_id: str, start: date, end: date) -
     )
     spend = "count() AS count, round(sum(JSONExtractFloat(properties, 'amount')), 2) AS spent"
     purchases = rows(spend, "AND event_type = 'purchase'")[0]
-    by_item = rows(f"JSONExtractString(properties, 'item') AS name, {spend}",
-                   f"AND event_type = 'purchase' GROUP BY name ORDER BY spent DESC, name LIMIT {TOP}")
-    by_place = rows(f"JSONExtractString(properties, 'place') AS name, {spend}",
-                    "AND event_type = 'purchase' AND name != '' "
-                    f"GROUP BY name ORDER BY spent DESC, name LIMIT {TOP}")
+    by_item = rows(
+        f"JSONExtractString(properties, 'item') AS name, {spend}",
+        f"AND event_type = 'purchase' GROUP BY name ORDER BY spent DESC, name LIMIT {TOP}",
+    )
+    by_place = rows(
+        f"JSONExtractString(properties, 'place') AS name, {spend}",
+        f"AND event_type = 'purchase' AND name != '' GROUP BY name ORDER BY spent DESC, name LIMIT {TOP}",
+    )
     people = rows(
         "JSONExtractString(properties, 'person_id') AS person_id, count() AS interactions,"
         " CAST(sumMap(map(JSONExtractString(properties, 'action'), toUInt64(1))),"
@@ -264,12 +277,15 @@ def memory_summary(warehouse: Warehouse, user_id: str, start: date, end: date) -
         events_by_type=by_type,
         places=[Place(**p) for p in places],
         purchases=Purchases(
-            count=purchases["count"], total_spent=purchases["spent"],
-            by_item=[Spend(**r) for r in by_item], by_place=[Spend(**r) for r in by_place],
+            count=purchases["count"],
+            total_spent=purchases["spent"],
+            by_item=[Spend(**r) for r in by_item],
+            by_place=[Spend(**r) for r in by_place],
         ),
         people=[Person(**{**p, "actions": dict(p["actions"])}) for p in people],
         activity=Activity(
-            sessions=activity["sessions"], total_minutes=activity["minutes"],
+            sessions=activity["sessions"],
+            total_minutes=activity["minutes"],
             by_activity=[ActivityKind(**r) for r in by_activity],
         ),
         health=[HealthMetric(**h) for h in health],
