@@ -65,6 +65,8 @@ def environment(function: Function, shared: Shared) -> dict[str, pulumi.Input[st
     if "kafka" in function.needs:
         variables[setting("kafka_bootstrap")] = shared.kafka.bootstrap
         variables[setting("kafka_topic")] = shared.config.kafka_topic
+        if shared.kafka.cluster is not None:  # MSK Serverless accepts IAM-authenticated clients only
+            variables[setting("kafka_auth")] = "iam"
     if "bucket" in function.needs or "bucket:read" in function.needs:
         variables[setting("bucket")] = shared.buckets.data.bucket
     if "secrets:clickhouse" in function.needs:

@@ -417,6 +417,8 @@ def test_function_settings_use_the_names_the_code_reads(deploy: Deploy) -> None:
         functions["ingest"]["environment"]["variables"]["KAFKA_BOOTSTRAP"]
         == cluster["bootstrapBrokersSaslIam"]
     )
+    # MSK Serverless takes IAM-authenticated clients only: the producer is told to sign in that way
+    assert functions["ingest"]["environment"]["variables"]["KAFKA_AUTH"] == "iam"
     data = recording.one("aws:s3/bucket:Bucket", "data").outputs["bucket"]
     assert functions["consume"]["environment"]["variables"]["EVENTLENS_BUCKET"] == data
     assert "EVENTLENS_BUCKET" not in functions["report"]["environment"]["variables"]
@@ -504,6 +506,7 @@ def test_the_pulumi_entry_point_deploys_the_manifest_from_the_stack_config() -> 
     assert recording.of_type("aws:msk/serverlessCluster:ServerlessCluster") == []
     ingest = lambda_functions(recording)["ingest"]["environment"]["variables"]
     assert ingest["KAFKA_BOOTSTRAP"] == "kafka.internal:9092"
+    assert "KAFKA_AUTH" not in ingest  # your own plain broker: no IAM sign-in
 
 
 DESCRIBE_ONLY = {

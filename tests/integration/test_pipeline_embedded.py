@@ -222,3 +222,11 @@ def test_one_bad_event_in_a_users_record_is_dead_lettered_alone(
     assert key.endswith(f"/00002/{40:020d}-00002.json")
     assert letter.reason == "timestamp: missing or not a date-time"
     assert orjson.loads(letter.value)["event_id"] == bad["event_id"]
+
+
+def test_a_broken_array_record_is_dead_lettered_whole(functions: dict, components: Components) -> None:
+    record = QueuedRecord("raw-events", 0, 9, 0, b"u", b'[{"event_id": "x"}, {"broken')
+    result = functions["consume"].invoke(event_from_records([record]))
+    assert (result["events"], result["dead_lettered"]) == (1, 1)
+    [(key, letter)] = list(components.dead_letters.pending())
+    assert key.endswith(f"/00000/{9:020d}-00001.json") and letter.reason == "value: not valid JSON"
