@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pulumi
 import pulumi_aws as aws
@@ -17,30 +18,52 @@ def schedules(functions: dict[str, DeployedFunction], account: Account) -> list[
     for name, deployed in sorted(functions.items()):
         if not deployed.spec.schedule:
             continue
-        role = aws.iam.Role(
-            f"{name}-scheduler-role",
-            assume_role_policy=account.id.apply(lambda a: policies.assume_role("scheduler.amazonaws.com", a)),
-        )
-        policy = aws.iam.RolePolicy(
-            f"{name}-scheduler-policy",
-            role=role.id,
-            policy=deployed.function.arn.apply(
-                lambda arn: policies.document(policies.invoke_functions([arn]))
+        created += schedule_target(
+            name,
+            deployed.function.arn,
+            lambda arn: policies.invoke_functions([arn]),
+            list(deployed.spec.schedule),
+            account,
+            input_for=lambda expression: json.dumps(
+                {"source": "eventlens.scheduler", "schedule": expression}
             ),
         )
-        for index, expression in enumerate(deployed.spec.schedule):
-            created.append(
-                aws.scheduler.Schedule(
-                    f"{name}-schedule-{index}",
-                    schedule_expression=expression,
-                    schedule_expression_timezone="UTC",
-                    flexible_time_window=aws.scheduler.ScheduleFlexibleTimeWindowArgs(mode="OFF"),
-                    target=aws.scheduler.ScheduleTargetArgs(
-                        arn=deployed.function.arn,
-                        role_arn=role.arn,
-                        input=json.dumps({"source": "eventlens.scheduler", "schedule": expression}),
-                    ),
-                    opts=pulumi.ResourceOptions(depends_on=[policy]),
-                )
-            )
     return created
+
+
+def _scheduled_input(expression: str) -> str:
+    return json.dumps({"source": "eventlens.scheduler", "schedule": expression})
+
+
+def schedule_target(
+    name: str,
+    target_arn: pulumi.Output[str],
+    statements: Callable[[str], list[policies.Statement]],
+    expressions: list[str],
+    account: Account,
+    input_for: Callable[[str], str] = lambda _expression: "{}",
+) -> list[aws.scheduler.Schedule]:
+    """A schedule (UTC) per expression starting ``target_arn``, through a role allowed ``statements``
+    on that one target only."""
+    role = aws.iam.Role(
+        f"{name}-scheduler-role",
+        assume_role_policy=account.id.apply(lambda a: policies.assume_role("scheduler.amazonaws.com", a)),
+    )
+    policy = aws.iam.RolePolicy(
+        f"{name}-scheduler-policy",
+        role=role.id,
+        policy=target_arn.apply(lambda arn: policies.document(statements(arn))),
+    )
+    return [
+        aws.scheduler.Schedule(
+            f"{name}-schedule-{index}",
+            schedule_expression=expression,
+            schedule_expression_timezone="UTC",
+            flexible_time_window=aws.scheduler.ScheduleFlexibleTimeWindowArgs(mode="OFF"),
+            target=aws.scheduler.ScheduleTargetArgs(
+                arn=target_arn, role_arn=role.arn, input=input_for(expression)
+            ),
+            opts=pulumi.ResourceOptions(depends_on=[policy]),
+        )
+        for index, expression in enumerate(expressions)
+    ]

@@ -20,6 +20,7 @@ import pulumi_aws as aws
 from infra import policies
 from infra.account import Account
 from infra.functions import DeployedFunction
+from infra.schedules import schedule_target
 
 FUNCTION_ARN = re.compile(r"\$\{(\w+?)_function_arn\}")
 ANY_PLACEHOLDER = re.compile(r"\$\{\w+\}")
@@ -118,25 +119,10 @@ def _render(definition: Any, arns: dict[str, str]) -> str:
 
 def _schedules(name: str, machine: aws.sfn.StateMachine, expressions: list[str], account: Account) -> None:
     """Schedules that start ``machine`` (with input ``{}``), through a role that may start only it."""
-    role = aws.iam.Role(
-        f"{name}-scheduler-role",
-        assume_role_policy=account.id.apply(lambda a: policies.assume_role("scheduler.amazonaws.com", a)),
+    schedule_target(
+        name,
+        machine.arn,
+        lambda arn: [policies.allow("StartExecution", ["states:StartExecution"], [arn])],
+        expressions,
+        account,
     )
-    policy = aws.iam.RolePolicy(
-        f"{name}-scheduler-policy",
-        role=role.id,
-        policy=machine.arn.apply(
-            lambda arn: policies.document(
-                [policies.allow("StartExecution", ["states:StartExecution"], [arn])]
-            )
-        ),
-    )
-    for index, expression in enumerate(expressions):
-        aws.scheduler.Schedule(
-            f"{name}-schedule-{index}",
-            schedule_expression=expression,
-            schedule_expression_timezone="UTC",
-            flexible_time_window=aws.scheduler.ScheduleFlexibleTimeWindowArgs(mode="OFF"),
-            target=aws.scheduler.ScheduleTargetArgs(arn=machine.arn, role_arn=role.arn, input="{}"),
-            opts=pulumi.ResourceOptions(depends_on=[policy]),
-        )

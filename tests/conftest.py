@@ -10,6 +10,7 @@ import json
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -38,26 +39,43 @@ def chdb_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("chdb")
 
 
+def isolated_settings(home: Path, chdb_dir: Path, prefix: str = "t") -> Settings:
+    """Embedded settings with their own home and their own database in the shared chDB directory."""
+    return Settings(
+        EVENTLENS_HOME=home,
+        EVENTLENS_CHDB_PATH=chdb_dir,
+        CLICKHOUSE_DATABASE=f"{prefix}_{uuid.uuid4().hex[:12]}",
+    )
+
+
+@contextmanager
+def opened_components(settings: Settings, install: bool = True) -> Iterator[Components]:
+    """Components for ``settings`` (installed as the process's, what handlers use, unless told not
+    to); afterwards their database is dropped and they are closed."""
+    parts = Components(settings)
+    if install:
+        components_module.install(parts)
+    try:
+        yield parts
+    finally:
+        if install:
+            components_module.install(None)
+        if "warehouse" in parts.__dict__:
+            parts.warehouse.command(f"DROP DATABASE IF EXISTS {settings.clickhouse_database}")
+        parts.close()
+
+
 @pytest.fixture
 def settings(tmp_path: Path, chdb_dir: Path) -> Settings:
     """Embedded settings: a fresh home and a fresh warehouse database for this test."""
-    return Settings(
-        EVENTLENS_HOME=tmp_path / "home",
-        EVENTLENS_CHDB_PATH=chdb_dir,
-        CLICKHOUSE_DATABASE=f"t_{uuid.uuid4().hex[:12]}",
-    )
+    return isolated_settings(tmp_path / "home", chdb_dir)
 
 
 @pytest.fixture
 def components(settings: Settings) -> Iterator[Components]:
     """This test's components, installed as the process's (what handlers use)."""
-    parts = Components(settings)
-    components_module.install(parts)
-    yield parts
-    components_module.install(None)
-    if "warehouse" in parts.__dict__:
-        parts.warehouse.command(f"DROP DATABASE IF EXISTS {settings.clickhouse_database}")
-    parts.close()
+    with opened_components(settings) as parts:
+        yield parts
 
 
 @pytest.fixture(scope="session")

@@ -9,14 +9,13 @@ from collections.abc import Iterator
 import orjson
 import pytest
 
-from eventlens import components as components_module
 from eventlens.components import Components
 from eventlens.http_client import EventlensClient
 from eventlens.local.runtime import LocalRuntime
 from eventlens.msk import event_from_records
 from eventlens.queue import KafkaQueueReader, QueuedRecord
 from eventlens.settings import Settings
-from tests.conftest import free_port_pair, http_event, kafka_broker, response_json
+from tests.conftest import free_port_pair, http_event, kafka_broker, opened_components, response_json
 
 pytestmark = pytest.mark.kafka
 
@@ -35,12 +34,8 @@ def kafka_settings(settings: Settings, kafka_bootstrap: str) -> Settings:
 
 @pytest.fixture
 def kafka_components(kafka_settings: Settings) -> Iterator[Components]:
-    parts = Components(kafka_settings)
-    components_module.install(parts)
-    yield parts
-    components_module.install(None)
-    parts.warehouse.command(f"DROP DATABASE IF EXISTS {kafka_settings.clickhouse_database}")
-    parts.close()
+    with opened_components(kafka_settings) as parts:
+        yield parts
 
 
 def _consume_all(
@@ -127,29 +122,25 @@ def test_broker_down_answers_503_then_recovers_with_nothing_lost(functions: dict
             "kafka_send_timeout_s": 3.0,
         }
     )
-    parts = Components(down)
-    components_module.install(parts)
     batch = _batch(50, "k3")
-    try:
-        # When a batch arrives, the caller is told 503 and that nothing was accepted
-        response = functions["ingest"].invoke(http_event("ingest_v1_events.json", batch))
-        assert response["statusCode"] == 503
-        assert response_json(response)["error"]["field"] == "queue"
-        # When the broker comes up and the client retries the same batch
-        kafka_broker("start", port)
-        response = functions["ingest"].invoke(http_event("ingest_v1_events.json", batch))
-        assert response["statusCode"] == 202, response["body"]
-        # Then every event of the batch is stored, exactly once
-        recovery = down.model_copy(update={"kafka_consumer_group": "recovery"})
-        _, events = _consume_all(functions, recovery, expected_events=50)
-        assert events == 50
-        assert _stored(functions) == 50
-    finally:
-        components_module.install(None)
-        parts.warehouse.command(f"DROP DATABASE IF EXISTS {down.clickhouse_database}")
-        parts.close()
-        kafka_broker("stop", port)
-        kafka_broker("clean", port)
+    with opened_components(down):
+        try:
+            # When a batch arrives, the caller is told 503 and that nothing was accepted
+            response = functions["ingest"].invoke(http_event("ingest_v1_events.json", batch))
+            assert response["statusCode"] == 503
+            assert response_json(response)["error"]["field"] == "queue"
+            # When the broker comes up and the client retries the same batch
+            kafka_broker("start", port)
+            response = functions["ingest"].invoke(http_event("ingest_v1_events.json", batch))
+            assert response["statusCode"] == 202, response["body"]
+            # Then every event of the batch is stored, exactly once
+            recovery = down.model_copy(update={"kafka_consumer_group": "recovery"})
+            _, events = _consume_all(functions, recovery, expected_events=50)
+            assert events == 50
+            assert _stored(functions) == 50
+        finally:
+            kafka_broker("stop", port)
+            kafka_broker("clean", port)
 
 
 def test_local_runtime_feeds_consume_from_kafka(kafka_settings: Settings) -> None:

@@ -7,7 +7,6 @@ session's one chDB directory.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -21,7 +20,7 @@ from eventlens.components import Components
 from eventlens.ml.contracts import PipelineInput
 from eventlens.ml.pipeline import PipelineRun, run_pipeline
 from eventlens.ml.shoppers import generate_shopper_events, warehouse_rows
-from eventlens.settings import Settings
+from tests.conftest import isolated_settings, opened_components
 
 END = datetime(2026, 3, 1, tzinfo=UTC)  # history ends here; the pipeline exports through LAST_DAY
 LAST_DAY = date(2026, 2, 28)
@@ -39,16 +38,10 @@ def ml_parts(
     tmp_path_factory: pytest.TempPathFactory, chdb_dir: Path, shopper_rows: pa.Table
 ) -> Iterator[Components]:
     """Components whose warehouse holds the shoppers' events (not installed: see ``served``)."""
-    settings = Settings(
-        EVENTLENS_HOME=tmp_path_factory.mktemp("ml-home"),
-        EVENTLENS_CHDB_PATH=chdb_dir,
-        CLICKHOUSE_DATABASE=f"ml_{uuid.uuid4().hex[:12]}",
-    )
-    parts = Components(settings)
-    parts.warehouse.insert_arrow("events", shopper_rows)
-    yield parts
-    parts.warehouse.command(f"DROP DATABASE IF EXISTS {settings.clickhouse_database}")
-    parts.close()
+    settings = isolated_settings(tmp_path_factory.mktemp("ml-home"), chdb_dir, prefix="ml")
+    with opened_components(settings, install=False) as parts:
+        parts.warehouse.insert_arrow("events", shopper_rows)
+        yield parts
 
 
 @pytest.fixture(scope="session")

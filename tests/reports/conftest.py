@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import random
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -26,7 +25,7 @@ from eventlens.generator import generate_events
 from eventlens.msk import event_from_records
 from eventlens.queue import EmbeddedQueue
 from eventlens.settings import Settings
-from tests.conftest import http_event
+from tests.conftest import http_event, isolated_settings
 
 USERS = 80
 DAYS = 120
@@ -68,11 +67,7 @@ def _consume(functions: dict[str, Any], settings: Settings, redeliver: bool = Fa
 def dataset(
     chdb_dir: Path, tmp_path_factory: pytest.TempPathFactory, functions: dict[str, Any]
 ) -> Iterator[Dataset]:
-    settings = Settings(
-        EVENTLENS_HOME=tmp_path_factory.mktemp("reports-home"),
-        EVENTLENS_CHDB_PATH=chdb_dir,
-        CLICKHOUSE_DATABASE=f"reports_{uuid.uuid4().hex[:10]}",
-    )
+    settings = isolated_settings(tmp_path_factory.mktemp("reports-home"), chdb_dir, prefix="reports")
     parts = Components(settings)
     components_module.install(parts)
     now = datetime.now(UTC)
