@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Sequence
 from typing import Any
+
+import pybase64
 
 from aws_lambda_powertools.utilities.data_classes import KafkaEvent
 
@@ -23,8 +24,8 @@ def records_from_event(event: dict[str, Any]) -> list[QueuedRecord]:
                 partition=record.partition,
                 offset=record.offset,
                 timestamp_ms=record.timestamp,
-                key=base64.b64decode(raw["key"]) if raw.get("key") else b"",
-                value=base64.b64decode(raw["value"]) if raw.get("value") else b"",
+                key=pybase64.b64decode(raw["key"], validate=True) if raw.get("key") else b"",
+                value=pybase64.b64decode(raw["value"], validate=True) if raw.get("value") else b"",
             )
         )
     return records
@@ -45,8 +46,8 @@ def event_from_records(
                 "offset": record.offset,
                 "timestamp": record.timestamp_ms,
                 "timestampType": "CREATE_TIME",
-                "key": base64.b64encode(record.key).decode(),
-                "value": base64.b64encode(record.value).decode(),
+                "key": pybase64.b64encode(record.key).decode(),
+                "value": pybase64.b64encode(record.value).decode(),
                 "headers": [],
             }
         )
