@@ -42,8 +42,9 @@ NOT_IN_LAYER = {
     "localstack-client": "a local-development helper",
 }
 
-# Imported by the layer's code (eventlens.ml.features) without being a declared dependency.
-ALSO_IN_LAYER = ("numpy",)
+# From extras, needed by zip functions: numpy (the snapshot and export functions' features) and
+# AWS's MSK IAM signer (ingest and consume sign in to MSK Serverless with it).
+ALSO_IN_LAYER = ("numpy", "aws-msk-iam-sasl-signer-python")
 
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 _FILE_MODE = 0o100644 << 16  # a regular file, rw-r--r--
