@@ -128,7 +128,9 @@ def test_the_manifest_lists_every_route_the_handler_serves(functions: dict[str, 
     status, spec = _get(functions, "/openapi.json", "/openapi.json")
     # Then every documented route is in the manifest (and so is served by eventlens local and API Gateway)
     assert status == 200
-    documented = {f"GET {path}" for path in spec["paths"]}
+    documented = {
+        f"{method.upper()} {path}" for path, operations in spec["paths"].items() for method in operations
+    }
     assert documented and documented <= routes
     assert {"GET /stats/retention", "GET /api/v1/search/memory/{user_id}/summary"} <= documented
 

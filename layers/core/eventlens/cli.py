@@ -41,7 +41,25 @@ def main(argv: list[str] | None = None) -> int:
     pipeline.add_argument("--until", help="last day to export (YYYY-MM-DD; default yesterday, UTC)")
     pipeline.add_argument("--start", help="re-export from this day instead of the watermark (YYYY-MM-DD)")
 
+    imports = commands.add_parser(
+        "import-postgres", help="import 004's CRM users and telemetry from PostgreSQL into the warehouse"
+    )
+    imports.add_argument("--crm-dsn", default=os.environ.get("EVENTLENS_CRM_DSN"), help="$EVENTLENS_CRM_DSN")
+    imports.add_argument(
+        "--telemetry-dsn", default=os.environ.get("EVENTLENS_TELEMETRY_DSN"), help="$EVENTLENS_TELEMETRY_DSN"
+    )
+    imports.add_argument(
+        "--telemetry_start_ts", "--telemetry-start-ts", dest="start", help="from (ISO 8601, UTC)"
+    )
+    imports.add_argument("--telemetry_end_ts", "--telemetry-end-ts", dest="end", help="to, exclusive")
+
     args = parser.parse_args(argv)
+    if args.command == "import-postgres":
+        if not args.crm_dsn or not args.telemetry_dsn:
+            parser.error(
+                "import-postgres needs --crm-dsn and --telemetry-dsn (or their environment variables)"
+            )
+        return _import_postgres(Settings(), args.crm_dsn, args.telemetry_dsn, args.start, args.end)
     if args.command == "pipeline":
         # The pipeline prints its own summary; the functions' JSON logs would bury it.
         os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
@@ -98,6 +116,32 @@ def _pipeline(settings: Settings, until: str | None, start: str | None) -> int:
     request = PipelineInput.model_validate({"until": until, "start": start})
     result = run_ml_pipeline(settings, sys.stdout, request)
     return 0 if result["status"] == "SUCCEEDED" else 1
+
+
+def _import_postgres(
+    settings: Settings, crm_dsn: str, telemetry_dsn: str, start: str | None, end: str | None
+) -> int:
+    from datetime import datetime
+
+    from eventlens.components import Components
+    from eventlens.importers.postgres import import_postgres
+
+    parts = Components(settings)
+    try:
+        result = import_postgres(
+            parts.warehouse,
+            crm_dsn,
+            telemetry_dsn,
+            datetime.fromisoformat(start) if start else None,
+            datetime.fromisoformat(end) if end else None,
+        )
+    finally:
+        parts.close()
+    print(
+        f"users {result.users}, telemetry rows read {result.telemetry_read}, "
+        f"events removed {result.removed}, inserted {result.inserted}"
+    )
+    return 0
 
 
 def _dead_letters(settings: Settings, action: str, keys: list[str]) -> int:

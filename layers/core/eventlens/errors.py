@@ -25,4 +25,20 @@ class InvalidParameter(ValueError):
         self.reason = reason
 
 
-__all__ = ["BatchTooLarge", "InvalidParameter", "PayloadError", "QueueUnavailable", "WarehouseError"]
+class NotFound(LookupError):
+    """What a request names does not exist, e.g. an unknown user (HTTP 404)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+__all__ = [
+    "BatchTooLarge",
+    "InvalidParameter",
+    "NotFound",
+    "PayloadError",
+    "QueueUnavailable",
+    "WarehouseError",
+]

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import pybase64
-
 from aws_lambda_powertools.utilities.data_classes import KafkaEvent
 
 from eventlens.queue import QueuedRecord

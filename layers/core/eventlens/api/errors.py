@@ -7,7 +7,14 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from eventlens.errors import BatchTooLarge, InvalidParameter, PayloadError, QueueUnavailable, WarehouseError
+from eventlens.errors import (
+    BatchTooLarge,
+    InvalidParameter,
+    NotFound,
+    PayloadError,
+    QueueUnavailable,
+    WarehouseError,
+)
 from eventlens.observability import logger
 
 
@@ -42,6 +49,11 @@ def register(app: APIGatewayHttpResolver) -> None:
     @app.exception_handler(InvalidParameter)
     def _parameter(exc: InvalidParameter) -> Response[Any]:
         return _field_error(422, exc.field, exc.reason)
+
+    @app.exception_handler(NotFound)
+    def _not_found(exc: NotFound) -> Response[Any]:
+        # "detail" as 004 answered it, beside the field and reason every eventlens error names.
+        return json_response(404, {"error": {"field": exc.field, "reason": exc.reason}, "detail": exc.reason})
 
     @app.exception_handler(QueueUnavailable)
     def _queue_down(exc: QueueUnavailable) -> Response[Any]:

@@ -1,0 +1,18 @@
+"""Reports Backend route of 004: ``POST /report``, a user's telemetry report."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+from eventlens import components
+from eventlens.reports import telemetry
+
+router = APIGatewayHttpRouter()
+
+
+@router.post("/report")
+def post_report(request: telemetry.TelemetryReportRequest) -> telemetry.TelemetryReport:
+    """A user's telemetry in a period (both ends optional, inclusive), in total and by prosthesis type."""
+    return telemetry.user_report(
+        components.current().warehouse, request.user_id, request.start_ts, request.end_ts
+    )

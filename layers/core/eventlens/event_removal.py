@@ -1,0 +1,80 @@
+"""Removing stored events without leaving the report rollups behind.
+
+The rollups of migration 0002 are filled by materialized views at insert, and insert is all they
+see: a deleted event would stay counted in them. ``remove_events`` deletes the events listed in the
+``events_removed`` work table from ``events`` and every per-event copy of it, then recomputes from
+``events`` exactly the rollup rows those events touched: their (day, source) in the daily and hourly
+rollups, their viewing days, their users' (day, week, month) activity rows and first days.
+
+Lightweight DELETE hides rows from readers as soon as it returns; each rollup row is deleted and
+written again in two statements, so a report may see it missing between the two (milliseconds).
+Events of the same (day, source) stored by consume while this runs could be counted twice in the
+daily and hourly rollups; the importer's (day, 'telemetry') rows are written by the importer alone.
+"""
+
+from __future__ import annotations
+
+from eventlens.warehouse import Warehouse
+
+_REMOVED_IDS = "SELECT event_id FROM events_removed"
+_DAY_SOURCES = "SELECT DISTINCT day, source FROM events_removed"
+_VIEWING_DAYS = "SELECT DISTINCT day FROM events_removed WHERE source = 'viewing'"
+_USERS = "SELECT DISTINCT user_id FROM events_removed"
+_USER_HASH = "reinterpretAsUInt128(sipHash128(user_id))"
+_PERIODS = "[('day', day), ('week', toMonday(day)), ('month', toStartOfMonth(day))]"
+_TOUCHED_PERIODS = f"""
+SELECT p.1, p.2, user
+FROM (SELECT DISTINCT day, {_USER_HASH} AS user FROM events_removed)
+ARRAY JOIN {_PERIODS} AS p
+"""
+
+_STATEMENTS = (
+    # The events and their per-event copies.
+    "DELETE FROM events"
+    f" WHERE toDate(ts) IN (SELECT day FROM events_removed) AND event_id IN ({_REMOVED_IDS})",
+    f"DELETE FROM event_ids WHERE event_id IN ({_REMOVED_IDS})",
+    f"DELETE FROM user_events WHERE event_id IN ({_REMOVED_IDS})",
+    f"DELETE FROM telemetry_events WHERE event_id IN ({_REMOVED_IDS})",
+    # Per day and source.
+    f"DELETE FROM daily_rollup WHERE (day, source) IN ({_DAY_SOURCES})",
+    f"""INSERT INTO daily_rollup
+    SELECT toDate(ts) AS day, source, event_type, country, count(), uniqExactState(user_id)
+    FROM events WHERE (toDate(ts), source) IN ({_DAY_SOURCES})
+    GROUP BY day, source, event_type, country""",
+    f"DELETE FROM hourly_rollup WHERE (day, source) IN ({_DAY_SOURCES})",
+    f"""INSERT INTO hourly_rollup
+    SELECT toDate(ts) AS day, toHour(ts) AS hour, source, count(), uniqExactState(user_id)
+    FROM events WHERE (toDate(ts), source) IN ({_DAY_SOURCES})
+    GROUP BY day, hour, source""",
+    f"DELETE FROM movie_daily WHERE day IN ({_VIEWING_DAYS})",
+    f"""INSERT INTO movie_daily
+    SELECT toDate(ts) AS day, movie_id, countIf(event_type = 'start'), countIf(event_type = 'finish'),
+           uniqExactState(user_id)
+    FROM events
+    WHERE source = 'viewing' AND event_type IN ('start', 'progress', 'finish')
+      AND toDate(ts) IN ({_VIEWING_DAYS})
+    GROUP BY day, movie_id""",
+    # Per user: the activity periods the removed events fell in, and the first day.
+    f"DELETE FROM user_periods WHERE (toString(period), start, user) IN ({_TOUCHED_PERIODS})",
+    f"""INSERT INTO user_periods
+    SELECT DISTINCT p.1, p.2, user
+    FROM (SELECT DISTINCT toDate(ts) AS day, {_USER_HASH} AS user FROM events WHERE user_id IN ({_USERS}))
+    ARRAY JOIN {_PERIODS} AS p
+    WHERE (p.1, p.2, user) IN ({_TOUCHED_PERIODS})""",
+    f"DELETE FROM user_first WHERE user IN (SELECT {_USER_HASH} FROM events_removed)",
+    f"""INSERT INTO user_first
+    SELECT {_USER_HASH} AS user, min(toDate(ts)) FROM events WHERE user_id IN ({_USERS}) GROUP BY user""",
+)
+
+
+def remove_events(warehouse: Warehouse) -> int:
+    """Delete the events listed in ``events_removed`` and recompute the rollup rows they touched.
+
+    Returns how many were listed; the work table is emptied afterwards.
+    """
+    listed = int(warehouse.query("SELECT count() AS n FROM events_removed").column("n")[0].as_py())
+    if listed:
+        for statement in _STATEMENTS:
+            warehouse.command(statement)
+    warehouse.command("TRUNCATE TABLE events_removed")
+    return listed

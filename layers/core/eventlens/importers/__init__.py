@@ -1,0 +1,1 @@
+"""Importers: other systems' databases → the warehouse."""
