@@ -99,6 +99,11 @@ def main() -> None:
         load_chdb(warehouse, on_time, late)
         pg = None if args.pg == "none" else load_postgres(args.pg, events)
         today = end.date()
+        parts = warehouse.query(
+            "SELECT count() AS n FROM system.parts WHERE active AND database = currentDatabase()"
+            " AND table = 'user_periods'"
+        ).column("n")[0]
+        print(f"user_periods has {parts} active parts when the measuring starts", flush=True)
         cases = report_cases(warehouse, events, today)
         rows = []
         for name, run_chdb, pg_sql in cases:
