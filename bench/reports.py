@@ -17,6 +17,7 @@ import argparse
 import io
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -61,6 +62,10 @@ _PG_INDEXES = [
 ]
 
 
+DEFAULT_PG_SERVER = "postgresql://postgres@127.0.0.1:55432"
+ROOT = Path(__file__).resolve().parents[1]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -72,7 +77,7 @@ def main() -> None:
     parser.add_argument("--pg-repeat", type=int, default=5, help="timed runs per report in PostgreSQL")
     parser.add_argument(
         "--pg",
-        default="postgresql://postgres@127.0.0.1:55432/eventlens_bench",
+        default=f"{DEFAULT_PG_SERVER}/eventlens_bench",
         help="PostgreSQL URL; 'none' to skip it",
     )
     parser.add_argument(
@@ -97,6 +102,8 @@ def main() -> None:
     warehouse = ChdbWarehouse(path, "bench")
     try:
         load_chdb(warehouse, on_time, late)
+        if args.pg.startswith(DEFAULT_PG_SERVER):  # our own cluster: make sure it is installed and up
+            subprocess.run(["bash", str(ROOT / "scripts/servers/postgres.sh"), "start", "55432"], check=True)
         pg = None if args.pg == "none" else load_postgres(args.pg, events)
         today = end.date()
         parts = warehouse.query(
