@@ -53,7 +53,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     imports.add_argument("--telemetry_end_ts", "--telemetry-end-ts", dest="end", help="to, exclusive")
 
+    import_csv = commands.add_parser(
+        "import-csv", help="import a file of 003's CSV events through ingest, once per unchanged file"
+    )
+    import_csv.add_argument(
+        "path", help="the CSV file: event_id, occurred_at, user_id, event_type, properties"
+    )
+    import_csv.add_argument("--batch-size", type=int, default=10_000, help="rows per ingest batch")
+
     args = parser.parse_args(argv)
+    if args.command == "import-csv":
+        return _import_csv(Settings(), args.path, args.batch_size)
     if args.command == "import-postgres":
         if not args.crm_dsn or not args.telemetry_dsn:
             parser.error(
@@ -141,6 +151,37 @@ def _import_postgres(
         f"users {result.users}, telemetry rows read {result.telemetry_read}, "
         f"events removed {result.removed}, inserted {result.inserted}"
     )
+    return 0
+
+
+def _import_csv(settings: Settings, path: str, batch_size: int) -> int:
+    from pathlib import Path
+
+    from eventlens.components import Components
+    from eventlens.importers.csv_events import CsvFileError, import_csv_events
+    from eventlens.queue import QueueUnavailable
+
+    parts = Components(settings)
+    try:
+        result = import_csv_events(Path(path), parts.queue, parts.objects, settings, batch_size)
+    except (CsvFileError, QueueUnavailable, OSError, ValueError) as exc:
+        print(f"import-csv: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        parts.close()
+    if result.skipped:
+        print(
+            f"{result.path}: imported already at {result.imported_at.isoformat()} (batch {result.batch_key})"
+        )
+        return 0
+    print(
+        f"{result.path}: rows read {result.rows_read}, accepted {result.accepted}, "
+        f"rejected {len(result.rejected)} (batch {result.batch_key})"
+    )
+    for rejection in result.rejected[:20]:
+        print(f"  line {rejection.line}: {rejection.field} {rejection.reason}", file=sys.stderr)
+    if len(result.rejected) > 20:
+        print(f"  … and {len(result.rejected) - 20} more", file=sys.stderr)
     return 0
 
 
