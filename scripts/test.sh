@@ -1,21 +1,25 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, starts the real servers the tests talk to
-# (a Kafka broker in KRaft mode, PostgreSQL 15 for 004's importer), runs pytest, and stops them again.
+# (a Kafka broker in KRaft mode, PostgreSQL 15 for 004's importer, an embedded Neo4j for the habits graph), runs pytest, and stops them again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export KAFKA_TEST_PORT=${KAFKA_TEST_PORT:-19092}
+export NEO4J_TEST_PORT=${NEO4J_TEST_PORT:-17687}
 export PG_TEST_PORT=${PG_TEST_PORT:-${PG_PORT:-55432}}
 # PostgreSQL is stopped afterwards only when it was not already running (bench/reports.py shares it).
 pg_was_up=0
 bash scripts/servers/postgres.sh status "$PG_TEST_PORT" 2>/dev/null && pg_was_up=1
 stop_servers() {
     bash scripts/servers/kafka.sh stop "$KAFKA_TEST_PORT" || true
+    bash scripts/servers/neo4j.sh stop "$NEO4J_TEST_PORT" || true
     [ "$pg_was_up" = 1 ] || bash scripts/servers/postgres.sh stop "$PG_TEST_PORT" || true
 }
 trap stop_servers EXIT
 bash scripts/servers/kafka.sh start "$KAFKA_TEST_PORT"
+bash scripts/servers/neo4j.sh start "$NEO4J_TEST_PORT"
 bash scripts/servers/postgres.sh start "$PG_TEST_PORT"
 export EVENTLENS_TEST_KAFKA="127.0.0.1:$KAFKA_TEST_PORT"
+export EVENTLENS_TEST_NEO4J="bolt://127.0.0.1:$NEO4J_TEST_PORT"
 export EVENTLENS_TEST_POSTGRES="postgresql://postgres@127.0.0.1:$PG_TEST_PORT"
 .venv/bin/python -m pytest "$@"

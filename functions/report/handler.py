@@ -5,7 +5,14 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from eventlens.api import errors, lifestream_routes, report_routes, telemetry_routes, viewing_routes
+from eventlens.api import (
+    errors,
+    lifestream_routes,
+    pattern_routes,
+    report_routes,
+    telemetry_routes,
+    viewing_routes,
+)
 from eventlens.observability import logger
 
 TITLE = "eventlens reports"
@@ -15,6 +22,7 @@ errors.register(app)
 app.include_router(report_routes.router)
 app.include_router(viewing_routes.router)
 app.include_router(lifestream_routes.router)
+app.include_router(pattern_routes.router)
 app.include_router(telemetry_routes.router)
 app.enable_swagger(path="/docs", title=TITLE)
 

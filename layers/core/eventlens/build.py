@@ -43,8 +43,9 @@ NOT_IN_LAYER = {
 }
 
 # From extras, needed by zip functions: numpy (the snapshot and export functions' features) and
-# AWS's MSK IAM signer (ingest and consume sign in to MSK Serverless with it).
-ALSO_IN_LAYER = ("numpy", "aws-msk-iam-sasl-signer-python")
+# AWS's MSK IAM signer (ingest and consume sign in to MSK Serverless with it) and the Neo4j driver
+# (the report function reads the habits graph).
+ALSO_IN_LAYER = ("numpy", "aws-msk-iam-sasl-signer-python", "neo4j")
 
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 _FILE_MODE = 0o100644 << 16  # a regular file, rw-r--r--

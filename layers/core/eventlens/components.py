@@ -11,6 +11,7 @@ import threading
 from functools import cached_property
 
 from eventlens.deadletter import DeadLetterStore
+from eventlens.mining.graph import GraphError, GraphStore
 from eventlens.objectstore import ObjectStore, open_object_store
 from eventlens.queue import EventQueue, open_queue
 from eventlens.schema import migrate
@@ -42,6 +43,17 @@ class Components:
     def dead_letters(self) -> DeadLetterStore:
         return DeadLetterStore(self.objects)
 
+    @cached_property
+    def graph(self) -> GraphStore | None:
+        """The habits graph (Neo4j) when ``NEO4J_URI`` is set, None otherwise."""
+        if not self.settings.neo4j_uri:
+            return None
+        from eventlens.mining.graph import Neo4jGraphStore
+
+        return Neo4jGraphStore(
+            self.settings.neo4j_uri, self.settings.neo4j_user, self.settings.neo4j_password
+        )
+
     def health(self) -> dict[str, str]:
         """Each dependency and its state: connected, down (and why), or not configured."""
         states = {
@@ -50,10 +62,12 @@ class Components:
             "object_store": _state(lambda: self.objects.ping()),
             "graph": "not configured",
         }
+        if self.settings.neo4j_uri:
+            states["graph"] = _state(lambda: self.graph is not None and self.graph.ping())
         return states
 
     def close(self) -> None:
-        for name in ("queue", "warehouse"):
+        for name in ("queue", "warehouse", "graph"):
             part = self.__dict__.pop(name, None)
             if part is not None:
                 part.close()
@@ -62,7 +76,7 @@ class Components:
 def _state(check: object) -> str:
     try:
         return "connected" if check() else "down"  # type: ignore[operator]
-    except (WarehouseError, OSError, RuntimeError) as exc:
+    except (WarehouseError, GraphError, OSError, RuntimeError) as exc:
         return f"down: {exc}"
 
 

@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     ml_date_step_days: int = Field(default=7, ge=1, alias="EVENTLENS_ML_DATE_STEP_DAYS")
     ml_min_auc_gain: float = Field(default=0.0, ge=0, alias="EVENTLENS_ML_MIN_AUC_GAIN")
 
+    # Pattern miner (eventlens.mining): the habits graph in Neo4j when a URI is given, none otherwise.
+    neo4j_uri: str | None = Field(default=None, alias="NEO4J_URI")
+    neo4j_user: str = Field(default="neo4j", alias="NEO4J_USER")
+    neo4j_password: str | None = Field(default=None, alias="NEO4J_PASSWORD")
+    pattern_miner_min_cluster_size: int = Field(default=3, ge=2, alias="PATTERN_MINER_MIN_CLUSTER_SIZE")
+
     @property
     def home_dir(self) -> Path:
         return self.home.expanduser()

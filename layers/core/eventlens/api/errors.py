@@ -15,6 +15,7 @@ from eventlens.errors import (
     QueueUnavailable,
     WarehouseError,
 )
+from eventlens.mining.graph import GraphError
 from eventlens.observability import logger
 
 
@@ -66,3 +67,8 @@ def register(app: APIGatewayHttpResolver) -> None:
     def _warehouse_down(exc: WarehouseError) -> Response[Any]:
         logger.warning("warehouse error", extra={"reason": str(exc)})
         return _field_error(503, "warehouse", "the warehouse cannot answer now; retry")
+
+    @app.exception_handler(GraphError)
+    def _graph_down(exc: GraphError) -> Response[Any]:
+        logger.warning("graph error", extra={"reason": str(exc)})
+        return _field_error(503, "graph", "the habits graph (Neo4j) cannot answer now; retry")

@@ -1,0 +1,19 @@
+"""mining: nightly schedule → the Pattern Miner: Life Stream places, routines and habits into the graph."""
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from eventlens import components
+from eventlens.mining.miner import MiningRequest, mine_active_users
+from eventlens.observability import count, logger, metrics
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    parts = components.current()
+    run = mine_active_users(
+        parts.warehouse, parts.graph, parts.settings, MiningRequest.model_validate(event or {})
+    )
+    count("UsersMined", run.users)
+    logger.info("mining done", extra=run.model_dump(mode="json"))
+    return run.model_dump(mode="json")

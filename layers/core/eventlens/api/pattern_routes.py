@@ -1,0 +1,24 @@
+"""Life Stream's patterns route of 000: the places, routines and habits the Pattern Miner found."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+from eventlens import components
+from eventlens.mining.miner import user_patterns
+from eventlens.mining.patterns import UserPatterns
+
+router = APIGatewayHttpRouter()
+
+UserId = Annotated[str, Path(min_length=1, max_length=256)]
+
+
+@router.get("/api/v1/stream/patterns/<user_id>")
+def get_stream_patterns(user_id: UserId) -> UserPatterns:
+    """A user's places, routines and habits: from the habits graph when one is configured (as the
+    last mining run left them), otherwise mined from the warehouse for this request."""
+    parts = components.current()
+    return user_patterns(parts.warehouse, parts.graph, user_id, parts.settings)

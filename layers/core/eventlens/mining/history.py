@@ -1,0 +1,77 @@
+"""What the miner reads from the warehouse: who was active, and one user's Life Stream history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from eventlens.warehouse import Warehouse
+
+# Reads user_events (ordered by user and time): one user's history is a few granules.
+_ACTIVE_USERS = """
+SELECT DISTINCT user_id FROM user_events
+WHERE source = 'lifestream' AND ts >= {since:DateTime64(3, 'UTC')}
+ORDER BY user_id
+"""
+
+_ALL_USERS = "SELECT DISTINCT user_id FROM user_events WHERE source = 'lifestream' ORDER BY user_id"
+
+_HISTORY = """
+SELECT
+    ts,
+    event_type,
+    JSONExtract(properties, 'lat', 'Nullable(Float64)') AS lat,
+    JSONExtract(properties, 'lon', 'Nullable(Float64)') AS lon,
+    multiIf(event_type = 'purchase', JSONExtractString(properties, 'item'),
+            event_type = 'activity', JSONExtractString(properties, 'activity'), '') AS name
+FROM user_events
+WHERE user_id = {user_id:String} AND source = 'lifestream'
+  AND ts >= {start:DateTime64(3, 'UTC')} AND ts < {end:DateTime64(3, 'UTC')}
+ORDER BY ts
+"""
+
+
+@dataclass(frozen=True)
+class GeoPoint:
+    ts: datetime
+    lat: float
+    lon: float
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One purchase (of ``name``, the item) or activity (``name``, the activity)."""
+
+    ts: datetime
+    kind: str
+    name: str
+
+
+@dataclass(frozen=True)
+class History:
+    user_id: str
+    points: list[GeoPoint]
+    occurrences: list[Occurrence]
+    active_days: int  # days with any Life Stream event
+
+
+def active_users(warehouse: Warehouse, since: datetime | None) -> list[str]:
+    """Life Stream users with an event at or after ``since`` (every Life Stream user when None)."""
+    table = warehouse.query(_ACTIVE_USERS, {"since": since}) if since else warehouse.query(_ALL_USERS)
+    return [str(user) for user in table.column("user_id").to_pylist()] if table.num_rows else []
+
+
+def user_history(warehouse: Warehouse, user_id: str, start: datetime, end: datetime) -> History:
+    """A user's geo points, purchases and activities in [start, end)."""
+    table = warehouse.query(_HISTORY, {"user_id": user_id, "start": start, "end": end})
+    points: list[GeoPoint] = []
+    occurrences: list[Occurrence] = []
+    days: set[object] = set()
+    for row in table.to_pylist() if table.num_rows else []:
+        ts: datetime = row["ts"]
+        days.add(ts.date())
+        if row["event_type"] == "geo" and row["lat"] is not None and row["lon"] is not None:
+            points.append(GeoPoint(ts, float(row["lat"]), float(row["lon"])))
+        elif row["event_type"] in ("purchase", "activity") and row["name"]:
+            occurrences.append(Occurrence(ts, row["event_type"], row["name"]))
+    return History(user_id, points, occurrences, len(days))

@@ -1,0 +1,307 @@
+#!/usr/bin/env bash
+# Local embedded Neo4j 5.26 LTS (community) serving Bolt, for eventlens tests. No Docker, no
+# tarball download: the database's jars come from Maven Central through
+# scripts/servers/neo4j/pom.xml, and scripts/servers/neo4j/EmbeddedNeo4j.java (compiled with javac
+# at install time) runs a DatabaseManagementService with the Bolt connector on the machine's Java 17.
+#
+# Usage: scripts/servers/neo4j.sh <command> [PORT]
+#   install        resolve the jars into $NEO4J_HOME/libs and compile the main class (idempotent)
+#   start [PORT]   start in the background, wait until Bolt answers (installs first if needed)
+#   stop [PORT]    stop the database started on PORT (SIGTERM: a clean shutdown) and wait for it
+#   status [PORT]  exit 0 if running (and say whether it answers), 3 if not
+#   clean [PORT]   delete the (stopped) database's data dir for a fresh graph
+#
+# PORT defaults to $NEO4J_PORT, else 17687. Bolt listens on 127.0.0.1:PORT with auth disabled;
+# clients use bolt://127.0.0.1:PORT (neo4j://… works too). The HTTP connector is off.
+#
+# Environment:
+#   EVENTLENS_SERVERS     root for installed servers (default ~/.eventlens-servers)
+#   NEO4J_VERSION         org.neo4j:neo4j version (default 5.26.30, the 5.26 LTS line)
+#   NEO4J_PORT            default port
+#   NEO4J_HEAP_OPTS       JVM heap flags (default "-Xms128m -Xmx512m")
+#   NEO4J_START_TIMEOUT   seconds to wait for readiness (default 90)
+#   NEO4J_STOP_TIMEOUT    seconds to wait for a clean shutdown before SIGKILL (default 30)
+#   JAVA_HOME             Java 17+ to use (default: java and javac on PATH)
+#
+# Layout under $EVENTLENS_SERVERS/neo4j:
+#   libs/                   jars (+ .installed stamp)
+#   classes/                EmbeddedNeo4j.class
+#   data-PORT/              the database (Neo4j's data/ and logs/)
+#   data-PORT/neo4j.out     JVM stdout/stderr
+#   data-PORT/neo4j.pid     pid of the running database
+set -euo pipefail
+
+SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
+POM="$SCRIPT_DIR/neo4j/pom.xml"
+MAIN_SRC="$SCRIPT_DIR/neo4j/EmbeddedNeo4j.java"
+NEO4J_VERSION=${NEO4J_VERSION:-5.26.30}
+SERVERS_ROOT=${EVENTLENS_SERVERS:-$HOME/.eventlens-servers}
+NEO4J_HOME="$SERVERS_ROOT/neo4j"
+LIBS="$NEO4J_HOME/libs"
+CLASSES="$NEO4J_HOME/classes"
+HOST=127.0.0.1
+DEFAULT_PORT=${NEO4J_PORT:-17687}
+HEAP_OPTS=${NEO4J_HEAP_OPTS:--Xms128m -Xmx512m}
+START_TIMEOUT=${NEO4J_START_TIMEOUT:-90}
+STOP_TIMEOUT=${NEO4J_STOP_TIMEOUT:-30}
+JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
+JAVAC="${JAVA_HOME:+$JAVA_HOME/bin/}javac"
+READY_LINE="EmbeddedNeo4j ready"
+
+log() { printf 'neo4j.sh: %s\n' "$*" >&2; }
+die() { printf 'neo4j.sh: error: %s\n' "$*" >&2; exit 1; }
+
+usage() {
+    sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"
+}
+
+# ---------------------------------------------------------------- helpers
+
+# Validates the port and sets the per-port paths. Sets globals rather than echoing: a `die`
+# inside $(...) would only exit the subshell.
+set_paths() {
+    PORT=${1:-$DEFAULT_PORT}
+    if ! [[ $PORT =~ ^[1-9][0-9]{3,4}$ ]] || (( PORT < 1024 || PORT > 65535 )); then
+        die "invalid port '$PORT' (need 1024-65535)"
+    fi
+    DATA_DIR="$NEO4J_HOME/data-$PORT"
+    OUT="$DATA_DIR/neo4j.out"
+    PID_FILE="$DATA_DIR/neo4j.pid"
+}
+
+check_java() {
+    command -v "$JAVA" >/dev/null 2>&1 || die "java not found (install a JDK 17+ or set JAVA_HOME)"
+    local out major
+    # Capture first, parse after: piping `java -version` into head can SIGPIPE java.
+    out=$("$JAVA" -version 2>&1) || die "'$JAVA -version' failed: $out"
+    major=$(sed -n 's/.*version "\([0-9]*\).*/\1/p' <<<"$out" | sed -n 1p)
+    if [[ -z $major ]] || (( major < 17 )); then
+        die "Neo4j 5 needs Java 17+, found: ${out%%$'\n'*}"
+    fi
+}
+
+install_stamp() {
+    # Ties libs/ and classes/ to the version, the pom and the main class, so editing any of them
+    # re-installs instead of silently reusing what is there.
+    echo "neo4j_version=$NEO4J_VERSION pom_sha256=$(sha256sum "$POM" | cut -d' ' -f1)" \
+        "main_sha256=$(sha256sum "$MAIN_SRC" | cut -d' ' -f1)"
+}
+
+is_installed() {
+    [[ -f "$LIBS/.installed" && "$(cat "$LIBS/.installed")" == "$(install_stamp)" \
+        && -f "$CLASSES/EmbeddedNeo4j.class" ]]
+}
+
+# True if something accepts TCP connections on HOST:$1.
+port_open() {
+    # shellcheck disable=SC2016  # $0/$1 expand in the inner bash
+    timeout 2 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$HOST" "$1" 2>/dev/null
+}
+
+# Prints the pid from the pid file if that process is alive and really is the database for this
+# port (guards against a stale pid file whose pid was reused).
+running_pid() {
+    [[ -f $PID_FILE ]] || return 1
+    local pid
+    pid=$(<"$PID_FILE")
+    [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
+    if [[ -r /proc/$pid/cmdline ]]; then
+        tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF "EmbeddedNeo4j $DATA_DIR " || return 1
+    fi
+    echo "$pid"
+}
+
+# True once Bolt accepts connections and the main class has said the database answered a query
+# (since OUT_OFFSET, i.e. this start).
+database_ready() {
+    port_open "$PORT" && tail -c "+$((${OUT_OFFSET:-0} + 1))" "$OUT" 2>/dev/null | grep -qF "$READY_LINE"
+}
+
+show_log_tail() {
+    local f
+    for f in "$OUT" "$DATA_DIR/logs/debug.log"; do
+        [[ -s $f ]] || continue
+        log "---- last lines of $f ----"
+        tail -n 25 "$f" >&2
+    done
+}
+
+# ---------------------------------------------------------------- commands
+
+cmd_install() {
+    [[ -f $POM ]] || die "missing $POM"
+    [[ -f $MAIN_SRC ]] || die "missing $MAIN_SRC"
+    check_java
+    command -v "$JAVAC" >/dev/null 2>&1 || die "javac not found (install a JDK 17+, not only a JRE)"
+    mkdir -p "$NEO4J_HOME"
+    # Serialise concurrent installs on one lock; the fd is closed again afterwards so that a
+    # database launched later by this same shell does not hold the lock for its lifetime.
+    exec 9>"$NEO4J_HOME/.install.lock"
+    flock 9
+    install_locked
+    exec 9>&-
+}
+
+install_locked() {
+    if is_installed; then
+        log "Neo4j $NEO4J_VERSION already installed in $NEO4J_HOME"
+        return 0
+    fi
+    command -v mvn >/dev/null 2>&1 || die "mvn not found (install Maven 3.x)"
+    log "resolving org.neo4j:neo4j:$NEO4J_VERSION from Maven Central into $LIBS ..."
+    local tmp tmp_classes
+    # Resolve and compile into temp dirs and swap them in, so an interrupted install never leaves
+    # a half-filled libs/ that looks complete.
+    tmp=$(mktemp -d "$NEO4J_HOME/libs.tmp.XXXXXX")
+    tmp_classes=$(mktemp -d "$NEO4J_HOME/classes.tmp.XXXXXX")
+    chmod 755 "$tmp" "$tmp_classes"
+    if ! mvn -q -B -Dstyle.color=never -f "$POM" dependency:copy-dependencies \
+            -DoutputDirectory="$tmp" -DincludeScope=runtime \
+            -Dneo4j.version="$NEO4J_VERSION" >"$NEO4J_HOME/install.log" 2>&1; then
+        tail -n 40 "$NEO4J_HOME/install.log" >&2
+        rm -rf "$tmp" "$tmp_classes"
+        die "maven could not resolve Neo4j $NEO4J_VERSION (full output: $NEO4J_HOME/install.log)"
+    fi
+    [[ -f "$tmp/neo4j-$NEO4J_VERSION.jar" && -f "$tmp/neo4j-bolt-$NEO4J_VERSION.jar" ]] \
+        || { rm -rf "$tmp" "$tmp_classes"; die "neo4j-$NEO4J_VERSION.jar or neo4j-bolt missing after resolve"; }
+    if ! "$JAVAC" -nowarn -cp "$tmp/*" -d "$tmp_classes" "$MAIN_SRC" >>"$NEO4J_HOME/install.log" 2>&1; then
+        tail -n 40 "$NEO4J_HOME/install.log" >&2
+        rm -rf "$tmp" "$tmp_classes"
+        die "javac could not compile $MAIN_SRC against Neo4j $NEO4J_VERSION"
+    fi
+    install_stamp >"$tmp/.installed"
+    # A database still running from the old libs/ keeps its open jars until restarted.
+    rm -rf "$LIBS.old" "$CLASSES.old"
+    [[ -d $LIBS ]] && mv "$LIBS" "$LIBS.old"
+    [[ -d $CLASSES ]] && mv "$CLASSES" "$CLASSES.old"
+    mv "$tmp_classes" "$CLASSES"
+    mv "$tmp" "$LIBS"
+    rm -rf "$LIBS.old" "$CLASSES.old"
+    log "installed Neo4j $NEO4J_VERSION ($(find "$LIBS" -name '*.jar' | wc -l) jars, $(du -sh "$LIBS" | cut -f1))"
+}
+
+cmd_start() {
+    set_paths "${1:-}"
+    is_installed || cmd_install
+    check_java
+
+    local pid
+    OUT_OFFSET=$(stat -c %s "$OUT" 2>/dev/null || echo 0)
+    if pid=$(running_pid); then
+        if port_open "$PORT"; then
+            log "already running (pid $pid) on $HOST:$PORT"
+            return 0
+        fi
+        log "already running (pid $pid) but not answering yet; waiting"
+        OUT_OFFSET=0
+    else
+        rm -f "$PID_FILE"
+        port_open "$PORT" && die "port $PORT on $HOST is already in use by another process"
+        mkdir -p "$DATA_DIR"
+        printf '\n==== %s starting Neo4j %s on %s:%s ====\n' "$(date -Is)" "$NEO4J_VERSION" "$HOST" "$PORT" >>"$OUT"
+        OUT_OFFSET=$(stat -c %s "$OUT")
+        local -a heap
+        read -r -a heap <<<"$HEAP_OPTS"
+        # setsid: own session, so the database outlives this script and is not hit by Ctrl-C /
+        # SIGHUP aimed at the caller. The inner sh records its own pid and then execs java, so the
+        # pid file holds the JVM's pid at once (the main class writes the same pid once ready).
+        # shellcheck disable=SC2016  # $$/$0/$@ expand in the inner sh
+        setsid sh -c 'echo $$ >"$0"; exec "$@"' "$PID_FILE" \
+            "$JAVA" "${heap[@]}" -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
+            -cp "$LIBS/*:$CLASSES" EmbeddedNeo4j "$DATA_DIR" "$HOST" "$PORT" "$PID_FILE" \
+            </dev/null >>"$OUT" 2>&1 &
+        local _
+        for _ in $(seq 50); do
+            [[ -s $PID_FILE ]] && break
+            sleep 0.1
+        done
+        [[ -s $PID_FILE ]] || { show_log_tail; die "database process did not start (no pid file)"; }
+        pid=$(<"$PID_FILE")
+        log "started Neo4j $NEO4J_VERSION (pid $pid), waiting up to ${START_TIMEOUT}s for $HOST:$PORT ..."
+    fi
+
+    local deadline=$((SECONDS + START_TIMEOUT))
+    while :; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            show_log_tail
+            rm -f "$PID_FILE"
+            die "database exited during startup (output in $OUT)"
+        fi
+        database_ready && break
+        if (( SECONDS >= deadline )); then
+            show_log_tail
+            log "not ready after ${START_TIMEOUT}s; stopping it"
+            cmd_stop "$PORT" || true
+            die "database did not become ready on $HOST:$PORT"
+        fi
+        sleep 0.5
+    done
+    log "ready: bolt://$HOST:$PORT (pid $pid, data $DATA_DIR)"
+}
+
+cmd_stop() {
+    set_paths "${1:-}"
+    local pid
+    if ! pid=$(running_pid); then
+        rm -f "$PID_FILE"
+        log "not running on port $PORT"
+        return 0
+    fi
+    log "stopping database pid $pid (port $PORT) ..."
+    kill -TERM "$pid" 2>/dev/null || true
+    local deadline=$((SECONDS + STOP_TIMEOUT))
+    while kill -0 "$pid" 2>/dev/null; do
+        if (( SECONDS >= deadline )); then
+            log "still running after ${STOP_TIMEOUT}s; sending SIGKILL"
+            kill -KILL "$pid" 2>/dev/null || true
+            local _
+            for _ in $(seq 50); do
+                kill -0 "$pid" 2>/dev/null || break
+                sleep 0.1
+            done
+            kill -0 "$pid" 2>/dev/null && die "could not kill pid $pid"
+            break
+        fi
+        sleep 0.2
+    done
+    rm -f "$PID_FILE"
+    log "stopped"
+}
+
+cmd_status() {
+    set_paths "${1:-}"
+    local pid
+    if pid=$(running_pid); then
+        if port_open "$PORT"; then
+            echo "neo4j: running (pid $pid), ready at bolt://$HOST:$PORT"
+        else
+            echo "neo4j: running (pid $pid), NOT answering on $HOST:$PORT"
+        fi
+        return 0
+    fi
+    echo "neo4j: not running on port $PORT"
+    return 3
+}
+
+cmd_clean() {
+    set_paths "${1:-}"
+    running_pid >/dev/null && die "database on port $PORT is running; stop it first"
+    rm -rf "$DATA_DIR"
+    log "removed $DATA_DIR"
+}
+
+main() {
+    local cmd=${1:-}
+    shift || true
+    case $cmd in
+        install) cmd_install ;;
+        start) cmd_start "$@" ;;
+        stop) cmd_stop "$@" ;;
+        status) cmd_status "$@" ;;
+        clean) cmd_clean "$@" ;;
+        -h | --help | help) usage ;;
+        *) usage >&2; exit 2 ;;
+    esac
+}
+
+main "$@"
