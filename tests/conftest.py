@@ -108,28 +108,37 @@ def response_json(response: dict[str, Any]) -> Any:
     return json.loads(response["body"]) if response.get("body") else None
 
 
-KAFKA_SCRIPT = ROOT / "scripts" / "servers" / "kafka.sh"
+SERVERS = ROOT / "scripts" / "servers"
 
 
-def kafka_broker(action: str, port: int) -> None:
+def server_script(server: str, action: str, port: int | str, timeout_s: float = 600) -> None:
+    """Run ``scripts/servers/<server>.sh <action> <port>`` (install, start, stop, clean …)."""
     import subprocess
 
+    script = SERVERS / f"{server}.sh"
     subprocess.run(
-        ["bash", str(KAFKA_SCRIPT), action, str(port)], check=True, capture_output=True, timeout=300
+        ["bash", str(script), action, str(port)], check=True, capture_output=True, timeout=timeout_s
     )
+
+
+@contextmanager
+def session_server(server: str, configured: str | None, address: str) -> Iterator[str]:
+    """The server scripts/test.sh started (``configured``, its address), or one started here on a free
+    port and removed afterwards; ``address`` is formatted with that ``port``."""
+    if configured:
+        yield configured
+        return
+    port = free_port_pair()
+    server_script(server, "start", port)
+    try:
+        yield address.format(port=port)
+    finally:
+        server_script(server, "stop", port)
+        server_script(server, "clean", port)
 
 
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> Iterator[str]:
     """The real Kafka broker: the one scripts/test.sh started, or one started here for this session."""
-    configured = os.environ.get("EVENTLENS_TEST_KAFKA")
-    if configured:
-        yield configured
-        return
-    port = free_port_pair()
-    kafka_broker("start", port)
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        kafka_broker("stop", port)
-        kafka_broker("clean", port)
+    with session_server("kafka", os.environ.get("EVENTLENS_TEST_KAFKA"), "127.0.0.1:{port}") as bootstrap:
+        yield bootstrap

@@ -51,12 +51,9 @@ START_TIMEOUT=${KAFKA_START_TIMEOUT:-60}
 STOP_TIMEOUT=${KAFKA_STOP_TIMEOUT:-30}
 JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 
-log() { printf 'kafka.sh: %s\n' "$*" >&2; }
-die() { printf 'kafka.sh: error: %s\n' "$*" >&2; exit 1; }
-
-usage() {
-    sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"
-}
+NAME=kafka.sh
+# shellcheck source=scripts/servers/lib.sh
+source "$SCRIPT_DIR/lib.sh"
 
 # ---------------------------------------------------------------- helpers
 
@@ -76,18 +73,6 @@ set_paths() {
     PID_FILE="$DATA_DIR/kafka.pid"
 }
 
-check_java() {
-    command -v "$JAVA" >/dev/null 2>&1 || die "java not found (install a JDK 17+ or set JAVA_HOME)"
-    local out major
-    # Capture first, parse after: piping `java -version` into head can
-    # SIGPIPE java and trip pipefail.
-    out=$("$JAVA" -version 2>&1) || die "'$JAVA -version' failed: $out"
-    major=$(sed -n 's/.*version "\([0-9]*\).*/\1/p' <<<"$out" | sed -n 1p)
-    if [[ -z $major ]] || (( major < 17 )); then
-        die "Kafka 4.x needs Java 17+, found: ${out%%$'\n'*}"
-    fi
-}
-
 install_stamp() {
     # The stamp ties libs/ to the Kafka version *and* the pom's contents, so
     # editing either triggers a re-resolve instead of silently reusing jars.
@@ -98,23 +83,10 @@ is_installed() {
     [[ -f "$LIBS/.installed" && "$(cat "$LIBS/.installed")" == "$(install_stamp)" ]]
 }
 
-# True if something accepts TCP connections on HOST:$1.
-port_open() {
-    # shellcheck disable=SC2016  # $0/$1 expand in the inner bash
-    timeout 2 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$HOST" "$1" 2>/dev/null
-}
-
 # Prints the pid from the pid file if that process is alive and really is the
 # broker for this port (guards against a stale pid file whose pid was reused).
 running_pid() {
-    [[ -f $PID_FILE ]] || return 1
-    local pid
-    pid=$(<"$PID_FILE")
-    [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
-    if [[ -r /proc/$pid/cmdline ]]; then
-        tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF "kafka.Kafka $PROPS" || return 1
-    fi
-    echo "$pid"
+    running_pid_of "kafka.Kafka $PROPS"
 }
 
 # True once the broker answers a Metadata request listing itself. Without a
@@ -255,7 +227,7 @@ format_storage() {
 
 cmd_install() {
     [[ -f $POM ]] || die "missing $POM"
-    check_java
+    check_java "Kafka 4.x"
     mkdir -p "$KAFKA_HOME"
     # Serialise concurrent installs (e.g. parallel test jobs) on one lock.
     # The fd is closed again afterwards: a broker launched later by this same
@@ -301,7 +273,7 @@ install_locked() {
 cmd_start() {
     set_paths "${1:-}"
     is_installed || cmd_install
-    check_java
+    check_java "Kafka 4.x"
 
     local pid
     if pid=$(running_pid); then
@@ -367,31 +339,7 @@ cmd_start() {
 
 cmd_stop() {
     set_paths "${1:-}"
-    local pid
-    if ! pid=$(running_pid); then
-        rm -f "$PID_FILE"
-        log "not running on port $PORT"
-        return 0
-    fi
-    log "stopping broker pid $pid (port $PORT) ..."
-    kill -TERM "$pid" 2>/dev/null || true
-    local deadline=$((SECONDS + STOP_TIMEOUT))
-    while kill -0 "$pid" 2>/dev/null; do
-        if (( SECONDS >= deadline )); then
-            log "still running after ${STOP_TIMEOUT}s; sending SIGKILL"
-            kill -KILL "$pid" 2>/dev/null || true
-            local _
-            for _ in $(seq 50); do
-                kill -0 "$pid" 2>/dev/null || break
-                sleep 0.1
-            done
-            kill -0 "$pid" 2>/dev/null && die "could not kill pid $pid"
-            break
-        fi
-        sleep 0.2
-    done
-    rm -f "$PID_FILE"
-    log "stopped"
+    stop_server broker
 }
 
 cmd_status() {
@@ -411,9 +359,7 @@ cmd_status() {
 
 cmd_clean() {
     set_paths "${1:-}"
-    running_pid >/dev/null && die "broker on port $PORT is running; stop it first"
-    rm -rf "$DATA_DIR"
-    log "removed $DATA_DIR"
+    clean_server broker
 }
 
 main() {

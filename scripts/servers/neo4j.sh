@@ -48,12 +48,9 @@ JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 JAVAC="${JAVA_HOME:+$JAVA_HOME/bin/}javac"
 READY_LINE="EmbeddedNeo4j ready"
 
-log() { printf 'neo4j.sh: %s\n' "$*" >&2; }
-die() { printf 'neo4j.sh: error: %s\n' "$*" >&2; exit 1; }
-
-usage() {
-    sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"
-}
+NAME=neo4j.sh
+# shellcheck source=scripts/servers/lib.sh
+source "$SCRIPT_DIR/lib.sh"
 
 # ---------------------------------------------------------------- helpers
 
@@ -69,17 +66,6 @@ set_paths() {
     PID_FILE="$DATA_DIR/neo4j.pid"
 }
 
-check_java() {
-    command -v "$JAVA" >/dev/null 2>&1 || die "java not found (install a JDK 17+ or set JAVA_HOME)"
-    local out major
-    # Capture first, parse after: piping `java -version` into head can SIGPIPE java.
-    out=$("$JAVA" -version 2>&1) || die "'$JAVA -version' failed: $out"
-    major=$(sed -n 's/.*version "\([0-9]*\).*/\1/p' <<<"$out" | sed -n 1p)
-    if [[ -z $major ]] || (( major < 17 )); then
-        die "Neo4j 5 needs Java 17+, found: ${out%%$'\n'*}"
-    fi
-}
-
 install_stamp() {
     # Ties libs/ and classes/ to the version, the pom and the main class, so editing any of them
     # re-installs instead of silently reusing what is there.
@@ -92,23 +78,10 @@ is_installed() {
         && -f "$CLASSES/EmbeddedNeo4j.class" ]]
 }
 
-# True if something accepts TCP connections on HOST:$1.
-port_open() {
-    # shellcheck disable=SC2016  # $0/$1 expand in the inner bash
-    timeout 2 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$HOST" "$1" 2>/dev/null
-}
-
 # Prints the pid from the pid file if that process is alive and really is the database for this
 # port (guards against a stale pid file whose pid was reused).
 running_pid() {
-    [[ -f $PID_FILE ]] || return 1
-    local pid
-    pid=$(<"$PID_FILE")
-    [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
-    if [[ -r /proc/$pid/cmdline ]]; then
-        tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF "EmbeddedNeo4j $DATA_DIR " || return 1
-    fi
-    echo "$pid"
+    running_pid_of "EmbeddedNeo4j $DATA_DIR "
 }
 
 # True once Bolt accepts connections and the main class has said the database answered a query
@@ -131,7 +104,7 @@ show_log_tail() {
 cmd_install() {
     [[ -f $POM ]] || die "missing $POM"
     [[ -f $MAIN_SRC ]] || die "missing $MAIN_SRC"
-    check_java
+    check_java "Neo4j 5"
     command -v "$JAVAC" >/dev/null 2>&1 || die "javac not found (install a JDK 17+, not only a JRE)"
     mkdir -p "$NEO4J_HOME"
     # Serialise concurrent installs on one lock; the fd is closed again afterwards so that a
@@ -183,7 +156,7 @@ install_locked() {
 cmd_start() {
     set_paths "${1:-}"
     is_installed || cmd_install
-    check_java
+    check_java "Neo4j 5"
 
     local pid
     OUT_OFFSET=$(stat -c %s "$OUT" 2>/dev/null || echo 0)
@@ -241,31 +214,7 @@ cmd_start() {
 
 cmd_stop() {
     set_paths "${1:-}"
-    local pid
-    if ! pid=$(running_pid); then
-        rm -f "$PID_FILE"
-        log "not running on port $PORT"
-        return 0
-    fi
-    log "stopping database pid $pid (port $PORT) ..."
-    kill -TERM "$pid" 2>/dev/null || true
-    local deadline=$((SECONDS + STOP_TIMEOUT))
-    while kill -0 "$pid" 2>/dev/null; do
-        if (( SECONDS >= deadline )); then
-            log "still running after ${STOP_TIMEOUT}s; sending SIGKILL"
-            kill -KILL "$pid" 2>/dev/null || true
-            local _
-            for _ in $(seq 50); do
-                kill -0 "$pid" 2>/dev/null || break
-                sleep 0.1
-            done
-            kill -0 "$pid" 2>/dev/null && die "could not kill pid $pid"
-            break
-        fi
-        sleep 0.2
-    done
-    rm -f "$PID_FILE"
-    log "stopped"
+    stop_server database
 }
 
 cmd_status() {
@@ -285,9 +234,7 @@ cmd_status() {
 
 cmd_clean() {
     set_paths "${1:-}"
-    running_pid >/dev/null && die "database on port $PORT is running; stop it first"
-    rm -rf "$DATA_DIR"
-    log "removed $DATA_DIR"
+    clean_server database
 }
 
 main() {

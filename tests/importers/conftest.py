@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import random
-import subprocess
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,9 +17,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.conftest import ROOT
-
-POSTGRES_SCRIPT = ROOT / "scripts" / "servers" / "postgres.sh"
+from tests.conftest import server_script
 
 # 004's schemas (reports_api/import_olap_data.py reads these tables and columns).
 CRM_SCHEMA = """
@@ -130,9 +127,7 @@ def postgres_server() -> str:
     if configured:
         return configured.rstrip("/")
     port = os.environ.get("PG_PORT", "55432")
-    subprocess.run(
-        ["bash", str(POSTGRES_SCRIPT), "start", port], check=True, capture_output=True, timeout=900
-    )
+    server_script("postgres", "start", port, timeout_s=900)  # may apt-get install PostgreSQL first
     return f"postgresql://postgres@127.0.0.1:{port}"
 
 

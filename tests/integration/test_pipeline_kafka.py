@@ -15,7 +15,7 @@ from eventlens.local.runtime import LocalRuntime
 from eventlens.msk import event_from_records
 from eventlens.queue import KafkaQueueReader, QueuedRecord
 from eventlens.settings import Settings
-from tests.conftest import free_port_pair, http_event, kafka_broker, opened_components, response_json
+from tests.conftest import free_port_pair, http_event, opened_components, response_json, server_script
 
 pytestmark = pytest.mark.kafka
 
@@ -130,7 +130,7 @@ def test_broker_down_answers_503_then_recovers_with_nothing_lost(functions: dict
             assert response["statusCode"] == 503
             assert response_json(response)["error"]["field"] == "queue"
             # When the broker comes up and the client retries the same batch
-            kafka_broker("start", port)
+            server_script("kafka", "start", port)
             response = functions["ingest"].invoke(http_event("ingest_v1_events.json", batch))
             assert response["statusCode"] == 202, response["body"]
             # Then every event of the batch is stored, exactly once
@@ -139,8 +139,8 @@ def test_broker_down_answers_503_then_recovers_with_nothing_lost(functions: dict
             assert events == 50
             assert _stored(functions) == 50
         finally:
-            kafka_broker("stop", port)
-            kafka_broker("clean", port)
+            server_script("kafka", "stop", port)
+            server_script("kafka", "clean", port)
 
 
 def test_local_runtime_feeds_consume_from_kafka(kafka_settings: Settings) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import subprocess
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,12 +20,9 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from eventlens.local.ports import free_port_pair
 from eventlens.mining.graph import Neo4jGraphStore
 from eventlens.warehouse import Warehouse
-from tests.conftest import ROOT
-
-NEO4J_SCRIPT = ROOT / "scripts" / "servers" / "neo4j.sh"
+from tests.conftest import session_server
 
 HOME = (50.4501, 30.5234)
 WORK = (50.4650, 30.4950)
@@ -34,26 +30,11 @@ GYM = (50.4300, 30.5600)
 WEEKS = 8
 
 
-def neo4j_server(action: str, port: int) -> None:
-    subprocess.run(
-        ["bash", str(NEO4J_SCRIPT), action, str(port)], check=True, capture_output=True, timeout=600
-    )
-
-
 @pytest.fixture(scope="session")
 def neo4j_uri() -> Iterator[str]:
     """The real Neo4j: the one scripts/test.sh started, or one started here for this session."""
-    configured = os.environ.get("EVENTLENS_TEST_NEO4J")
-    if configured:
-        yield configured
-        return
-    port = free_port_pair()
-    neo4j_server("start", port)
-    try:
-        yield f"bolt://127.0.0.1:{port}"
-    finally:
-        neo4j_server("stop", port)
-        neo4j_server("clean", port)
+    with session_server("neo4j", os.environ.get("EVENTLENS_TEST_NEO4J"), "bolt://127.0.0.1:{port}") as uri:
+        yield uri
 
 
 @pytest.fixture
