@@ -298,42 +298,15 @@ cmd_start() {
             >>"$LOG_DIR/kafka.out"
         local -a heap
         read -r -a heap <<<"$HEAP_OPTS"
-        # setsid: own session, so the broker outlives this script and is not
-        # hit by Ctrl-C / SIGHUP aimed at the caller's terminal or job.
-        # The inner sh records its own pid and then execs java, so the pid
-        # file holds the JVM's pid whether or not setsid had to fork.
-        # shellcheck disable=SC2016  # $$/$0/$@ expand in the inner sh
-        setsid sh -c 'echo $$ >"$0"; exec "$@"' "$PID_FILE" \
+        launch_detached "$LOG_DIR/kafka.out" broker \
             "$JAVA" "${heap[@]}" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
             -XX:+ExitOnOutOfMemoryError "${JVM_COMMON[@]}" \
-            kafka.Kafka "$PROPS" \
-            </dev/null >>"$LOG_DIR/kafka.out" 2>&1 &
-        local _
-        for _ in $(seq 50); do
-            [[ -s $PID_FILE ]] && break
-            sleep 0.1
-        done
-        [[ -s $PID_FILE ]] || { show_log_tail; die "broker process did not start (no pid file)"; }
-        pid=$(<"$PID_FILE")
+            kafka.Kafka "$PROPS"
+        pid=$LAUNCHED_PID
         log "started Kafka $KAFKA_VERSION (pid $pid), waiting up to ${START_TIMEOUT}s for $HOST:$PORT ..."
     fi
 
-    local deadline=$((SECONDS + START_TIMEOUT))
-    while :; do
-        if ! kill -0 "$pid" 2>/dev/null; then
-            show_log_tail
-            rm -f "$PID_FILE"
-            die "broker exited during startup (logs in $LOG_DIR)"
-        fi
-        broker_ready && break
-        if (( SECONDS >= deadline )); then
-            show_log_tail
-            log "not ready after ${START_TIMEOUT}s; stopping it"
-            cmd_stop "$PORT" || true
-            die "broker did not become ready on $HOST:$PORT"
-        fi
-        sleep 0.5
-    done
+    wait_ready "$pid" broker broker_ready "logs in $LOG_DIR"
     log "ready: bootstrap_servers=$HOST:$PORT (pid $pid, data $DATA_DIR)"
 }
 

@@ -77,3 +77,44 @@ clean_server() {
     rm -rf "$DATA_DIR"
     log "removed $DATA_DIR"
 }
+
+# Starts "$@" (a java command line) in its own session, so it outlives this script and is not hit by
+# Ctrl-C / SIGHUP aimed at the caller; output is appended to $1's file. The inner sh records its own
+# pid in PID_FILE and then execs java, so PID_FILE holds the JVM's pid. Sets LAUNCHED_PID; $2 names
+# the server in messages.
+launch_detached() {
+    local out=$1 what=$2
+    shift 2
+    # shellcheck disable=SC2016  # $$/$0/$@ expand in the inner sh
+    setsid sh -c 'echo $$ >"$0"; exec "$@"' "$PID_FILE" "$@" </dev/null >>"$out" 2>&1 &
+    local _
+    for _ in $(seq 50); do
+        [[ -s $PID_FILE ]] && break
+        sleep 0.1
+    done
+    [[ -s $PID_FILE ]] || { show_log_tail; die "$what process did not start (no pid file)"; }
+    # shellcheck disable=SC2034  # read by the sourcing script
+    LAUNCHED_PID=$(<"$PID_FILE")
+}
+
+# Waits up to START_TIMEOUT s until the command $3 succeeds for the server with pid $1 ($2 names it,
+# $4 says where its logs are); dies (stopping it when it hangs) if it exits or never becomes ready.
+wait_ready() {
+    local pid=$1 what=$2 ready=$3 logs=$4
+    local deadline=$((SECONDS + START_TIMEOUT))
+    while :; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            show_log_tail
+            rm -f "$PID_FILE"
+            die "$what exited during startup ($logs)"
+        fi
+        "$ready" && break
+        if (( SECONDS >= deadline )); then
+            show_log_tail
+            log "not ready after ${START_TIMEOUT}s; stopping it"
+            cmd_stop "$PORT" || true
+            die "$what did not become ready on $HOST:$PORT"
+        fi
+        sleep 0.5
+    done
+}

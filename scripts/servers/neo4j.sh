@@ -175,40 +175,15 @@ cmd_start() {
         OUT_OFFSET=$(stat -c %s "$OUT")
         local -a heap
         read -r -a heap <<<"$HEAP_OPTS"
-        # setsid: own session, so the database outlives this script and is not hit by Ctrl-C /
-        # SIGHUP aimed at the caller. The inner sh records its own pid and then execs java, so the
-        # pid file holds the JVM's pid at once (the main class writes the same pid once ready).
-        # shellcheck disable=SC2016  # $$/$0/$@ expand in the inner sh
-        setsid sh -c 'echo $$ >"$0"; exec "$@"' "$PID_FILE" \
+        # The main class rewrites PID_FILE with the same pid once the database is ready.
+        launch_detached "$OUT" database \
             "$JAVA" "${heap[@]}" -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
-            -cp "$LIBS/*:$CLASSES" EmbeddedNeo4j "$DATA_DIR" "$HOST" "$PORT" "$PID_FILE" \
-            </dev/null >>"$OUT" 2>&1 &
-        local _
-        for _ in $(seq 50); do
-            [[ -s $PID_FILE ]] && break
-            sleep 0.1
-        done
-        [[ -s $PID_FILE ]] || { show_log_tail; die "database process did not start (no pid file)"; }
-        pid=$(<"$PID_FILE")
+            -cp "$LIBS/*:$CLASSES" EmbeddedNeo4j "$DATA_DIR" "$HOST" "$PORT" "$PID_FILE"
+        pid=$LAUNCHED_PID
         log "started Neo4j $NEO4J_VERSION (pid $pid), waiting up to ${START_TIMEOUT}s for $HOST:$PORT ..."
     fi
 
-    local deadline=$((SECONDS + START_TIMEOUT))
-    while :; do
-        if ! kill -0 "$pid" 2>/dev/null; then
-            show_log_tail
-            rm -f "$PID_FILE"
-            die "database exited during startup (output in $OUT)"
-        fi
-        database_ready && break
-        if (( SECONDS >= deadline )); then
-            show_log_tail
-            log "not ready after ${START_TIMEOUT}s; stopping it"
-            cmd_stop "$PORT" || true
-            die "database did not become ready on $HOST:$PORT"
-        fi
-        sleep 0.5
-    done
+    wait_ready "$pid" database database_ready "output in $OUT"
     log "ready: bolt://$HOST:$PORT (pid $pid, data $DATA_DIR)"
 }
 
