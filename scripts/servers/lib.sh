@@ -118,3 +118,18 @@ wait_ready() {
         sleep 0.5
     done
 }
+
+# The command line of every server script: <install|start|stop|status|clean|help> [PORT].
+dispatch() {
+    local cmd=${1:-}
+    shift || true
+    case $cmd in
+        install) cmd_install ;;
+        start) cmd_start "$@" ;;
+        stop) cmd_stop "$@" ;;
+        status) cmd_status "$@" ;;
+        clean) cmd_clean "$@" ;;
+        -h | --help | help) usage ;;
+        *) usage >&2; exit 2 ;;
+    esac
+}

@@ -212,18 +212,4 @@ cmd_clean() {
     clean_server database
 }
 
-main() {
-    local cmd=${1:-}
-    shift || true
-    case $cmd in
-        install) cmd_install ;;
-        start) cmd_start "$@" ;;
-        stop) cmd_stop "$@" ;;
-        status) cmd_status "$@" ;;
-        clean) cmd_clean "$@" ;;
-        -h | --help | help) usage ;;
-        *) usage >&2; exit 2 ;;
-    esac
-}
-
-main "$@"
+dispatch "$@"
