@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -244,13 +244,11 @@ def validate_events(
     items: list[Any],
     received_at: datetime,
     rule: TimestampRule = TimestampRule(),
-    default_source: str = "generic",
 ) -> tuple[list[tuple[int, Event]], list[Rejection]]:
     """Validate a batch: the events that pass (with their index), and why each other one failed.
 
     Good events are never lost to a bad neighbour: each item is judged on its own.
     """
-    items = [_with_default_source(item, default_source) for item in items]
     try:
         parsed: list[EventIn | None] = list(_EVENT_LIST.validate_python(items))
         envelope_errors: dict[int, Rejection] = {}
@@ -365,12 +363,6 @@ def _first_error_per_index(exc: ValidationError) -> dict[int, Rejection]:
         if isinstance(index, int) and index not in errors:
             errors[index] = Rejection(index=index, field=_dotted(field) or "event", reason=error["msg"])
     return errors
-
-
-def _with_default_source(item: Any, default_source: str) -> Any:
-    if isinstance(item, Mapping) and "source" not in item and default_source != "generic":
-        return {**item, "source": default_source}
-    return item
 
 
 def _dotted(loc: Iterable[Any]) -> str:

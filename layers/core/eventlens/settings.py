@@ -49,9 +49,6 @@ class Settings(BaseSettings):
     max_future_skew_s: int = Field(default=300, ge=0, alias="EVENTLENS_MAX_FUTURE_SKEW_S")
     max_event_age_days: int = Field(default=3650, ge=1, alias="EVENTLENS_MAX_EVENT_AGE_DAYS")
 
-    # Consume: rows gathered before one warehouse insert (chDB pays ~10 ms per INSERT).
-    consume_batch_rows: int = Field(default=200_000, ge=1, alias="EVENTLENS_CONSUME_BATCH_ROWS")
-
     # ML pipeline (eventlens.ml): export parts, snapshot dates, the target horizon, promotion.
     export_part_rows: int = Field(default=1_000_000, ge=1, alias="EVENTLENS_EXPORT_PART_ROWS")
     ml_source: str = Field(default="commerce", alias="EVENTLENS_ML_SOURCE")
