@@ -1,6 +1,6 @@
 """Millions of events generated column by column (numpy + pyarrow), for the report benchmark.
 
-``eventlens.generator`` builds realistic sessions event by event (about 100 s for 10M events); this
+``eventlens_tools.generator`` builds realistic sessions event by event (about 100 s for 10M events); this
 builds the same families, types and properties as whole columns in seconds. Users have a family, a
 country, a first day and an activity weight (heavy users produce most events); an event's day lies
 between its user's first day and the end, skewed towards the first day, so cohorts decay.

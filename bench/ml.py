@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/ml.py [--events 1000000] [--requests 2000]
 
-Phases, each on the same events (shoppers with planted signal, eventlens.ml.shoppers):
+Phases, each on the same events (shoppers with planted signal, eventlens_tools.shoppers):
 1. export    warehouse (chDB) → day partitions of Parquet in local object storage (rows/s)
 2. snapshot  the export → training snapshot (8 dates, targets) and daily snapshot (seconds)
 3. training  classifier + 2 regressors + baseline + plots, then evaluate (seconds; ROC-AUC vs baseline)
@@ -38,10 +38,10 @@ from eventlens.ml.contracts import (  # noqa: E402
     TrainRequest,
 )
 from eventlens.ml.export import export_events  # noqa: E402
-from eventlens.ml.shoppers import generate_shopper_events, warehouse_rows  # noqa: E402
 from eventlens.ml.snapshot import build_snapshots  # noqa: E402
 from eventlens.ml.training import run_step  # noqa: E402
 from eventlens.settings import Settings  # noqa: E402
+from eventlens_tools.shoppers import generate_shopper_events, warehouse_rows  # noqa: E402
 
 EVENTS_PER_SHOPPER = 205  # what the generator produces on average over a year
 END = datetime(2026, 3, 1, tzinfo=UTC)
@@ -127,9 +127,9 @@ def load_shoppers(parts: Components, shoppers: int, seed: int) -> int:
 
 
 def bench_predict(parts: Components, requests: int) -> None:
-    from eventlens.local.apigw import http_api_event
-    from eventlens.local.invoke import LocalFunction
     from eventlens.manifest import HttpRoute, load_manifest
+    from eventlens_tools.local.apigw import http_api_event
+    from eventlens_tools.local.invoke import LocalFunction
 
     function = LocalFunction(load_manifest()["predict"])
     route = HttpRoute("POST", "/predict")

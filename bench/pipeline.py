@@ -38,14 +38,14 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
 
-from eventlens.generator import generate_events  # noqa: E402
-from eventlens.http_client import EventlensClient  # noqa: E402
-from eventlens.local.apigw import http_api_event  # noqa: E402
-from eventlens.local.invoke import LocalFunction  # noqa: E402
 from eventlens.manifest import HttpRoute, load_manifest  # noqa: E402
 from eventlens.msk import event_from_records  # noqa: E402
 from eventlens.queue import KafkaQueueReader  # noqa: E402
 from eventlens.settings import Settings  # noqa: E402
+from eventlens_tools.generator import generate_events  # noqa: E402
+from eventlens_tools.http_client import EventlensClient  # noqa: E402
+from eventlens_tools.local.apigw import http_api_event  # noqa: E402
+from eventlens_tools.local.invoke import LocalFunction  # noqa: E402
 
 BATCH = 5_000
 # Records per consume invocation: ingest writes one record per user of a request (up to 200 events),
@@ -280,7 +280,7 @@ def _end_to_end(bodies: list[bytes], n: int, home: Path, env: dict[str, str]) ->
 
 def _start(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "eventlens.cli", "local", *args],
+        [sys.executable, "-m", "eventlens_tools.cli", "local", *args],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -302,7 +302,7 @@ def _wait_ready(port: int, path: str, method: str = "GET", timeout_s: float = 60
 
 
 def _free_port() -> int:
-    from eventlens.local.ports import free_port_pair
+    from eventlens_tools.local.ports import free_port_pair
 
     return free_port_pair()
 

@@ -8,7 +8,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pulumi  # noqa: E402
 
-from eventlens.build import build_artifacts  # noqa: E402
+from eventlens_tools.build import build_artifacts  # noqa: E402
 from infra.config import ROOT, StackConfig  # noqa: E402
 from infra.stack import deploy  # noqa: E402
 

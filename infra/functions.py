@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from eventlens.build import PYTHON_VERSION, Artifacts
 from eventlens.manifest import Function
 from eventlens.settings import Settings
+from eventlens_tools.build import PYTHON_VERSION, Artifacts
 from infra import policies
 from infra.account import Account
 from infra.config import StackConfig

@@ -7,7 +7,7 @@ import hashlib
 import pulumi
 import pulumi_aws as aws
 
-from eventlens.build import PYTHON_VERSION, Artifacts
+from eventlens_tools.build import PYTHON_VERSION, Artifacts
 from infra.config import StackConfig
 
 

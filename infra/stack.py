@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from eventlens.build import Artifacts
 from eventlens.manifest import load_manifest
+from eventlens_tools.build import Artifacts
 from infra import api, kafka, schedules, state_machines, storage
 from infra.account import current_account
 from infra.config import StackConfig

@@ -22,8 +22,8 @@ os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
 from eventlens import components as components_module  # noqa: E402
 from eventlens.components import Components  # noqa: E402
-from eventlens.local.ports import free_port_pair  # noqa: E402,F401 - tests import it from here
 from eventlens.settings import Settings  # noqa: E402
+from eventlens_tools.local.ports import free_port_pair  # noqa: E402,F401 - tests import it from here
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS_DIR = ROOT / "events"
@@ -81,8 +81,8 @@ def components(settings: Settings) -> Iterator[Components]:
 @pytest.fixture(scope="session")
 def functions() -> dict[str, Any]:
     """The manifest's functions, each loaded once as a warm local 'container'."""
-    from eventlens.local.invoke import LocalFunction
     from eventlens.manifest import load_manifest
+    from eventlens_tools.local.invoke import LocalFunction
 
     return {name: LocalFunction(function) for name, function in load_manifest().items()}
 

@@ -14,9 +14,10 @@ import pytest
 
 from eventlens import cli
 from eventlens.components import Components
+from eventlens.errors import QueueUnavailable
 from eventlens.importers.csv_events import LEDGER_PREFIX, CsvFileError, CsvImportResult, import_csv_events
 from eventlens.msk import event_from_records
-from eventlens.queue import EmbeddedQueue, EventQueue, QueueUnavailable
+from eventlens.queue import EmbeddedQueue, EventQueue
 from tests.conftest import http_event, response_json
 
 HEADER = ("event_id", "occurred_at", "user_id", "event_type", "properties")

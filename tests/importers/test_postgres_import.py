@@ -15,8 +15,8 @@ from eventlens import cli
 from eventlens.components import Components
 from eventlens.events import event_id_for
 from eventlens.importers.postgres import import_postgres
-from eventlens.local.runtime import LocalRuntime
 from eventlens.warehouse import Warehouse
+from eventlens_tools.local.runtime import LocalRuntime
 from tests.conftest import http_event, response_json
 from tests.importers.conftest import STRANGERS, Sources
 

@@ -128,8 +128,8 @@ Deploy = Callable[..., Recording]
 @pytest.fixture
 def deploy(tmp_path: Path) -> Deploy:
     """Run the program on a stack configuration (the repository's manifest unless told otherwise)."""
-    from eventlens.build import build_artifacts
     from eventlens.manifest import load_manifest
+    from eventlens_tools.build import build_artifacts
 
     def run(**config: Any) -> Recording:
         recording = Recording()

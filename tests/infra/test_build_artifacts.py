@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import zipfile
 from pathlib import Path
 
 from pulumi_mocks import ROOT
 
-from eventlens.build import (
+from eventlens.manifest import load_manifest
+from eventlens_tools.build import (
     UNZIPPED_LIMIT,
     Artifact,
     Artifacts,
@@ -18,8 +20,7 @@ from eventlens.build import (
     layer_requirements,
     limit_problems,
 )
-from eventlens.cli import main
-from eventlens.manifest import load_manifest
+from eventlens_tools.cli import main
 
 
 def test_two_builds_of_the_same_sources_are_byte_identical(tmp_path: Path) -> None:
@@ -66,6 +67,18 @@ def test_the_core_layer_holds_the_package_where_lambda_imports_it(tmp_path: Path
     assert {"python/eventlens/settings.py", "python/eventlens/manifest.py"} <= names
     assert any(name.startswith("python/eventlens/migrations/") and name.endswith(".sql") for name in names)
     assert all(name.startswith("python/eventlens/") for name in names)
+
+
+def test_the_core_layer_holds_runtime_code_only(tmp_path: Path) -> None:
+    # When the layer is built
+    layer = zipfile.ZipFile(build_artifacts(tmp_path, with_deps=False).layers["core"].path)
+    sources = {name: layer.read(name).decode() for name in layer.namelist() if name.endswith(".py")}
+    # Then no module of it is tooling, and none imports the tooling package or moto
+    assert sources, "the layer has no Python modules"
+    assert not {"cli.py", "demo.py", "generator.py", "build.py"} & {Path(n).name for n in sources}
+    tooling_import = re.compile(r"^\s*(from|import)\s+(eventlens_tools|moto)\b", re.MULTILINE)
+    importing_tooling = [name for name, text in sources.items() if tooling_import.search(text)]
+    assert importing_tooling == []
 
 
 def test_each_zip_function_gets_its_handler_and_each_image_function_a_dockerfile(tmp_path: Path) -> None:

@@ -9,11 +9,11 @@ import orjson
 
 from eventlens.components import Components
 from eventlens.deadletter import PENDING, REPLAYED
-from eventlens.http_client import EventlensClient
-from eventlens.local.runtime import LocalRuntime
 from eventlens.msk import event_from_records
 from eventlens.queue import EmbeddedQueue, QueuedRecord
 from eventlens.settings import Settings
+from eventlens_tools.http_client import EventlensClient
+from eventlens_tools.local.runtime import LocalRuntime
 from tests.conftest import http_event, load_event, response_json
 
 

@@ -10,11 +10,11 @@ import orjson
 import pytest
 
 from eventlens.components import Components
-from eventlens.http_client import EventlensClient
-from eventlens.local.runtime import LocalRuntime
 from eventlens.msk import event_from_records
 from eventlens.queue import KafkaQueueReader, QueuedRecord
 from eventlens.settings import Settings
+from eventlens_tools.http_client import EventlensClient
+from eventlens_tools.local.runtime import LocalRuntime
 from tests.conftest import free_port_pair, http_event, opened_components, response_json, server_script
 
 pytestmark = pytest.mark.kafka

@@ -18,8 +18,8 @@ import pytest
 from eventlens import components as components_module
 from eventlens.components import Components
 from eventlens.ml.contracts import PipelineInput
-from eventlens.ml.pipeline import PipelineRun, run_pipeline
-from eventlens.ml.shoppers import generate_shopper_events, warehouse_rows
+from eventlens_tools.local.pipeline import PipelineRun, run_pipeline
+from eventlens_tools.shoppers import generate_shopper_events, warehouse_rows
 from tests.conftest import isolated_settings, opened_components
 
 END = datetime(2026, 3, 1, tzinfo=UTC)  # history ends here; the pipeline exports through LAST_DAY
@@ -68,8 +68,8 @@ def api_event(
     """An API Gateway HTTP API (2.0) event, built as the local runtime builds it for a request."""
     import json
 
-    from eventlens.local.apigw import http_api_event
     from eventlens.manifest import HttpRoute
+    from eventlens_tools.local.apigw import http_api_event
 
     raw = json.dumps(body).encode() if body is not None else b""
     headers = [("content-type", "application/json")] if body is not None else []

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 from eventlens.components import Components
-from eventlens.local.lambda_api import function_name
 from eventlens.ml import registry
 from eventlens.ml.contracts import PipelineInput
-from eventlens.ml.pipeline import PipelineRun, definition, run_pipeline
+from eventlens_tools.local.lambda_api import function_name
+from eventlens_tools.local.pipeline import PipelineRun, definition, run_pipeline
 from tests.ml.conftest import LAST_DAY
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -97,10 +97,7 @@ def test_the_deployed_definition_has_only_function_placeholders() -> None:
     # When its placeholders are filled with function ARNs
     filled = json.dumps(
         definition(
-            {
-                f"{n}_function_arn": f"arn:aws:lambda:eu-west-1:1:function:{n}"
-                for n in ("export", "snapshot", "training")
-            }
+            {n: f"arn:aws:lambda:eu-west-1:1:function:{n}" for n in ("export", "snapshot", "training")}
         )
     )
 

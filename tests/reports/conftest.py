@@ -21,10 +21,10 @@ import pytest
 
 from eventlens import components as components_module
 from eventlens.components import Components
-from eventlens.generator import generate_events
 from eventlens.msk import event_from_records
 from eventlens.queue import EmbeddedQueue
 from eventlens.settings import Settings
+from eventlens_tools.generator import generate_events
 from tests.conftest import http_event, isolated_settings
 
 USERS = 80

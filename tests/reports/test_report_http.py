@@ -13,10 +13,10 @@ from urllib.parse import parse_qsl, quote
 
 import pytest
 
-from eventlens.local.runtime import LocalRuntime
 from eventlens.manifest import load_manifest
 from eventlens.reports import activity, lifestream, retention, viewing
 from eventlens.reports.segments import parse_segments
+from eventlens_tools.local.runtime import LocalRuntime
 from tests.conftest import load_event
 from tests.reports.conftest import Dataset
 

@@ -11,12 +11,13 @@ import threading
 from functools import cached_property
 
 from eventlens.deadletter import DeadLetterStore
-from eventlens.mining.graph import GraphError, GraphStore
+from eventlens.errors import GraphError, WarehouseError
+from eventlens.mining.graph import GraphStore
 from eventlens.objectstore import ObjectStore, open_object_store
 from eventlens.queue import EventQueue, open_queue
 from eventlens.schema import migrate
 from eventlens.settings import Settings, get_settings
-from eventlens.warehouse import Warehouse, WarehouseError, open_warehouse
+from eventlens.warehouse import Warehouse, open_warehouse
 
 
 class Components:

@@ -1,44 +1,41 @@
-"""Domain errors. Each names the field or part at fault; ``api.errors`` maps them to HTTP statuses."""
+"""Domain errors. ``api.errors`` maps them to HTTP statuses; this module imports nothing, so a
+handler that only validates does not load the warehouse, the queue or the graph driver."""
 
 from __future__ import annotations
 
-from eventlens.queue import QueueUnavailable
-from eventlens.warehouse import WarehouseError
-from eventlens.wire_formats import PayloadError
+
+class FieldError(ValueError):
+    """An error that names the field (or part) at fault and the reason, as every error body does."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
 
 
-class BatchTooLarge(ValueError):
+class PayloadError(FieldError):
+    """The request body's outer shape is wrong; nothing in it was accepted (HTTP 400)."""
+
+
+class BatchTooLarge(FieldError):
     """A batch over the stated limit, in events or bytes (HTTP 413)."""
 
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
 
-
-class InvalidParameter(ValueError):
+class InvalidParameter(FieldError):
     """A report parameter that cannot be used (HTTP 422)."""
 
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
 
-
-class NotFound(LookupError):
+class NotFound(FieldError, LookupError):
     """What a request names does not exist, e.g. an unknown user (HTTP 404)."""
 
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
+
+class QueueUnavailable(RuntimeError):
+    """The queue cannot take or give records now; the caller may retry later (HTTP 503)."""
 
 
-__all__ = [
-    "BatchTooLarge",
-    "InvalidParameter",
-    "NotFound",
-    "PayloadError",
-    "QueueUnavailable",
-    "WarehouseError",
-]
+class WarehouseError(RuntimeError):
+    """The warehouse could not run a statement (down, or the statement failed) (HTTP 503)."""
+
+
+class GraphError(RuntimeError):
+    """The graph could not be reached or could not run a statement (HTTP 503)."""

@@ -52,6 +52,8 @@ from pydantic import (
 )
 from typing_extensions import TypedDict
 
+from eventlens.errors import FieldError
+
 Source = Literal["generic", "lifestream", "viewing", "commerce", "telemetry"]
 SOURCES: tuple[str, ...] = ("generic", "lifestream", "viewing", "commerce", "telemetry")
 
@@ -267,7 +269,7 @@ def validate_events(
         try:
             timestamp = _checked_timestamp(event_in.timestamp, received_at, rule)
             model = properties_model(event_in.source, event_in.type)
-        except _FieldError as exc:
+        except FieldError as exc:
             rejected.append(Rejection(index=index, field=exc.field, reason=exc.reason))
             continue
         except ValueError as exc:
@@ -298,23 +300,16 @@ def validate_events(
     return accepted, rejected
 
 
-class _FieldError(Exception):
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
-
-
 def _checked_timestamp(timestamp: datetime | None, received_at: datetime, rule: TimestampRule) -> datetime:
     if timestamp is None:
         return received_at
     timestamp = _utc(timestamp)
     if timestamp > received_at + rule.max_future_skew:
-        raise _FieldError(
+        raise FieldError(
             "timestamp", f"is more than {int(rule.max_future_skew.total_seconds())} s in the future"
         )
     if timestamp < received_at - rule.max_age:
-        raise _FieldError("timestamp", f"is older than {rule.max_age.days} days")
+        raise FieldError("timestamp", f"is older than {rule.max_age.days} days")
     return timestamp
 
 

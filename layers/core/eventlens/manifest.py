@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
@@ -84,3 +85,92 @@ def load_manifest(directory: Path | None = None) -> dict[str, Function]:
             extra=spec,
         )
     return functions
+
+
+# An ASL file names a function by this placeholder; nothing else may be a placeholder.
+FUNCTION_ARN = re.compile(r"\$\{(\w+?)_function_arn\}")
+_ANY_PLACEHOLDER = re.compile(r"\$\{\w+\}")
+
+
+@dataclass(frozen=True)
+class StateMachine:
+    """``state_machines/<name>.asl.json`` and its manifest section ``[state_machines.<name>]``.
+
+    The one model of a state machine: infra/ deploys it and the local runner executes it, both
+    filling its placeholders with :func:`fill_function_arns`.
+    """
+
+    name: str
+    source: Path
+    definition: Any  # the parsed ASL, placeholders unfilled
+    functions: tuple[str, ...]  # the functions its placeholders name, sorted
+    schedule: tuple[str, ...] = ()
+
+
+def state_machines_dir() -> Path:
+    return functions_dir().parent / "state_machines"
+
+
+def load_state_machines(
+    directory: Path | None = None, functions_directory: Path | None = None
+) -> dict[str, StateMachine]:
+    """Every ASL file in ``directory``, checked against the manifest's functions, by name.
+
+    A placeholder that names no function of the manifest, or a manifest section without an ASL
+    file, is an error: the ASL would deploy fine and fail when run.
+    """
+    directory = directory or state_machines_dir()
+    functions_directory = functions_directory or functions_dir()
+    deployed = set(load_manifest(functions_directory))
+    sections: dict[str, dict[str, Any]] = tomllib.loads(
+        (functions_directory / "manifest.toml").read_text()
+    ).get("state_machines", {})
+    files = {path.name.removesuffix(".asl.json"): path for path in sorted(directory.glob("*.asl.json"))}
+    missing = set(sections) - set(files)
+    if missing:
+        raise ValueError(f"the manifest names state machines without an ASL file: {sorted(missing)}")
+    machines = {}
+    for name, path in files.items():
+        definition = json.loads(path.read_text())
+        machines[name] = StateMachine(
+            name=name,
+            source=path,
+            definition=definition,
+            functions=_referenced_functions(definition, path.name, deployed),
+            schedule=tuple(sections.get(name, {}).get("schedule", [])),
+        )
+    return machines
+
+
+def fill_function_arns(node: Any, arns: dict[str, str]) -> Any:
+    """``node`` (parsed ASL) with each ``${<function>_function_arn}`` replaced by ``arns[function]``."""
+    if isinstance(node, str):
+        return FUNCTION_ARN.sub(lambda match: arns[match.group(1)], node)
+    if isinstance(node, dict):
+        return {key: fill_function_arns(value, arns) for key, value in node.items()}
+    if isinstance(node, list):
+        return [fill_function_arns(value, arns) for value in node]
+    return node
+
+
+def _strings(node: Any) -> list[str]:
+    if isinstance(node, str):
+        return [node]
+    if isinstance(node, dict):
+        return [s for value in node.values() for s in _strings(value)]
+    if isinstance(node, list):
+        return [s for value in node for s in _strings(value)]
+    return []
+
+
+def _referenced_functions(definition: Any, source: str, deployed: set[str]) -> tuple[str, ...]:
+    names = set()
+    for text in _strings(definition):
+        for placeholder in _ANY_PLACEHOLDER.findall(text):
+            match = FUNCTION_ARN.fullmatch(placeholder)
+            if match is None:
+                raise ValueError(f"{source}: {placeholder} is not a ${{<function>_function_arn}} placeholder")
+            if match.group(1) not in deployed:
+                raise ValueError(f"{source}: {placeholder} names no function of functions/manifest.toml")
+            names.add(match.group(1))
+    return tuple(sorted(names))

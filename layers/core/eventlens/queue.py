@@ -26,11 +26,8 @@ from typing import Any, Protocol
 
 import orjson
 
+from eventlens.errors import QueueUnavailable
 from eventlens.settings import Settings
-
-
-class QueueUnavailable(RuntimeError):
-    """The queue cannot take or give records now; the caller may retry later."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,11 +19,8 @@ from urllib.parse import urlparse
 
 import pyarrow as pa
 
+from eventlens.errors import WarehouseError
 from eventlens.settings import Settings
-
-
-class WarehouseError(RuntimeError):
-    """The warehouse could not run a statement (down, or the statement failed)."""
 
 
 class Warehouse(Protocol):

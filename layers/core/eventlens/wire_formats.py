@@ -10,16 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from eventlens.errors import PayloadError
 from eventlens.events import VIEWING_ACTIONS
-
-
-class PayloadError(ValueError):
-    """The request body's outer shape is wrong; nothing in it was accepted."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
 
 
 def eventlens_batch(body: Any) -> list[Any]:

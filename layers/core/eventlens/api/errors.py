@@ -9,13 +9,13 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 
 from eventlens.errors import (
     BatchTooLarge,
+    GraphError,
     InvalidParameter,
     NotFound,
     PayloadError,
     QueueUnavailable,
     WarehouseError,
 )
-from eventlens.mining.graph import GraphError
 from eventlens.observability import logger
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
+from eventlens.errors import GraphError
 from eventlens.mining.patterns import Habit, Place, Routine, UserPatterns
 
 MINER = "pattern_miner"
@@ -84,10 +85,6 @@ ORDER BY hour, name
 
 _READ_WATERMARK = "MATCH (m:MinerState {name: $name}) RETURN m.watermark AS watermark"
 _WRITE_WATERMARK = "MERGE (m:MinerState {name: $name}) SET m.watermark = $watermark"
-
-
-class GraphError(RuntimeError):
-    """The graph could not be reached or could not run a statement."""
 
 
 class GraphStore(Protocol):

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
 
-from eventlens.mining.graph import GraphError, GraphStore
+from eventlens.errors import GraphError
+from eventlens.mining.graph import GraphStore
 from eventlens.mining.history import active_users, user_history
 from eventlens.mining.patterns import UserPatterns, mine_patterns
 from eventlens.settings import Settings

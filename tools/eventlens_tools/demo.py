@@ -14,12 +14,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
-from eventlens.generator import generate_events
-from eventlens.http_client import EventlensClient
-from eventlens.local.runtime import LocalRuntime
-from eventlens.ml import run_ml_pipeline
-from eventlens.ml.shoppers import generate_shopper_events
 from eventlens.settings import Settings
+from eventlens_tools.generator import generate_events
+from eventlens_tools.http_client import EventlensClient
+from eventlens_tools.local.pipeline import run_ml_pipeline
+from eventlens_tools.local.runtime import LocalRuntime
+from eventlens_tools.shoppers import generate_shopper_events
 
 BATCH = 2_000
 SENDERS = 2

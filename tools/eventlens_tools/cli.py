@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     settings = Settings()
     if args.command == "demo":
-        from eventlens.demo import run_demo
+        from eventlens_tools.demo import run_demo
 
         run_demo(settings, args.users, args.days, args.seed, sys.stdout, args.shoppers)
         return 0
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve(settings: Settings, host: str, port: int, only: set[str] | None) -> int:
-    from eventlens.local.runtime import LocalRuntime
+    from eventlens_tools.local.runtime import LocalRuntime
 
     runtime = LocalRuntime(settings, port=port, host=host, only=only)
     runtime.start()
@@ -110,7 +110,7 @@ def _serve(settings: Settings, host: str, port: int, only: set[str] | None) -> i
 def _build(no_deps: bool, dist: str | None) -> int:
     from pathlib import Path
 
-    from eventlens.build import ROOT, build_artifacts, limit_problems
+    from eventlens_tools.build import ROOT, build_artifacts, limit_problems
 
     artifacts = build_artifacts(Path(dist) if dist else ROOT / "dist", with_deps=not no_deps, out=sys.stdout)
     problems = limit_problems(artifacts)
@@ -121,7 +121,7 @@ def _build(no_deps: bool, dist: str | None) -> int:
 
 def _pipeline(settings: Settings, until: str | None, start: str | None) -> int:
     from eventlens.ml.contracts import PipelineInput
-    from eventlens.ml.pipeline import run_ml_pipeline
+    from eventlens_tools.local.pipeline import run_ml_pipeline
 
     request = PipelineInput.model_validate({"until": until, "start": start})
     result = run_ml_pipeline(settings, sys.stdout, request)
@@ -158,8 +158,8 @@ def _import_csv(settings: Settings, path: str, batch_size: int) -> int:
     from pathlib import Path
 
     from eventlens.components import Components
+    from eventlens.errors import QueueUnavailable
     from eventlens.importers.csv_events import CsvFileError, import_csv_events
-    from eventlens.queue import QueueUnavailable
 
     parts = Components(settings)
     try:

@@ -16,13 +16,14 @@ from urllib.parse import urlsplit
 
 from eventlens import components as components_module
 from eventlens.components import Components
-from eventlens.local.apigw import http_api_event, http_response
-from eventlens.local.invoke import LocalFunction
+from eventlens.errors import QueueUnavailable
 from eventlens.manifest import Function, HttpRoute, load_manifest
 from eventlens.msk import event_from_records
 from eventlens.observability import logger
-from eventlens.queue import QueueReader, QueueUnavailable, open_reader
+from eventlens.queue import QueueReader, open_reader
 from eventlens.settings import Settings
+from eventlens_tools.local.apigw import http_api_event, http_response
+from eventlens_tools.local.invoke import LocalFunction
 
 HTTP_CONCURRENCY = 4
 

@@ -19,9 +19,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote
 
-from eventlens.local.invoke import LocalFunction
 from eventlens.manifest import Function
 from eventlens.observability import logger
+from eventlens_tools.local.invoke import LocalFunction
 
 _INVOKE = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
 

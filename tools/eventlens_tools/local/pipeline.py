@@ -1,9 +1,9 @@
 """Run ``state_machines/ml_pipeline.asl.json`` on this machine: moto's Step Functions executor
 drives the definition, and its Task states reach our real handlers through the local Lambda API.
 
-Nothing here interprets ASL: the definition deployed by infra/ is the one executed, with its
-``${<function>_function_arn}`` placeholders replaced by local function ARNs (a walk over the parsed
-JSON, not string formatting). ``eventlens pipeline run`` and ``eventlens demo`` call this.
+Nothing here interprets ASL: the definition deployed by infra/ is the one executed, read by the same
+``eventlens.manifest.load_state_machines`` and filled by the same ``fill_function_arns``, with local
+function ARNs. ``eventlens pipeline run`` and ``eventlens demo`` call this.
 """
 
 from __future__ import annotations
@@ -11,17 +11,15 @@ from __future__ import annotations
 import json
 import os
 import time
-import tomllib
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TextIO
 
 from eventlens import components as components_module
 from eventlens.components import Components
-from eventlens.manifest import functions_dir, load_manifest
+from eventlens.manifest import fill_function_arns, load_manifest, load_state_machines
 from eventlens.ml.contracts import PipelineInput
 from eventlens.settings import Settings
 
@@ -48,32 +46,9 @@ class PipelineRun:
     seconds: float = 0.0
 
 
-def state_machine_spec(name: str = STATE_MACHINE) -> dict[str, Any]:
-    """The manifest's ``[state_machines.<name>]``: definition path, functions, schedule."""
-    raw = tomllib.loads((functions_dir() / "manifest.toml").read_text())
-    return dict(raw["state_machines"][name])
-
-
 def definition(arns: dict[str, str], name: str = STATE_MACHINE) -> dict[str, Any]:
-    """The ASL with each ``${<placeholder>}`` string replaced from ``arns`` (all must be given)."""
-    path = functions_dir().parent / state_machine_spec(name)["definition"]
-    missing: set[str] = set()
-
-    def fill(node: Any) -> Any:
-        if isinstance(node, dict):
-            return {key: fill(value) for key, value in node.items()}
-        if isinstance(node, list):
-            return [fill(value) for value in node]
-        if isinstance(node, str) and node.startswith("${") and node.endswith("}"):
-            key = node[2:-1]
-            if key not in arns:
-                missing.add(key)
-            return arns.get(key, node)
-        return node
-
-    filled = fill(json.loads(Path(path).read_text()))
-    if missing:
-        raise KeyError(f"no value for placeholders {sorted(missing)}")
+    """The state machine's ASL with its function placeholders filled from ``arns`` (by function)."""
+    filled: dict[str, Any] = fill_function_arns(load_state_machines()[name].definition, arns)
     return filled
 
 
@@ -93,17 +68,17 @@ def run_pipeline(
     test), otherwise new ones for ``settings``, installed for the run and closed after it. Call it
     with no other runtime serving in this process, or pass that runtime's components.
     """
-    from eventlens.local.lambda_api import LambdaApiServer
+    from eventlens_tools.local.lambda_api import LambdaApiServer
 
     own = parts is None
     parts = parts or Components(settings)
     components_module.install(parts)
-    spec = state_machine_spec()
+    machine = load_state_machines()[STATE_MACHINE]
     manifest = load_manifest()
     started = time.perf_counter()
     try:
-        with LambdaApiServer({name: manifest[name] for name in spec["functions"]}) as api:
-            arns = {f"{name}_function_arn": local_function_arn(name) for name in spec["functions"]}
+        with LambdaApiServer({name: manifest[name] for name in machine.functions}) as api:
+            arns = {name: local_function_arn(name) for name in machine.functions}
             with _local_step_functions(api.url, passthrough_s3=bool(settings.bucket)) as sfn:
                 run = _execute(sfn, definition(arns), request or PipelineInput(), timeout_s)
             run.invocations = list(api.invocations)
@@ -215,9 +190,9 @@ def run_ml_pipeline(settings: Settings, out: TextIO, request: PipelineInput | No
 
 def _top_users(settings: Settings, limit: int) -> list[dict[str, Any]]:
     """``GET /users`` through the predict function's handler, as API Gateway would call it."""
-    from eventlens.local.apigw import http_api_event, http_response
-    from eventlens.local.invoke import LocalFunction
     from eventlens.manifest import HttpRoute
+    from eventlens_tools.local.apigw import http_api_event, http_response
+    from eventlens_tools.local.invoke import LocalFunction
 
     parts = Components(settings)
     components_module.install(parts)

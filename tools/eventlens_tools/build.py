@@ -28,7 +28,7 @@ from typing import TextIO
 
 from eventlens.manifest import Function, load_manifest
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 MB = 1024 * 1024
 DIRECT_UPLOAD_LIMIT = 50 * MB  # a zip sent in the CreateFunction / PublishLayerVersion call
 UNZIPPED_LIMIT = 250 * MB  # a function and all its layers, unzipped

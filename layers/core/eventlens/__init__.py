@@ -1,0 +1,1 @@
+"""The runtime package shipped in the Lambda layer: what handlers import, and nothing else."""

@@ -1,0 +1,1 @@
+"""Versioned ClickHouse schema migrations, applied in order by ``eventlens.schema.migrate``."""

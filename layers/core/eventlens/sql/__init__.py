@@ -1,0 +1,1 @@
+"""Named SQL statements, read with importlib.resources."""
