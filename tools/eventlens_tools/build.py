@@ -40,6 +40,7 @@ NOT_IN_LAYER = {
     "chdb": "the embedded warehouse; on Lambda the warehouse is a ClickHouse server (CLICKHOUSE_URL)",
     "boto3": "provided by the Lambda Python runtime",
     "localstack-client": "a local-development helper",
+    "tqdm": "progress bars of the eventlens command; the layer reports progress through callbacks",
 }
 
 # From extras, needed by zip functions: numpy (the snapshot and export functions' features) and
