@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from eventlens import cli
 from eventlens.components import Components
 from eventlens.errors import QueueUnavailable
 from eventlens.importers.csv_events import LEDGER_PREFIX, CsvFileError, CsvImportResult, import_csv_events
 from eventlens.msk import event_from_records
 from eventlens.queue import EmbeddedQueue, EventQueue
+from eventlens_tools import cli
 from tests.conftest import http_event, response_json
 
 HEADER = ("event_id", "occurred_at", "user_id", "event_type", "properties")

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from eventlens import cli
 from eventlens.components import Components
 from eventlens.events import event_id_for
 from eventlens.importers.postgres import import_postgres
 from eventlens.warehouse import Warehouse
+from eventlens_tools import cli
 from eventlens_tools.local.runtime import LocalRuntime
 from tests.conftest import http_event, response_json
 from tests.importers.conftest import STRANGERS, Sources
