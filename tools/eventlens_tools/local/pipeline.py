@@ -12,7 +12,7 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TextIO
@@ -61,8 +61,10 @@ def run_pipeline(
     request: PipelineInput | None = None,
     parts: Components | None = None,
     timeout_s: float = 1800,
+    on_state: Callable[[str], None] | None = None,
 ) -> PipelineRun:
-    """Start one execution of the ML pipeline and wait for it.
+    """Start one execution of the ML pipeline and wait for it; ``on_state`` is told each state's name
+    as the execution enters it.
 
     The handlers use this process's components: ``parts`` when given (already installed, say by a
     test), otherwise new ones for ``settings``, installed for the run and closed after it. Call it
@@ -80,7 +82,7 @@ def run_pipeline(
         with LambdaApiServer({name: manifest[name] for name in machine.functions}) as api:
             arns = {name: local_function_arn(name) for name in machine.functions}
             with _local_step_functions(api.url, passthrough_s3=bool(settings.bucket)) as sfn:
-                run = _execute(sfn, definition(arns), request or PipelineInput(), timeout_s)
+                run = _execute(sfn, definition(arns), request or PipelineInput(), timeout_s, on_state)
             run.invocations = list(api.invocations)
     finally:
         if own:
@@ -113,7 +115,13 @@ def _local_step_functions(lambda_url: str, passthrough_s3: bool) -> Iterator[Any
             os.environ["AWS_ENDPOINT_URL_LAMBDA"] = saved
 
 
-def _execute(sfn: Any, asl: dict[str, Any], request: PipelineInput, timeout_s: float) -> PipelineRun:
+def _execute(
+    sfn: Any,
+    asl: dict[str, Any],
+    request: PipelineInput,
+    timeout_s: float,
+    on_state: Callable[[str], None] | None = None,
+) -> PipelineRun:
     machine = sfn.create_state_machine(
         name=STATE_MACHINE,
         definition=json.dumps(asl),
@@ -126,11 +134,17 @@ def _execute(sfn: Any, asl: dict[str, Any], request: PipelineInput, timeout_s: f
     )["executionArn"]
     deadline = time.monotonic() + timeout_s
     described = sfn.describe_execution(executionArn=execution)
+    told = 0
     while described["status"] == "RUNNING" and time.monotonic() < deadline:
         time.sleep(0.1)
         described = sfn.describe_execution(executionArn=execution)
+        if on_state is not None:
+            told = _tell_states(sfn, execution, told, on_state)
     events = sfn.get_execution_history(executionArn=execution, maxResults=1000)["events"]
     states = [e["stateEnteredEventDetails"]["name"] for e in events if e["type"] in _ENTERED]
+    if on_state is not None:
+        for state in states[told:]:
+            on_state(state)
     failed = [e.get("executionFailedEventDetails", {}) for e in events if e["type"] == "ExecutionFailed"]
     failure = failed[0] if failed else {}
     return PipelineRun(
@@ -142,9 +156,23 @@ def _execute(sfn: Any, asl: dict[str, Any], request: PipelineInput, timeout_s: f
     )
 
 
-def run_ml_pipeline(settings: Settings, out: TextIO, request: PipelineInput | None = None) -> dict[str, Any]:
+def _tell_states(sfn: Any, execution: str, told: int, on_state: Callable[[str], None]) -> int:
+    """Tell ``on_state`` the states entered since the first ``told``; returns how many are told."""
+    events = sfn.get_execution_history(executionArn=execution, maxResults=1000)["events"]
+    states = [e["stateEnteredEventDetails"]["name"] for e in events if e["type"] in _ENTERED]
+    for state in states[told:]:
+        on_state(state)
+    return max(told, len(states))
+
+
+def run_ml_pipeline(
+    settings: Settings,
+    out: TextIO,
+    request: PipelineInput | None = None,
+    on_state: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
     """The pipeline on the warehouse's events, then the predict routes; prints what they answer."""
-    run = run_pipeline(settings, request)
+    run = run_pipeline(settings, request, on_state=on_state)
     out.write(
         f"\nML pipeline (state machine {STATE_MACHINE}, moto's executor, real handlers): "
         f"{run.status} in {run.seconds:.1f} s\n  states: {' → '.join(run.states)}\n"
