@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+bash scripts/lint.sh
 export KAFKA_TEST_PORT=${KAFKA_TEST_PORT:-19092}
 export NEO4J_TEST_PORT=${NEO4J_TEST_PORT:-17687}
 export PG_TEST_PORT=${PG_TEST_PORT:-${PG_PORT:-55432}}
