@@ -32,10 +32,12 @@ from eventlens.components import Components  # noqa: E402
 from eventlens.ml import predict  # noqa: E402
 from eventlens.ml.contracts import (  # noqa: E402
     EvaluateRequest,
+    EvaluateResult,
     PipelineInput,
     PromoteRequest,
     SnapshotRequest,
     TrainRequest,
+    TrainResult,
 )
 from eventlens.ml.export import export_events  # noqa: E402
 from eventlens.ml.snapshot import build_snapshots  # noqa: E402
@@ -88,11 +90,13 @@ def main() -> None:
         started = time.perf_counter()
         trained = run_step(parts.objects, TrainRequest(training_key=snapshot.training_key), settings)
         train_s = time.perf_counter() - started
+        assert isinstance(trained, TrainResult)  # run_step answers each request with its own result
         evaluation = run_step(
             parts.objects,
             EvaluateRequest(version=trained.version, training_key=snapshot.training_key),
             settings,
         )
+        assert isinstance(evaluation, EvaluateResult)
         m = trained.metrics
         print(
             f"training:  {train_s:.1f} s ({m['rows_train']:,.0f} rows; fit, metrics, plots, registry); "

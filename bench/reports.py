@@ -14,6 +14,7 @@ p95 in milliseconds and how many times faster chDB answered (PostgreSQL p50 / ch
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import shutil
 import statistics
@@ -115,7 +116,9 @@ def main() -> None:
         rows = []
         for name, run_chdb, pg_sql in cases:
             chdb_ms = timed(run_chdb, args.repeat)
-            pg_ms = timed(lambda sql=pg_sql: run_postgres(pg, sql), args.pg_repeat) if pg and pg_sql else None
+            pg_ms = (
+                timed(functools.partial(run_postgres, pg, pg_sql), args.pg_repeat) if pg and pg_sql else None
+            )
             rows.append((name, chdb_ms, pg_ms))
             print(f"  measured {name}", file=sys.stderr, flush=True)
         print_table(rows, args)

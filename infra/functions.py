@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -135,12 +136,12 @@ def _policy(
         security_group_ids=network.security_group_ids if network else [],
     )
 
-    def build(values: dict[str, object]) -> str:
+    def build(values: dict[str, Any]) -> str:
         grants = policies.Grants(
             kafka_topic=shared.config.kafka_topic,
-            subnet_ids=tuple(values.pop("subnet_ids")),  # type: ignore[call-overload,arg-type]
-            security_group_ids=tuple(values.pop("security_group_ids")),  # type: ignore[call-overload,arg-type]
-            **values,  # type: ignore[arg-type]
+            subnet_ids=tuple(values.pop("subnet_ids")),
+            security_group_ids=tuple(values.pop("security_group_ids")),
+            **values,
         )
         return policies.document(
             policies.function_statements(function, grants, in_vpc=in_vpc, kafka_enis=kafka_enis)

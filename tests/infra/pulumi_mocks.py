@@ -54,7 +54,7 @@ class Recording(pulumi.runtime.Mocks):
         return resource_id, {**args.inputs, **made}
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-        answers = {
+        answers: dict[str, dict[str, Any]] = {
             "aws:index/getCallerIdentity:getCallerIdentity": {
                 "accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/t", "userId": "t", "id": ACCOUNT,
             },

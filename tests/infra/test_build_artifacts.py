@@ -9,6 +9,7 @@ import shutil
 import zipfile
 from pathlib import Path
 
+import pytest
 from pulumi_mocks import ROOT
 
 from eventlens.manifest import load_manifest
@@ -99,7 +100,9 @@ def test_each_zip_function_gets_its_handler_and_each_image_function_a_dockerfile
             assert name not in artifacts.functions
 
 
-def test_the_build_command_prints_each_artifact_with_its_size(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_the_build_command_prints_each_artifact_with_its_size(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     # When eventlens build runs on the fast path
     status = main(["build", "--no-deps", "--dist", str(tmp_path)])
     printed = capsys.readouterr().out

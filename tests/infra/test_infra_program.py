@@ -118,7 +118,7 @@ def task_targets(definition: dict[str, Any]) -> list[str]:
             continue
         resource = state["Resource"]
         if resource.startswith("arn:aws:states:::lambda:invoke"):
-            resource = (state.get("Parameters") or state.get("Arguments"))["FunctionName"]
+            resource = (state.get("Parameters") or state["Arguments"])["FunctionName"]
         targets.append(resource)
     return targets
 

@@ -137,7 +137,7 @@ def test_crashed_export_leaves_only_whole_objects_and_a_rerun_completes_it(
     # When an export dies on its n-th object write
     with pytest.raises(SystemExit):
         crashing = CrashingStore(loaded.objects, crash_on_put)
-        export_events(loaded.warehouse, crashing, PipelineInput(until=LAST_DAY))  # type: ignore[arg-type]
+        export_events(loaded.warehouse, crashing, PipelineInput(until=LAST_DAY))
 
     # Then what is visible is whole (each part identical to the clean run's), and no manifest or
     # watermark claims the run happened

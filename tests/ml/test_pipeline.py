@@ -61,7 +61,8 @@ def test_metrics_and_plots_are_stored_beside_the_model(served: Components, first
     assert stored["metrics"] == first_run.output["training"]["metrics"]
     expected = {"roc_auc", "pr_auc", "days_rmse", "days_mae", "amount_rmse", "amount_mae"}
     assert expected <= set(stored["metrics"])
-    assert registry.promoted(served.objects)["version"] == version
+    promoted = registry.promoted(served.objects)
+    assert promoted is not None and promoted["version"] == version
 
 
 def test_a_candidate_that_is_not_better_stays_unpromoted(served: Components, first_run: PipelineRun) -> None:

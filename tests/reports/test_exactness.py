@@ -235,7 +235,8 @@ def test_stream_events_pages_through_every_event_newest_first(reports: Dataset) 
     user, mine = _lifestream_user(reports)
     expected = mine.sort_values(["ts", "event_id"], ascending=[False, True])["event_id"].tolist()
     # When their events are read five at a time
-    seen, offset = [], 0
+    seen: list[str] = []
+    offset: int | None = 0
     while offset is not None:
         page = lifestream.stream_events(reports.components.warehouse, user, limit=5, offset=offset)
         assert page.total == len(expected)

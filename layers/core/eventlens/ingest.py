@@ -37,7 +37,7 @@ def user_records(events: list[Event]) -> list[tuple[bytes, bytes]]:
     by_user: dict[str, list[Event]] = {}
     for event in events:
         by_user.setdefault(event.user_id, []).append(event)
-    records = []
+    records: list[tuple[bytes, bytes]] = []
     for user, group in by_user.items():
         key = user.encode()
         for start in range(0, len(group), MAX_EVENTS_PER_RECORD):

@@ -251,7 +251,7 @@ def kafka_security(auth: str, region: str | None) -> dict[str, Any]:
         raise ValueError("KAFKA_AUTH=iam needs AWS_REGION")
     from kafka.net.sasl.oauth import AbstractTokenProvider
 
-    class MskIamTokenProvider(AbstractTokenProvider):  # type: ignore[misc]
+    class MskIamTokenProvider(AbstractTokenProvider):
         def token(self) -> str:
             from aws_msk_iam_sasl_signer import MSKAuthTokenProvider
 

@@ -19,6 +19,7 @@ Feature groups (after AnModel's snapshot builders):
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -243,10 +244,15 @@ def _counts_by_code(
     return np.bincount(flat, minlength=n_users * n_codes).reshape(n_users, n_codes).astype(np.float64)
 
 
-def _micro_trend(events: EventArrays, age: np.ndarray, windows: dict[int, np.ndarray], per_user) -> dict:  # type: ignore[no-untyped-def]
+def _micro_trend(
+    events: EventArrays,
+    age: np.ndarray,
+    windows: dict[int, np.ndarray],
+    per_user: Callable[..., np.ndarray],
+) -> dict[str, np.ndarray]:
     # Least squares over daily counts c_x at x = -age: slope = Σ (x - x̄) c_x / Σ (x - x̄)², and
     # Σ_x (x - x̄) c_x is a sum over the window's events of (x̄ - age) — one weighted bincount.
-    out = {}
+    out: dict[str, np.ndarray] = {}
     for w in (7, 28):
         centre = (w - 1) / 2
         out[f"slope_{w}d"] = per_user(windows[w], centre - age.astype(np.float64)) / (w * (w * w - 1) / 12)
