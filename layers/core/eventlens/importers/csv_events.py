@@ -18,6 +18,10 @@ What one import does:
    object put). A crashed import leaves no ledger and runs again in full; what it had published
    already is dropped downstream as duplicate event ids.
 
+``progress``, when given, is called after each chunk with the rows read and the bytes of the file
+read so far (the ``eventlens import-csv`` command draws its progress from it; the layer itself
+shows nothing).
+
 A row without an event_id gets one derived from the file's resolved path, its line number and its
 text, so a re-run after a crash or of a touched but unchanged file sends the same ids again and
 counts once. (003's own batch key, path, size and mtime, changes on a touch; the row's text does not.)
@@ -27,8 +31,9 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -93,8 +98,10 @@ def import_csv_events(
     objects: ObjectStore,
     settings: Settings,
     batch_size: int = DEFAULT_BATCH_ROWS,
+    progress: Callable[[int, int], None] | None = None,
 ) -> CsvImportResult:
     """Import the events of a 003 CSV file once; see the module doc for what each step guarantees.
+    ``progress(rows_read, bytes_read)`` is called after each published chunk.
 
     Raises ``CsvFileError`` for a file that cannot be read as events (nothing of it is published
     when it is the header), and ``QueueUnavailable`` when the queue refuses a chunk (chunks before
@@ -122,17 +129,22 @@ def import_csv_events(
     rows_read = accepted = 0
     rejected: list[CsvRejection] = []
     pending: list[tuple[int, dict[str, Any]]] = []
-    for line, row in _csv_rows(resolved):
-        rows_read += 1
-        if isinstance(row, CsvRejection):
-            rejected.append(row)
-            continue
-        pending.append((line, row))
-        if len(pending) == batch_size:
+    with open(resolved, "rb") as raw:
+        for line, row in _csv_rows(resolved, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")):
+            rows_read += 1
+            if isinstance(row, CsvRejection):
+                rejected.append(row)
+                continue
+            pending.append((line, row))
+            if len(pending) == batch_size:
+                accepted += _publish(pending, queue, settings, rejected)
+                pending = []
+                if progress is not None:
+                    progress(rows_read, raw.tell())
+        if pending:
             accepted += _publish(pending, queue, settings, rejected)
-            pending = []
-    if pending:
-        accepted += _publish(pending, queue, settings, rejected)
+        if progress is not None:
+            progress(rows_read, raw.tell())
     if batch_key(resolved) != key:
         # The ledger would mark as done a version of the file that was not the one read.
         raise CsvFileError(f"{resolved} changed while it was imported; import it again")
@@ -175,19 +187,19 @@ def _publish(
     return result.accepted
 
 
-def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | CsvRejection]]:
-    """Each data row of the file with the line it starts on: an ingest item, or why it cannot be one."""
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle)
-        try:
-            header = _checked_header(next(reader, None))
+def _csv_rows(path: Path, handle: io.TextIOWrapper) -> Iterator[tuple[int, dict[str, Any] | CsvRejection]]:
+    """Each data row of the file at ``path``, read from ``handle`` (opened with ``newline=""``), with
+    the line it starts on: an ingest item, or why it cannot be one."""
+    reader = csv.reader(handle)
+    try:
+        header = _checked_header(next(reader, None))
+        line = reader.line_num + 1
+        for row in reader:
+            if row:  # a blank line is no row
+                yield line, _event_item(path, line, header, row)
             line = reader.line_num + 1
-            for row in reader:
-                if row:  # a blank line is no row
-                    yield line, _event_item(path, line, header, row)
-                line = reader.line_num + 1
-        except (csv.Error, UnicodeDecodeError) as exc:
-            raise CsvFileError(f"line {reader.line_num + 1}: {exc}") from None
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise CsvFileError(f"line {reader.line_num + 1}: {exc}") from None
 
 
 def _checked_header(header: list[str] | None) -> list[str]:

@@ -23,13 +23,16 @@ telemetry id) is never touched by an import.
 
 PostgreSQL is read with ``COPY … TO STDOUT (FORMAT CSV)`` streamed into pyarrow's CSV reader, so
 rows become Arrow columns without a Python object each; inserts go to ClickHouse in batches of
-``batch_rows`` (200,000 by default).
+``batch_rows`` (200,000 by default). ``progress``, when given, is called with a stage (``users``,
+``telemetry``) and the rows read from PostgreSQL for it so far, as they stream in, and once with
+``removed`` and ``inserted`` and their counts (the ``eventlens import-postgres`` command draws its
+progress from it; the layer itself shows nothing).
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -42,6 +45,7 @@ from eventlens.event_removal import remove_events
 from eventlens.warehouse import Warehouse
 
 DEFAULT_BATCH_ROWS = 200_000
+Progress = Callable[[str, int], None]  # (stage, rows so far)
 # Beyond any event timestamp: the window's ends when none is given.
 _EARLIEST = datetime(1970, 1, 1)
 _LATEST = datetime(2200, 1, 1)
@@ -151,6 +155,7 @@ def import_postgres(
     telemetry_start_ts: datetime | None = None,
     telemetry_end_ts: datetime | None = None,
     batch_rows: int = DEFAULT_BATCH_ROWS,
+    progress: Progress | None = None,
 ) -> ImportResult:
     """Import users and a window of telemetry (the whole table when no bound is given); see the
     module doc for what each step guarantees. Naive datetimes are UTC; the end is exclusive."""
@@ -158,22 +163,29 @@ def import_postgres(
     end = _naive_utc(telemetry_end_ts) or _LATEST
     if start >= end:
         raise ValueError("telemetry_start_ts must be before telemetry_end_ts")
-    users = reload_users(warehouse, crm_dsn, batch_rows)
-    read = stage_telemetry(warehouse, telemetry_dsn, start, end, batch_rows)
+    users = reload_users(warehouse, crm_dsn, batch_rows, progress)
+    read = stage_telemetry(warehouse, telemetry_dsn, start, end, batch_rows, progress)
     warehouse.command(_STALE, {"start": start, "end": end})
     removed = remove_events(warehouse)
+    if progress is not None:
+        progress("removed", removed)
     inserted = int(warehouse.query(f"SELECT count() AS n FROM ({_NEW_EVENTS})").column("n")[0].as_py())
     if inserted:
         warehouse.command(_INSERT_NEW)
+    if progress is not None:
+        progress("inserted", inserted)
     warehouse.command("TRUNCATE TABLE telemetry_import")
     return ImportResult(users=users, telemetry_read=read, removed=removed, inserted=inserted)
 
 
-def reload_users(warehouse: Warehouse, crm_dsn: str, batch_rows: int = DEFAULT_BATCH_ROWS) -> int:
+def reload_users(
+    warehouse: Warehouse, crm_dsn: str, batch_rows: int = DEFAULT_BATCH_ROWS, progress: Progress | None = None
+) -> int:
     """Replace ``users`` with the CRM's users in one atomic swap; returns how many there are."""
     warehouse.command("TRUNCATE TABLE users_next")
     loaded = 0
-    for batch in _copy_batches(crm_dsn, _USERS_COPY, None, _USER_COLUMNS, batch_rows, newlines=True):
+    read = _stage_progress("users", progress)
+    for batch in _copy_batches(crm_dsn, _USERS_COPY, None, _USER_COLUMNS, batch_rows, read, newlines=True):
         for column in ("registration_ts", "registered_at"):
             moments = pc.cast(batch.column(column), pa.timestamp("us", tz="UTC"))
             batch = batch.set_column(batch.schema.get_field_index(column), column, moments)
@@ -190,12 +202,14 @@ def stage_telemetry(
     start: datetime,
     end: datetime,
     batch_rows: int = DEFAULT_BATCH_ROWS,
+    progress: Progress | None = None,
 ) -> int:
     """Copy the Telemetry DB's rows of [start, end) into ``telemetry_import``; returns how many."""
     warehouse.command("TRUNCATE TABLE telemetry_import")
     staged = 0
     window = {"start": start, "end": end}
-    for batch in _copy_batches(telemetry_dsn, _TELEMETRY_COPY, window, _TELEMETRY_COLUMNS, batch_rows):
+    read = _stage_progress("telemetry", progress)
+    for batch in _copy_batches(telemetry_dsn, _TELEMETRY_COPY, window, _TELEMETRY_COLUMNS, batch_rows, read):
         warehouse.insert_arrow("telemetry_import", batch)
         staged += batch.num_rows
     return staged
@@ -207,10 +221,12 @@ def _copy_batches(
     params: dict[str, Any] | None,
     columns: dict[str, pa.DataType],
     batch_rows: int,
+    on_read: Callable[[int], None] | None = None,
     newlines: bool = False,
 ) -> Iterator[pa.Table]:
     """The rows of a ``COPY … TO STDOUT (FORMAT CSV)`` as Arrow tables of at least ``batch_rows``
-    rows (the last one fewer), parsed by pyarrow as they stream in."""
+    rows (the last one fewer), parsed by pyarrow as they stream in; ``on_read`` is told the rows
+    read so far after each parsed block, and once more at the end."""
     import psycopg
 
     with (
@@ -228,15 +244,24 @@ def _copy_batches(
             ),
         )
         pending: list[pa.RecordBatch] = []
-        rows = 0
+        rows = read = 0
         for batch in reader:
             pending.append(batch)
             rows += batch.num_rows
+            read += batch.num_rows
+            if on_read is not None:
+                on_read(read)
             if rows >= batch_rows:
                 yield pa.Table.from_batches(pending)
                 pending, rows = [], 0
         if rows:
             yield pa.Table.from_batches(pending)
+        if on_read is not None:
+            on_read(read)
+
+
+def _stage_progress(stage: str, progress: Progress | None) -> Callable[[int], None] | None:
+    return None if progress is None else (lambda rows: progress(stage, rows))
 
 
 class _CopyStream(io.RawIOBase):
