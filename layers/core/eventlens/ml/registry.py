@@ -4,8 +4,12 @@
     models/context_aware/versions/v000003/roc.png, pr.png, calibration.png
     models/context_aware/versions/v000003/metrics.json    written last: a version exists once it has this
     models/context_aware/promoted.json                    the version the predict function serves
+    models/context_aware/fingerprints/<sha256>.json       the version trained from these inputs
 
-A version is never rewritten; promotion only moves the pointer (one atomic put).
+A version is never rewritten; promotion only moves the pointer (one atomic put). A fingerprint (of
+the training snapshot, the training code and its parameters) names the version trained from them,
+so training again on the same inputs returns that version instead of adding an identical one. It
+is written after the version is complete; a version without one is only trained again.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ SERVICE = "context_aware"
 ROOT = f"models/{SERVICE}"
 VERSIONS = f"{ROOT}/versions"
 PROMOTED_KEY = f"{ROOT}/promoted.json"
+FINGERPRINTS = f"{ROOT}/fingerprints"
 _VERSION = re.compile(r"^v(\d{6})$")
 
 
@@ -65,6 +70,26 @@ def save_version(
     objects.put(f"{prefix}/metrics.json", json.dumps(metrics, indent=2, sort_keys=True).encode())
     written.append(f"{prefix}/metrics.json")
     return written
+
+
+def version_of_fingerprint(objects: ObjectStore, fingerprint: str) -> str | None:
+    """The complete version trained from the inputs of ``fingerprint``, or None."""
+    try:
+        version = str(json.loads(objects.get(f"{FINGERPRINTS}/{fingerprint}.json"))["version"])
+    except KeyError:
+        return None
+    return version if version in versions(objects) else None
+
+
+def remember_fingerprint(objects: ObjectStore, fingerprint: str, version: str) -> None:
+    """Record that ``version`` (complete) was trained from the inputs of ``fingerprint``."""
+    record = {"version": version, "fingerprint": fingerprint}
+    objects.put(f"{FINGERPRINTS}/{fingerprint}.json", json.dumps(record, sort_keys=True).encode())
+
+
+def version_keys(objects: ObjectStore, version: str) -> list[str]:
+    """The objects stored for ``version``: its model, plots and metrics."""
+    return sorted(objects.list(f"{VERSIONS}/{version}/"))
 
 
 def load_model(objects: ObjectStore, version: str) -> ContextAwareModel:

@@ -8,18 +8,28 @@ the last event, events in 30 days and events overall — and the plots (ROC, PR,
 drawn. ``evaluate`` scores the candidate and the promoted model on the same held-out rows; the
 state machine promotes only a candidate that beats it by ``ml_min_auc_gain``.
 
+Training is keyed by a fingerprint of what decides the model: the snapshot's bytes, this module's
+and the model's code (with every hyperparameter), the features, the horizon and the versions of
+scikit-learn and numpy. Trained again on the same inputs — a pipeline re-run with no new day
+exported — it returns the version registered for them (the fits are deterministic), and the
+registry does not grow with copies.
+
 scikit-learn and matplotlib are imported inside the functions that use them (cold starts).
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import time
 from contextlib import AbstractContextManager
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
+from eventlens.ml import model as model_module
 from eventlens.ml import registry
 from eventlens.ml.contracts import (
     EvaluateRequest,
@@ -64,13 +74,42 @@ def single_threaded() -> AbstractContextManager[object]:
     return threadpool_limits(limits=1)
 
 
+def training_fingerprint(snapshot: bytes, settings: Settings) -> str:
+    """sha256 of everything that decides the trained model (see the module doc)."""
+    import sklearn
+
+    digest = hashlib.sha256()
+    for part in (snapshot, Path(__file__).read_bytes(), Path(model_module.__file__).read_bytes()):
+        digest.update(hashlib.sha256(part).digest())
+    context = {
+        "features": FEATURES,
+        "horizon_days": settings.ml_horizon_days,
+        "sklearn": sklearn.__version__,
+        "numpy": np.__version__,
+    }
+    digest.update(json.dumps(context, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
 def train_candidate(objects: ObjectStore, request: TrainRequest, settings: Settings) -> TrainResult:
-    """Fit, score and register a new model version from a training snapshot."""
+    """Fit, score and register a new model version from a training snapshot, or return the version
+    registered already for the same snapshot, code and parameters."""
     import pyarrow.compute as pc
+    import pyarrow.parquet as pq
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
     started = time.perf_counter()
-    train, valid, test = split_by_date(read_table(objects, request.training_key))
+    snapshot = objects.get(request.training_key)
+    fingerprint = training_fingerprint(snapshot, settings)
+    existing = registry.version_of_fingerprint(objects, fingerprint)
+    if existing is not None:
+        return TrainResult(
+            version=existing,
+            metrics=registry.metrics(objects, existing)["metrics"],
+            artifacts=registry.version_keys(objects, existing),
+            seconds=round(time.perf_counter() - started, 3),
+        )
+    train, valid, test = split_by_date(pq.read_table(io.BytesIO(snapshot)))
     x_fit, y_fit = _xy(train)
     # Shallow, strongly regularised trees: a few thousand rows per date must not be memorised.
     classifier = HistGradientBoostingClassifier(
@@ -117,9 +156,15 @@ def train_candidate(objects: ObjectStore, request: TrainRequest, settings: Setti
         objects,
         version,
         model,
-        {"version": version, "training_key": request.training_key, "metrics": metrics},
+        {
+            "version": version,
+            "training_key": request.training_key,
+            "fingerprint": fingerprint,
+            "metrics": metrics,
+        },
         draw_plots(**curves),
     )
+    registry.remember_fingerprint(objects, fingerprint, version)
     return TrainResult(
         version=version, metrics=metrics, artifacts=artifacts, seconds=round(time.perf_counter() - started, 3)
     )
