@@ -1,24 +1,131 @@
-"""One logger and one metrics emitter for every function; the service name comes from the environment."""
+"""One logger and one metrics emitter for every function; the service name comes from the environment.
+
+Two log formats, one logger (Powertools'):
+
+* ``json`` — Powertools' structured lines, and each invocation's metrics as CloudWatch EMF JSON.
+  Always on Lambda (``AWS_LAMBDA_FUNCTION_NAME`` is set), and wherever it is asked for
+  (``EVENTLENS_LOG_FORMAT=json``, ``eventlens … --log-format json``) or the output is no terminal;
+* ``text`` — one readable line per record (time, level, function, message, its keys as
+  ``key=value``), and no metric JSON: on a terminal (``eventlens local``), or with
+  ``EVENTLENS_LOG_FORMAT=text``.
+"""
 
 from __future__ import annotations
 
 import os
+import sys
 import warnings
+from collections.abc import Mapping
+from typing import Any, TextIO
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "eventlens")
+LOG_FORMAT_ENV = "EVENTLENS_LOG_FORMAT"
+LOG_FORMATS = ("text", "json")
 
-logger = Logger(service=SERVICE)
+
+def log_format(environ: Mapping[str, str] | None = None, stream: TextIO | None = None) -> str:
+    """``json`` on Lambda whatever is asked; else ``$EVENTLENS_LOG_FORMAT`` when it names a format;
+    else ``text`` when ``stream`` (the logger's, stdout) is a terminal, ``json`` when it is not."""
+    environ = os.environ if environ is None else environ
+    if environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        return "json"
+    asked = environ.get(LOG_FORMAT_ENV, "").strip().lower()
+    if asked in LOG_FORMATS:
+        return asked
+    stream = sys.stdout if stream is None else stream
+    try:
+        return "text" if stream.isatty() else "json"
+    except (AttributeError, ValueError):  # no stream, or a closed one
+        return "json"
+
+
+class TextFormatter(LambdaPowertoolsFormatter):
+    """A Powertools log record as one readable line:
+
+    ``12:00:01.123 INFO  [consume] batch stored  stored=2000 dead_lettered=0``
+
+    The Lambda context's keys (request id, ARN, memory, cold start …) are left out; a logged
+    exception follows on the next lines."""
+
+    _HIDDEN = frozenset(
+        {
+            "level",
+            "location",
+            "message",
+            "timestamp",
+            "service",
+            "sampling_rate",
+            "cold_start",
+            "function_name",
+            "function_memory_size",
+            "function_arn",
+            "function_request_id",
+            "xray_trace_id",
+            "exception",
+            "exception_name",
+            "exception_notes",
+            "stack_trace",
+        }
+    )
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(datefmt="%H:%M:%S.%F", serialize_stacktrace=False, **kwargs)
+
+    def serialize(self, log: dict[str, Any]) -> str:  # type: ignore[override] - Powertools passes the dict
+        parts = [str(log.get("timestamp", "")), f"{log.get('level', ''):<7}"]
+        if log.get("function_name"):
+            parts.append(f"[{log['function_name']}]")
+        parts.append(str(log.get("message", "")))
+        keys = " ".join(f"{key}={_text(value)}" for key, value in log.items() if key not in self._HIDDEN)
+        line = " ".join(parts) + (f"  {keys}" if keys else "")
+        if log.get("exception"):
+            line += "\n" + str(log["exception"])
+        return line
+
+
+def _text(value: Any) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return f'"{text}"' if isinstance(value, str) and (" " in text or not text) else text
+
+
+_format = log_format()
+logger = Logger(service=SERVICE, logger_formatter=TextFormatter() if _format == "text" else None)
 metrics = Metrics(service=SERVICE, namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "eventlens"))
 
 # An invocation that counted nothing (say, a batch of only duplicates) is normal here.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 
+def use_log_format(fmt: str | None = None) -> str:
+    """Switch the logger to ``fmt`` (``text`` or ``json``; default: what :func:`log_format` picks) and
+    return the format in use: on Lambda it stays ``json`` whatever is asked. Call it before any
+    invocation (keys appended since the logger was made are carried over)."""
+    global _format
+    if fmt is not None and fmt not in LOG_FORMATS:
+        raise ValueError(f"log format {fmt!r}: one of {', '.join(LOG_FORMATS)}")
+    chosen = "json" if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") else (fmt or log_format())
+    if chosen != _format:
+        keys = dict(logger.get_current_keys())
+        formatter = TextFormatter() if chosen == "text" else LambdaPowertoolsFormatter()
+        logger.registered_handler.setFormatter(formatter)
+        formatter.append_keys(
+            **{k: v for k, v in keys.items() if k not in ("level", "location", "message", "timestamp")}
+        )
+        _format = chosen
+    return _format
+
+
+def current_log_format() -> str:
+    return _format
+
+
 def count(name: str, value: float) -> None:
-    """Add a Count metric, unless metrics are disabled (Powertools would still buffer and print them)."""
-    if not is_metrics_disabled():
+    """Add a Count metric, unless metrics are disabled (Powertools would still buffer and print them)
+    or the logs are text (a terminal reads no EMF JSON; ask for ``json`` to see the metrics)."""
+    if _format == "json" and not is_metrics_disabled():
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
