@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import pytest
 
-from eventlens.events import EVENT_ID_NAMESPACE, TimestampRule, validate_events
+from eventlens.events import EVENT_ID_NAMESPACE, SOURCES, TimestampRule, validate_events
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -196,3 +196,41 @@ def test_003_field_names_and_integer_user_ids_are_accepted() -> None:
     assert rejected == []
     event = accepted[0][1]
     assert (event.user_id, event.type, event.timestamp.year) == ("512", "page_view", 2025)
+
+
+# One good event of each source's family: (type, properties).
+GOOD_EVENT_OF = {
+    "generic": ("page_view", {}),
+    "lifestream": ("geo", {"lat": 50.45, "lon": 30.52}),
+    "viewing": ("start", {"movie_id": "m1", "position_seconds": 0}),
+    "commerce": ("view", {"item_id": "i1"}),
+    "telemetry": (
+        "signal",
+        {
+            "prosthesis_type": "hand",
+            "muscle_group": "flexor",
+            "signal_frequency": 200,
+            "signal_duration": 30,
+            "signal_amplitude": 0.7,
+        },
+    ),
+}
+
+
+def test_every_source_the_envelope_accepts_is_one_consume_parses() -> None:
+    # Given a good event of each source consume parses, and one of a source nobody knows
+    items = [
+        {
+            "user_id": "u",
+            "type": GOOD_EVENT_OF[source][0],
+            "properties": GOOD_EVENT_OF[source][1],
+            "source": source,
+        }
+        for source in SOURCES
+    ]
+    # When the envelope judges them
+    accepted, rejected = validate_events(items, NOW)
+    # Then each is accepted as sent, and the unknown source is named as the bad field
+    assert rejected == []
+    assert [event.source for _, event in accepted] == list(SOURCES)
+    assert _only_rejection({"user_id": "u", "type": "page_view", "source": "fax"})[0] == "source"

@@ -34,7 +34,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from typing import Annotated, Any, Literal, NotRequired
+from typing import Annotated, Any, Literal, NotRequired, get_args
 
 import orjson
 from pydantic import (
@@ -55,7 +55,9 @@ from typing_extensions import TypedDict
 from eventlens.errors import FieldError
 
 Source = Literal["generic", "lifestream", "viewing", "commerce", "telemetry"]
-SOURCES: tuple[str, ...] = ("generic", "lifestream", "viewing", "commerce", "telemetry")
+# The sources consume parses, read from the one list above: a source the envelope accepted but
+# consume did not know would dead-letter every event of it.
+SOURCES: tuple[Source, ...] = get_args(Source)
 
 # Namespace for ids derived from a client's non-UUID event_id (stable across releases: never change).
 EVENT_ID_NAMESPACE = uuid.UUID("6f1c6d1e-2b7a-4c55-9a57-0c3f3b0e7a11")
