@@ -1,19 +1,33 @@
-"""Consume: queue records → ClickHouse, in large batches, each event_id stored once.
+"""Consume: queue records → ClickHouse, in large batches, each event_id stored once, at any kill point.
 
 A record holds one event (a JSON object) or a user's events (a JSON array, as ingest writes them).
 
-A batch of records is loaded into the session's ``incoming`` table in one insert, parsed there by
-ClickHouse, and moved into ``events`` by one ``INSERT … SELECT`` that skips event_ids already stored
-(and repeats inside the batch). Delivery is at-least-once; this makes storage exactly-once per
-event_id, so a redelivered batch or a re-sent event counts once in every report, including the
-materialized views fed by that insert.
+A batch of records is loaded into the session's ``incoming`` table in one insert and parsed there by
+ClickHouse. Then, in this order (migration 0005 explains the tables):
 
-Records that cannot be events go to the dead-letter store with their reason; they never hold back
-the rest. A warehouse failure raises, so the whole batch is redelivered.
+1. **decide**: the batch's new events — valid, not in ``event_ids``, first of their id in the batch —
+   are written to ``consume_stage`` under a fresh batch id, and a ``staged`` row in
+   ``consume_batches`` seals that decision;
+2. **store**: ``INSERT INTO events … FROM consume_stage`` with the batch id as the insert
+   de-duplication token, which also fills the report rollups (materialized views);
+3. **finish**: a ``done`` row, and the stage partition is dropped.
+
+``events`` and each rollup commit on their own, so a process killed (or a warehouse that fails) inside
+step 2 can leave some of them with the batch and some without. Before anything else, every consume
+finishes the batches that were sealed but not done on the partitions it now holds (Kafka gives a
+partition to one consumer at a time, so their consumer is gone): it repeats step 2 from the sealed
+stage, the same rows cut into the same blocks, and the tokens let through exactly the blocks each
+table lacks. A stage that was never sealed is dropped and decided again. Redelivery is then harmless:
+the redelivered events are in ``event_ids`` and count as duplicates.
+
+Records that cannot be events go to the dead-letter store with their reason (keyed by topic,
+partition and offset, so a retry rewrites the same objects); they never hold back the rest. A
+warehouse failure raises, so the whole batch is redelivered.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -75,8 +89,16 @@ _REJECTED = (
     "SELECT topic, partition, offset, item_index, key, raw, reason FROM incoming_parsed WHERE reason != ''"
 )
 
-_NEW_EVENTS = """
-SELECT assumeNotNull(event_id) AS event_id, user_id, event_type, assumeNotNull(ts) AS ts, source, properties,
+_COLUMNS = (
+    "event_id, user_id, event_type, ts, source, properties, received_at,"
+    " country, session_id, item, amount, movie_id, position_seconds, lat, lon"
+)
+
+# Step 1: the decision, sealed in the stage. Valid events whose id is not stored yet, once each.
+_STAGE = f"""
+INSERT INTO consume_stage (batch_id, topic, partition, offset, item_index, {_COLUMNS})
+SELECT {{batch:String}}, topic, partition, offset, item_index,
+       assumeNotNull(event_id) AS event_id, user_id, event_type, assumeNotNull(ts) AS ts, source, properties,
        received_at, country, session_id, item, amount, movie_id, position_seconds, lat, lon
 FROM incoming_parsed
 WHERE reason = ''
@@ -87,15 +109,43 @@ WHERE reason = ''
 ORDER BY partition, offset, item_index
 LIMIT 1 BY event_id
 """
-
-_STORE = (
-    "INSERT INTO events (event_id, user_id, event_type, ts, source, properties, received_at,"
-    " country, session_id, item, amount, movie_id, position_seconds, lat, lon) "
-    + _NEW_EVENTS
-    # The report rollups are materialized views of `events`: fill them side by side (~18% faster).
-    + " SETTINGS parallel_view_processing = 1"
+_STAGED_ROWS = "SELECT count() AS n FROM consume_stage WHERE batch_id = {batch:String}"
+_MARK = (
+    "INSERT INTO consume_batches (batch_id, topic_partitions, rows, state)"
+    " VALUES ({batch:String}, {topic_partitions:Array(String)}, {rows:UInt64}, {state:String})"
 )
-_COUNT_NEW = f"SELECT count() AS n FROM ({_NEW_EVENTS})"
+
+# Step 2: the same rows in the same order on every attempt (one thread), so a repeat is cut into the
+# same blocks and the token drops, per table and per view, each block that landed before.
+_STORE = f"""
+INSERT INTO events ({_COLUMNS})
+SELECT {_COLUMNS} FROM consume_stage
+WHERE batch_id = {{batch:String}}
+ORDER BY topic, partition, offset, item_index
+SETTINGS insert_deduplication_token = {{batch:String}},
+         deduplicate_blocks_in_dependent_materialized_views = 1,
+         max_threads = 1, max_insert_threads = 1,
+         parallel_view_processing = 1
+"""
+_DROP_STAGE = "ALTER TABLE consume_stage DROP PARTITION {batch:String}"
+
+# Recovery, limited to the partitions this batch holds.
+_UNFINISHED = """
+SELECT batch_id FROM consume_batches
+WHERE hasAny(topic_partitions, {topic_partitions:Array(String)})
+GROUP BY batch_id
+HAVING countIf(state = 'done') = 0
+ORDER BY min(at)
+"""
+# Stages never sealed (killed while staging) or left behind by a batch killed after its 'done' row.
+_STALE_STAGES = """
+SELECT DISTINCT batch_id FROM consume_stage
+WHERE concat(topic, ':', toString(partition)) IN {topic_partitions:Array(String)}
+  AND batch_id NOT IN (
+      SELECT batch_id FROM consume_batches GROUP BY batch_id
+      HAVING countIf(state = 'staged') > 0 AND countIf(state = 'done') = 0
+  )
+"""
 
 
 @dataclass(frozen=True)
@@ -113,6 +163,8 @@ def store_records(
     """Store a batch of queue records as events; see the module doc for the guarantees."""
     if not records:
         return ConsumeResult(0, 0, 0, 0, 0)
+    held = sorted({f"{r.topic}:{r.partition}" for r in records})
+    recover_batches(warehouse, held)
     for create in (_CREATE_INCOMING, _CREATE_PARSED):
         warehouse.command(create)
     _clear(warehouse)
@@ -123,10 +175,13 @@ def store_records(
     rejected = warehouse.query(_REJECTED).to_pylist()
     dead_letters.put_many([DeadLetter.from_row(row) for row in rejected])
 
-    stored = int(warehouse.query(_COUNT_NEW).column("n")[0].as_py())
-    if stored:
-        warehouse.command(_STORE)
+    batch = uuid.uuid4().hex
+    warehouse.command(_STAGE, {"batch": batch})
+    stored = int(warehouse.query(_STAGED_ROWS, {"batch": batch}).column("n")[0].as_py())
     _clear(warehouse)
+    if stored:
+        _mark(warehouse, batch, held, stored, "staged")
+        _finish(warehouse, batch, held, stored)
     return ConsumeResult(
         records=len(records),
         events=events,
@@ -134,6 +189,31 @@ def store_records(
         duplicates=events - len(rejected) - stored,
         dead_lettered=len(rejected),
     )
+
+
+def recover_batches(warehouse: Warehouse, topic_partitions: Sequence[str]) -> int:
+    """Finish the sealed batches of these partitions that a killed consume left; returns how many.
+
+    Call it only while holding the partitions (their earlier consumer is gone).
+    """
+    scope = {"topic_partitions": list(topic_partitions)}
+    for row in warehouse.query(_STALE_STAGES, scope).to_pylist():
+        warehouse.command(_DROP_STAGE, {"batch": row["batch_id"]})
+    unfinished = [row["batch_id"] for row in warehouse.query(_UNFINISHED, scope).to_pylist()]
+    for batch in unfinished:
+        rows = int(warehouse.query(_STAGED_ROWS, {"batch": batch}).column("n")[0].as_py())
+        _finish(warehouse, batch, list(topic_partitions), rows)
+    return len(unfinished)
+
+
+def _finish(warehouse: Warehouse, batch: str, held: Sequence[str], rows: int) -> None:
+    warehouse.command(_STORE, {"batch": batch})
+    _mark(warehouse, batch, held, rows, "done")
+    warehouse.command(_DROP_STAGE, {"batch": batch})
+
+
+def _mark(warehouse: Warehouse, batch: str, held: Sequence[str], rows: int, state: str) -> None:
+    warehouse.command(_MARK, {"batch": batch, "topic_partitions": list(held), "rows": rows, "state": state})
 
 
 def _clear(warehouse: Warehouse) -> None:
