@@ -27,7 +27,6 @@ os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from eventlens import components as components_module  # noqa: E402
 from eventlens.components import Components  # noqa: E402
 from eventlens.ml import predict  # noqa: E402
 from eventlens.ml.contracts import (  # noqa: E402
@@ -61,7 +60,6 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="eventlens-bench-ml-") as home:
         settings = Settings(EVENTLENS_HOME=Path(home), CLICKHOUSE_DATABASE="bench_ml")
         parts = Components(settings)
-        components_module.install(parts)
         shoppers = max(100, args.events // EVENTS_PER_SHOPPER)
         started = time.perf_counter()
         stored = load_shoppers(parts, shoppers, args.seed)
@@ -111,7 +109,6 @@ def main() -> None:
             settings,
         )
         bench_predict(parts, args.requests)
-        components_module.install(None)
         parts.close()
 
 
@@ -135,7 +132,7 @@ def bench_predict(parts: Components, requests: int) -> None:
     from eventlens_tools.local.apigw import http_api_event
     from eventlens_tools.local.invoke import LocalFunction
 
-    function = LocalFunction(load_manifest()["predict"])
+    function = LocalFunction(load_manifest()["predict"], parts=parts)
     route = HttpRoute("POST", "/predict")
     predictor = predict.load_predictor(parts.objects)
     users = predictor.user_ids

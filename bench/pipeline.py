@@ -88,13 +88,14 @@ def run(n: int, bootstrap: str, work: Path) -> None:
         KAFKA_TOPIC=f"bench-{uuid.uuid4().hex[:8]}",
         KAFKA_CONSUMER_GROUP="bench",
     )
-    from eventlens import components as components_module
     from eventlens.components import Components
 
     parts = Components(settings)
-    components_module.install(parts)
     manifest = load_manifest()
-    ingest, consume = LocalFunction(manifest["ingest"]), LocalFunction(manifest["consume"])
+    ingest, consume = (
+        LocalFunction(manifest["ingest"], parts=parts),
+        LocalFunction(manifest["consume"], parts=parts),
+    )
 
     ceiling = _ceiling(parts, events)
     ingest_rate, ingest_batches = _ingest(ingest, bodies, n)

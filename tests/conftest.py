@@ -20,9 +20,9 @@ os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
-from eventlens import components as components_module  # noqa: E402
 from eventlens.components import Components  # noqa: E402
 from eventlens.settings import Settings  # noqa: E402
+from eventlens_tools.local.invoke import LocalFunction  # noqa: E402
 from eventlens_tools.local.ports import free_port_pair  # noqa: E402,F401 - tests import it from here
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,18 +48,23 @@ def isolated_settings(home: Path, chdb_dir: Path, prefix: str = "t") -> Settings
     )
 
 
+def hand(parts: Components, functions: dict[str, LocalFunction]) -> None:
+    """Hand ``parts`` to each of ``functions``: what their handlers use from then on."""
+    for function in functions.values():
+        function.bind(parts)
+
+
 @contextmanager
-def opened_components(settings: Settings, install: bool = True) -> Iterator[Components]:
-    """Components for ``settings`` (installed as the process's, what handlers use, unless told not
-    to); afterwards their database is dropped and they are closed."""
+def opened_components(
+    settings: Settings, serve: dict[str, LocalFunction] | None = None
+) -> Iterator[Components]:
+    """Components for ``settings``, handed to the functions of ``serve`` (as the local runtime hands its
+    own to every function it runs); afterwards their database is dropped and they are closed."""
     parts = Components(settings)
-    if install:
-        components_module.install(parts)
+    hand(parts, serve or {})
     try:
         yield parts
     finally:
-        if install:
-            components_module.install(None)
         if "warehouse" in parts.__dict__:
             parts.warehouse.command(f"DROP DATABASE IF EXISTS {settings.clickhouse_database}")
         parts.close()
@@ -71,20 +76,20 @@ def settings(tmp_path: Path, chdb_dir: Path) -> Settings:
     return isolated_settings(tmp_path / "home", chdb_dir)
 
 
-@pytest.fixture
-def components(settings: Settings) -> Iterator[Components]:
-    """This test's components, installed as the process's (what handlers use)."""
-    with opened_components(settings) as parts:
-        yield parts
-
-
 @pytest.fixture(scope="session")
-def functions() -> dict[str, Any]:
-    """The manifest's functions, each loaded once as a warm local 'container'."""
+def functions() -> dict[str, LocalFunction]:
+    """The manifest's functions, each loaded once as a warm local 'container'; a test hands them its
+    components (``components``, ``opened_components(…, serve=functions)`` or ``bind``)."""
     from eventlens.manifest import load_manifest
-    from eventlens_tools.local.invoke import LocalFunction
 
     return {name: LocalFunction(function) for name, function in load_manifest().items()}
+
+
+@pytest.fixture
+def components(settings: Settings, functions: dict[str, LocalFunction]) -> Iterator[Components]:
+    """This test's components, handed to the manifest's functions (what their handlers use)."""
+    with opened_components(settings, serve=functions) as parts:
+        yield parts
 
 
 def http_event(

@@ -9,10 +9,14 @@ from dataclasses import asdict
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from eventlens import components, msk
+from eventlens import msk
 from eventlens.batching import tune_gc_for_batches
+from eventlens.components import Components
 from eventlens.consume import store_records
 from eventlens.observability import count, logger, metrics
+from eventlens.settings import get_settings
+
+parts = Components(get_settings())  # opened on first use; the local runtime hands in its own
 
 tune_gc_for_batches()
 
@@ -20,7 +24,6 @@ tune_gc_for_batches()
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    parts = components.current()
     result = store_records(msk.records_from_event(event), parts.warehouse, parts.dead_letters)
     count("EventsStored", result.stored)
     count("DeadLettered", result.dead_lettered)

@@ -2,16 +2,18 @@
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from eventlens import components
+from eventlens.components import Components
 from eventlens.ml.contracts import PipelineInput
 from eventlens.ml.export import export_events
 from eventlens.observability import count, logger, metrics
+from eventlens.settings import get_settings
+
+parts = Components(get_settings())  # opened on first use; the local runtime hands in its own
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    parts = components.current()
     result = export_events(
         parts.warehouse,
         parts.objects,

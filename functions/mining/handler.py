@@ -2,15 +2,17 @@
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from eventlens import components
+from eventlens.components import Components
 from eventlens.mining.miner import MiningRequest, mine_active_users
 from eventlens.observability import count, logger, metrics
+from eventlens.settings import get_settings
+
+parts = Components(get_settings())  # opened on first use; the local runtime hands in its own
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    parts = components.current()
     run = mine_active_users(
         parts.warehouse, parts.graph, parts.settings, MiningRequest.model_validate(event or {})
     )

@@ -13,9 +13,13 @@ from eventlens.api import (
     telemetry_routes,
     viewing_routes,
 )
+from eventlens.components import Components
 from eventlens.observability import logger
+from eventlens.settings import get_settings
 
 TITLE = "eventlens reports"
+
+parts = Components(get_settings())  # opened on first use; the local runtime hands in its own
 
 app = APIGatewayHttpResolver(enable_validation=True)
 errors.register(app)
@@ -35,4 +39,5 @@ def get_openapi() -> Response[Any]:
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    app.append_context(parts=parts)
     return app.resolve(event, context)

@@ -6,15 +6,17 @@ domain function of ``eventlens.ml.training`` with its own input and output model
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from eventlens import components
+from eventlens.components import Components
 from eventlens.ml.contracts import training_step
 from eventlens.ml.training import run_step
 from eventlens.observability import logger
+from eventlens.settings import get_settings
+
+parts = Components(get_settings())  # opened on first use; the local runtime hands in its own
 
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    parts = components.current()
     step = training_step.validate_python(event)
     result = run_step(parts.objects, step, parts.settings)
     logger.info(f"{step.action} done", extra=result.model_dump(mode="json", exclude={"artifacts"}))

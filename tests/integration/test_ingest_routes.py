@@ -10,7 +10,7 @@ import pytest
 from eventlens.components import Components
 from eventlens.queue import EmbeddedQueue, QueuedRecord
 from eventlens.settings import Settings
-from tests.conftest import http_event, load_event, response_json
+from tests.conftest import http_event, load_event, opened_components, response_json
 
 
 def _queued(settings: Settings) -> list[QueuedRecord]:
@@ -143,11 +143,8 @@ def test_wrong_outer_shape_is_400_naming_the_field(
 
 
 def test_batch_over_the_event_limit_is_413_and_nothing_is_queued(functions: dict, settings: Settings) -> None:
-    from eventlens import components as components_module
-
     limited = settings.model_copy(update={"max_batch_events": 5})
-    components_module.install(Components(limited))
-    try:
+    with opened_components(limited, serve=functions):
         events = [{"user_id": f"u{i}", "type": "x"} for i in range(6)]
         response = functions["ingest"].invoke(http_event("ingest_v1_events.json", {"events": events}))
         assert response["statusCode"] == 413
@@ -156,20 +153,13 @@ def test_batch_over_the_event_limit_is_413_and_nothing_is_queued(functions: dict
             "reason": "holds 6 events; the limit is 5",
         }
         assert _queued(limited) == []
-    finally:
-        components_module.install(None)
 
 
 def test_batch_over_the_byte_limit_is_413(functions: dict, settings: Settings) -> None:
-    from eventlens import components as components_module
-
     limited = settings.model_copy(update={"max_batch_bytes": 2048})
-    components_module.install(Components(limited))
-    try:
+    with opened_components(limited, serve=functions):
         events = [{"user_id": "u", "type": "x", "properties": {"pad": "y" * 500}} for _ in range(5)]
         response = functions["ingest"].invoke(http_event("ingest_v1_events.json", {"events": events}))
         assert response["statusCode"] == 413
         assert response_json(response)["error"]["field"] == "body"
         assert _queued(limited) == []
-    finally:
-        components_module.install(None)

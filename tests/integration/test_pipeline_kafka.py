@@ -33,8 +33,8 @@ def kafka_settings(settings: Settings, kafka_bootstrap: str) -> Settings:
 
 
 @pytest.fixture
-def kafka_components(kafka_settings: Settings) -> Iterator[Components]:
-    with opened_components(kafka_settings) as parts:
+def kafka_components(kafka_settings: Settings, functions: dict) -> Iterator[Components]:
+    with opened_components(kafka_settings, serve=functions) as parts:
         yield parts
 
 
@@ -123,7 +123,7 @@ def test_broker_down_answers_503_then_recovers_with_nothing_lost(functions: dict
         }
     )
     batch = _batch(50, "k3")
-    with opened_components(down):
+    with opened_components(down, serve=functions):
         try:
             # When a batch arrives, the caller is told 503 and that nothing was accepted
             response = functions["ingest"].invoke(http_event("ingest_v1_events.json", batch))

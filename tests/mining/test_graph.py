@@ -30,8 +30,8 @@ def graph_settings(tmp_path: Path, chdb_dir: Path, neo4j_uri: str) -> Settings:
 
 
 @pytest.fixture
-def graph_components(graph_settings: Settings) -> Iterator[Components]:
-    with opened_components(graph_settings) as parts:
+def graph_components(graph_settings: Settings, functions: dict[str, Any]) -> Iterator[Components]:
+    with opened_components(graph_settings, serve=functions) as parts:
         yield parts
 
 
@@ -127,7 +127,7 @@ def test_health_pings_the_configured_graph(graph_components: Components, setting
     # When each is asked for its health
     # Then the graph is connected, down with the reason, and not configured
     assert graph_components.health()["graph"] == "connected"
-    with opened_components(unreachable, install=False) as parts:
+    with opened_components(unreachable) as parts:
         assert parts.health()["graph"].startswith("down: ")
-    with opened_components(settings, install=False) as parts:
+    with opened_components(settings) as parts:
         assert parts.health()["graph"] == "not configured"

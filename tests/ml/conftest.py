@@ -15,12 +15,12 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from eventlens import components as components_module
 from eventlens.components import Components
 from eventlens.ml.contracts import PipelineInput
+from eventlens_tools.local.invoke import LocalFunction
 from eventlens_tools.local.pipeline import PipelineRun, run_pipeline
 from eventlens_tools.shoppers import generate_shopper_events, warehouse_rows
-from tests.conftest import isolated_settings, opened_components
+from tests.conftest import hand, isolated_settings, opened_components
 
 END = datetime(2026, 3, 1, tzinfo=UTC)  # history ends here; the pipeline exports through LAST_DAY
 LAST_DAY = date(2026, 2, 28)
@@ -37,9 +37,9 @@ def shopper_rows() -> pa.Table:
 def ml_parts(
     tmp_path_factory: pytest.TempPathFactory, chdb_dir: Path, shopper_rows: pa.Table
 ) -> Iterator[Components]:
-    """Components whose warehouse holds the shoppers' events (not installed: see ``served``)."""
+    """Components whose warehouse holds the shoppers' events (handed to the functions by ``served``)."""
     settings = isolated_settings(tmp_path_factory.mktemp("ml-home"), chdb_dir, prefix="ml")
-    with opened_components(settings, install=False) as parts:
+    with opened_components(settings) as parts:
         parts.warehouse.insert_arrow("events", shopper_rows)
         yield parts
 
@@ -47,19 +47,14 @@ def ml_parts(
 @pytest.fixture(scope="session")
 def first_run(ml_parts: Components) -> PipelineRun:
     """The state machine's first execution over the shoppers' year."""
-    components_module.install(ml_parts)
-    try:
-        return run_pipeline(ml_parts.settings, PipelineInput(until=LAST_DAY), parts=ml_parts)
-    finally:
-        components_module.install(None)
+    return run_pipeline(ml_parts.settings, PipelineInput(until=LAST_DAY), parts=ml_parts)
 
 
 @pytest.fixture
-def served(ml_parts: Components, first_run: PipelineRun) -> Iterator[Components]:
-    """The pipeline's components installed as the process's, as the predict function finds them."""
-    components_module.install(ml_parts)
-    yield ml_parts
-    components_module.install(None)
+def served(ml_parts: Components, first_run: PipelineRun, functions: dict[str, LocalFunction]) -> Components:
+    """The pipeline's components, handed to the manifest's functions (the predict function's too)."""
+    hand(ml_parts, functions)
+    return ml_parts
 
 
 def api_event(

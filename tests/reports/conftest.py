@@ -19,13 +19,13 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from eventlens import components as components_module
 from eventlens.components import Components
 from eventlens.msk import event_from_records
 from eventlens.queue import EmbeddedQueue
 from eventlens.settings import Settings
 from eventlens_tools.generator import generate_events
-from tests.conftest import http_event, isolated_settings
+from eventlens_tools.local.invoke import LocalFunction
+from tests.conftest import hand, http_event, isolated_settings
 
 USERS = 80
 DAYS = 120
@@ -48,13 +48,13 @@ def _frame(events: list[dict[str, Any]]) -> pd.DataFrame:
     return frame.rename(columns={"type": "event_type"})
 
 
-def _ingest(functions: dict[str, Any], events: list[dict[str, Any]]) -> None:
+def _ingest(functions: dict[str, LocalFunction], events: list[dict[str, Any]]) -> None:
     response = functions["ingest"].invoke(http_event("ingest_v1_events.json", {"events": events}))
     body = json.loads(response["body"])
     assert response["statusCode"] == 202 and body["accepted"] == len(events), body
 
 
-def _consume(functions: dict[str, Any], settings: Settings, redeliver: bool = False) -> None:
+def _consume(functions: dict[str, LocalFunction], settings: Settings, redeliver: bool = False) -> None:
     reader = EmbeddedQueue(settings.queue_path, settings.kafka_topic).reader("reports-test")
     while records := reader.poll(max_records=BATCH, timeout_s=0):
         for _ in range(2 if redeliver else 1):  # at-least-once: the same MSK batch again
@@ -65,11 +65,11 @@ def _consume(functions: dict[str, Any], settings: Settings, redeliver: bool = Fa
 
 @pytest.fixture(scope="module")
 def dataset(
-    chdb_dir: Path, tmp_path_factory: pytest.TempPathFactory, functions: dict[str, Any]
+    chdb_dir: Path, tmp_path_factory: pytest.TempPathFactory, functions: dict[str, LocalFunction]
 ) -> Iterator[Dataset]:
     settings = isolated_settings(tmp_path_factory.mktemp("reports-home"), chdb_dir, prefix="reports")
     parts = Components(settings)
-    components_module.install(parts)
+    hand(parts, functions)
     now = datetime.now(UTC)
     events = list(generate_events(USERS, days=DAYS, seed=23, end=now))
     rng = random.Random(5)
@@ -91,13 +91,12 @@ def dataset(
     _ingest(functions, late)
     _consume(functions, settings)
     yield Dataset(parts, settings, _frame(events), now.date())
-    components_module.install(None)
     parts.warehouse.command(f"DROP DATABASE IF EXISTS {settings.clickhouse_database}")
     parts.close()
 
 
 @pytest.fixture
-def reports(dataset: Dataset) -> Dataset:
-    """The dataset, its components installed as the process's (what the handlers use)."""
-    components_module.install(dataset.components)
+def reports(dataset: Dataset, functions: dict[str, LocalFunction]) -> Dataset:
+    """The dataset, its components handed to the manifest's functions (what their handlers use)."""
+    hand(dataset.components, functions)
     return dataset

@@ -1,23 +1,27 @@
-"""The outside systems one process talks to, built once from settings and kept while warm.
+"""The outside systems one function talks to, built once from settings and kept while warm.
 
-A Lambda container (or the local runtime) keeps one ``Components``; each part is opened on first
-use, so a function only connects to what it touches, and a part that failed to open is tried
-again on the next use (a broker that was down may be back).
+A handler binds one ``Components`` at import (``parts = Components(get_settings())``) and hands it
+to its domain functions; the local runtime hands its one to every function it loads instead. Each
+part is opened on first use, and its client library imported then, so a function only connects to
+and loads what it touches (ingest: the queue alone, no pyarrow or chDB); a part that failed to open
+is tried again on the next use (a broker that was down may be back).
 """
 
 from __future__ import annotations
 
 import threading
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-from eventlens.deadletter import DeadLetterStore
 from eventlens.errors import GraphError, WarehouseError
-from eventlens.mining.graph import GraphStore
-from eventlens.objectstore import ObjectStore, open_object_store
-from eventlens.queue import EventQueue, open_queue
-from eventlens.schema import migrate
-from eventlens.settings import Settings, get_settings
-from eventlens.warehouse import Warehouse, open_warehouse
+from eventlens.settings import Settings
+
+if TYPE_CHECKING:
+    from eventlens.deadletter import DeadLetterStore
+    from eventlens.mining.graph import GraphStore
+    from eventlens.objectstore import ObjectStore
+    from eventlens.queue import EventQueue
+    from eventlens.warehouse import Warehouse
 
 
 class Components:
@@ -27,10 +31,15 @@ class Components:
 
     @cached_property
     def queue(self) -> EventQueue:
+        from eventlens.queue import open_queue
+
         return open_queue(self.settings)
 
     @cached_property
     def warehouse(self) -> Warehouse:
+        from eventlens.schema import migrate
+        from eventlens.warehouse import open_warehouse
+
         with self._lock:
             warehouse = open_warehouse(self.settings)
             migrate(warehouse, self.settings.retention_days)
@@ -38,10 +47,14 @@ class Components:
 
     @cached_property
     def objects(self) -> ObjectStore:
+        from eventlens.objectstore import open_object_store
+
         return open_object_store(self.settings)
 
     @cached_property
     def dead_letters(self) -> DeadLetterStore:
+        from eventlens.deadletter import DeadLetterStore
+
         return DeadLetterStore(self.objects)
 
     @cached_property
@@ -80,22 +93,3 @@ def _state(check: object) -> str:
     except (WarehouseError, GraphError, OSError, RuntimeError) as exc:
         return f"down: {exc}"
 
-
-_current: Components | None = None
-_current_lock = threading.Lock()
-
-
-def current() -> Components:
-    """This process's components, created from the environment on first use."""
-    global _current
-    with _current_lock:
-        if _current is None:
-            _current = Components(get_settings())
-        return _current
-
-
-def install(components: Components | None) -> None:
-    """Make ``components`` this process's (the local runtime and tests choose their own)."""
-    global _current
-    with _current_lock:
-        _current = components

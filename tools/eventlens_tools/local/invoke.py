@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
+from eventlens.components import Components
 from eventlens.manifest import Function
 
 
@@ -36,14 +37,29 @@ class LocalContext:
 
 class LocalFunction:
     """Warm 'containers' of a function: each loads the module once and serves one request at a time,
-    as a Lambda container does; ``concurrency`` of them serve requests side by side."""
+    as a Lambda container does; ``concurrency`` of them serve requests side by side.
 
-    def __init__(self, function: Function, concurrency: int = 1) -> None:
+    Each handler module binds its own ``parts`` at import; given ``parts``, every container gets
+    those instead (``bind``): chDB opens one data directory per process, so the functions a process
+    runs share one ``Components``, the runtime's.
+    """
+
+    def __init__(self, function: Function, concurrency: int = 1, parts: Components | None = None) -> None:
         self.function = function
+        self._modules = [_load_module(function, slot) for slot in range(concurrency)]
         self._idle: queue.SimpleQueue[Any] = queue.SimpleQueue()
         attribute = function.handler.rsplit(".", 1)[1]
-        for slot in range(concurrency):
-            self._idle.put(getattr(_load_module(function, slot), attribute))
+        for module in self._modules:
+            self._idle.put(getattr(module, attribute))
+        if parts is not None:
+            self.bind(parts)
+
+    def bind(self, parts: Components) -> None:
+        """Hand ``parts`` to every container: each handler module's ``parts`` becomes them."""
+        for module in self._modules:
+            if not hasattr(module, "parts"):
+                raise TypeError(f"the handler of {self.function.name} binds no parts")
+            vars(module)["parts"] = parts
 
     def invoke(self, event: dict[str, Any]) -> Any:
         context = LocalContext(

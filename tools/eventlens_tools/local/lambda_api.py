@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote
 
+from eventlens.components import Components
 from eventlens.manifest import Function
 from eventlens.observability import logger
 from eventlens_tools.local.invoke import LocalFunction
@@ -37,8 +38,15 @@ def function_name(path_part: str) -> str:
 class LambdaApiServer:
     """The manifest's functions behind a local Lambda Invoke endpoint."""
 
-    def __init__(self, functions: dict[str, Function], host: str = "127.0.0.1", port: int = 0) -> None:
-        self.functions = {name: LocalFunction(fn) for name, fn in functions.items()}
+    def __init__(
+        self,
+        functions: dict[str, Function],
+        parts: Components | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        """``parts``: the ``Components`` every function is handed (each its own when None)."""
+        self.functions = {name: LocalFunction(fn, parts=parts) for name, fn in functions.items()}
         self._host = host
         self.invocations: list[tuple[str, str]] = []  # (function, "ok" | error type), in order
         self._server = ThreadingHTTPServer((host, port), _handler_class(self))

@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from eventlens import components as components_module
 from eventlens.components import Components
 from eventlens.manifest import fill_function_arns, load_manifest, load_state_machines
 from eventlens.ml.contracts import PipelineInput
@@ -66,27 +65,24 @@ def run_pipeline(
     """Start one execution of the ML pipeline and wait for it; ``on_state`` is told each state's name
     as the execution enters it.
 
-    The handlers use this process's components: ``parts`` when given (already installed, say by a
-    test), otherwise new ones for ``settings``, installed for the run and closed after it. Call it
-    with no other runtime serving in this process, or pass that runtime's components.
+    The handlers are handed ``parts`` when given (a test's, or a runtime's serving in this process),
+    otherwise new ones for ``settings``, closed after the run.
     """
     from eventlens_tools.local.lambda_api import LambdaApiServer
 
     own = parts is None
     parts = parts or Components(settings)
-    components_module.install(parts)
     machine = load_state_machines()[STATE_MACHINE]
     manifest = load_manifest()
     started = time.perf_counter()
     try:
-        with LambdaApiServer({name: manifest[name] for name in machine.functions}) as api:
+        with LambdaApiServer({name: manifest[name] for name in machine.functions}, parts) as api:
             arns = {name: local_function_arn(name) for name in machine.functions}
             with _local_step_functions(api.url, passthrough_s3=bool(settings.bucket)) as sfn:
                 run = _execute(sfn, definition(arns), request or PipelineInput(), timeout_s, on_state)
             run.invocations = list(api.invocations)
     finally:
         if own:
-            components_module.install(None)
             parts.close()
     run.seconds = round(time.perf_counter() - started, 2)
     return run
@@ -223,12 +219,10 @@ def _top_users(settings: Settings, limit: int) -> list[dict[str, Any]]:
     from eventlens_tools.local.invoke import LocalFunction
 
     parts = Components(settings)
-    components_module.install(parts)
     try:
-        function = LocalFunction(load_manifest()["predict"])
+        function = LocalFunction(load_manifest()["predict"], parts=parts)
         event = http_api_event("GET", "/users", f"limit={limit}", [], b"", HttpRoute("GET", "/users"), {})
         status, _, body = http_response(function.invoke(event))
         return json.loads(body)["users"] if status == 200 else []
     finally:
-        components_module.install(None)
         parts.close()

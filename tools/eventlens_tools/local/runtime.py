@@ -14,7 +14,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from eventlens import components as components_module
 from eventlens.components import Components
 from eventlens.errors import QueueUnavailable
 from eventlens.manifest import Function, HttpRoute, load_manifest
@@ -43,8 +42,7 @@ class LocalRuntime:
         """``only`` names the functions to run here (all by default): as on Lambda, ingest can run in
         one process while consume and report, which share the warehouse, run in another."""
         self.settings = settings
-        self.components = Components(settings)
-        components_module.install(self.components)
+        self.components = Components(settings)  # one for every function: chDB allows one per process
         manifest = load_manifest()
         unknown = (only or set()) - set(manifest)
         if unknown:
@@ -53,7 +51,7 @@ class LocalRuntime:
         # HTTP functions get a few containers each (Lambda scales them out); a Kafka-fed one gets one
         # per feeder, as the event source mapping invokes one batch at a time per partition set.
         self.functions = {
-            name: LocalFunction(fn, concurrency=HTTP_CONCURRENCY if fn.http else 1)
+            name: LocalFunction(fn, HTTP_CONCURRENCY if fn.http else 1, parts=self.components)
             for name, fn in self.manifest.items()
         }
         self.routes = [
@@ -102,7 +100,6 @@ class LocalRuntime:
         for thread in self._threads:
             thread.join(timeout=30)
         self.components.close()
-        components_module.install(None)
 
     def route(self, method: str, path: str) -> tuple[RouteTarget, dict[str, str]] | None:
         for target in self.routes:

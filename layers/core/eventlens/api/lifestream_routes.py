@@ -9,7 +9,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from eventlens import components
+from eventlens.api.parts import Parts
 from eventlens.errors import InvalidParameter
 from eventlens.reports import lifestream
 
@@ -31,6 +31,7 @@ def _types(raw: str | None) -> list[str]:
 
 @router.get("/api/v1/stream/events/<user_id>")
 def get_stream_events(
+    parts: Parts,
     user_id: UserId,
     start: Since = None,
     end: Until = None,
@@ -39,19 +40,20 @@ def get_stream_events(
     offset: Annotated[int, Query(ge=0, le=lifestream.MAX_OFFSET)] = 0,
 ) -> lifestream.StreamPage:
     """A user's Life Stream events, newest first, a page at a time."""
-    return lifestream.stream_events(
-        components.current().warehouse, user_id, start, end, _types(event_type), limit, offset
-    )
+    return lifestream.stream_events(parts.warehouse, user_id, start, end, _types(event_type), limit, offset)
 
 
 @router.get("/api/v1/stream/stats/<user_id>")
-def get_stream_stats(user_id: UserId, start: Since = None, end: Until = None) -> lifestream.StreamStats:
+def get_stream_stats(
+    parts: Parts, user_id: UserId, start: Since = None, end: Until = None
+) -> lifestream.StreamStats:
     """How many events a user has, by type, with the first and last of each."""
-    return lifestream.stream_stats(components.current().warehouse, user_id, start, end)
+    return lifestream.stream_stats(parts.warehouse, user_id, start, end)
 
 
 @router.get("/api/v1/search/memory/<user_id>/summary")
 def get_memory_summary(
+    parts: Parts,
     user_id: UserId,
     period: Annotated[lifestream.SummaryPeriod | None, Query(description="day, week, month or year")] = None,
     start: Annotated[date | None, Query(alias="from", description="first day (with to)")] = None,
@@ -59,4 +61,4 @@ def get_memory_summary(
 ) -> lifestream.MemorySummary:
     """What happened in a period: places, purchases and spend, people, activity and health."""
     first, last = lifestream.summary_range(period, start, end)
-    return lifestream.memory_summary(components.current().warehouse, user_id, first, last)
+    return lifestream.memory_summary(parts.warehouse, user_id, first, last)

@@ -14,8 +14,8 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from eventlens import components
 from eventlens.api.errors import json_response
+from eventlens.api.parts import Parts
 from eventlens.ml import predict
 from eventlens.observability import logger
 
@@ -24,35 +24,39 @@ predictors = predict.PredictorCache()  # the promoted model, loaded once per war
 
 
 @router.get("/services")
-def get_services() -> predict.ServicesResponse:
+def get_services(parts: Parts) -> predict.ServicesResponse:
     """The prediction services and whether this container has loaded each."""
-    return predict.services(predictors, components.current().objects)
+    return predict.services(predictors, parts.objects)
 
 
 @router.get("/users")
 def get_users(
+    parts: Parts,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> predict.UsersResponse:
     """Users of the latest daily snapshot, likeliest buyers first, with features and predictions."""
-    return predict.users_page(predictors.get(components.current().objects), offset, limit)
+    return predict.users_page(predictors.get(parts.objects), offset, limit)
 
 
 @router.post("/predict")
 def post_predict(
+    parts: Parts,
     request: predict.PredictRequest,
     service: Annotated[str | None, Query(description="service/model name")] = None,
 ) -> predict.PredictResponse:
     """Predictions for feature rows (or snapshot users); the query's service wins over the body's."""
     predict.check_service(service or request.service or predict.SERVICES[0])
-    return predict.predict_records(predictors.get(components.current().objects), request.records)
+    return predict.predict_records(predictors.get(parts.objects), request.records)
 
 
 @router.post("/predict/<service_name>")
-def post_predict_service(service_name: str, request: predict.PredictRequest) -> predict.PredictResponse:
+def post_predict_service(
+    parts: Parts, service_name: str, request: predict.PredictRequest
+) -> predict.PredictResponse:
     """``/predict/context_aware`` is ``/predict?service=context_aware``."""
     predict.check_service(service_name)
-    return predict.predict_records(predictors.get(components.current().objects), request.records)
+    return predict.predict_records(predictors.get(parts.objects), request.records)
 
 
 @router.exception_handler(predict.UnknownService)

@@ -7,7 +7,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from eventlens import components
+from eventlens.api.parts import Parts
 from eventlens.reports import viewing
 
 router = APIGatewayHttpRouter()
@@ -18,29 +18,31 @@ Days = Annotated[int, Query(ge=1, le=viewing.MAX_DAYS, description="the last N d
 
 @router.get("/api/v1/analytics/content/popular")
 def get_popular_content(
+    parts: Parts,
     days: Days = 7,
     limit: Annotated[int, Query(ge=1, le=viewing.MAX_LIMIT)] = 10,
 ) -> viewing.PopularContent:
     """The most viewed movies: views (starts), distinct viewers and completion rate."""
-    return viewing.popular_content(components.current().warehouse, days, limit)
+    return viewing.popular_content(parts.warehouse, days, limit)
 
 
 @router.get("/api/v1/analytics/user/<user_id>/stats")
 def get_user_stats(
+    parts: Parts,
     user_id: Annotated[str, Path(min_length=1, max_length=256)],
     days: Days = 30,
 ) -> viewing.UserViewingStats:
     """One user's viewing: movies started and finished, distinct movies, watch time."""
-    return viewing.user_stats(components.current().warehouse, user_id, days)
+    return viewing.user_stats(parts.warehouse, user_id, days)
 
 
 @router.get("/api/v1/analytics/trends")
-def get_trends(days: Days = 7) -> viewing.ViewingTrends:
+def get_trends(parts: Parts, days: Days = 7) -> viewing.ViewingTrends:
     """Views, viewers and completions per day."""
-    return viewing.trends(components.current().warehouse, days)
+    return viewing.trends(parts.warehouse, days)
 
 
 @router.get("/api/v1/analytics/peak-hours")
-def get_peak_hours(days: Days = 7) -> viewing.PeakHours:
+def get_peak_hours(parts: Parts, days: Days = 7) -> viewing.PeakHours:
     """Viewing events and viewers per hour of day (UTC), busiest first."""
-    return viewing.peak_hours(components.current().warehouse, days)
+    return viewing.peak_hours(parts.warehouse, days)

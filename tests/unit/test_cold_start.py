@@ -1,0 +1,36 @@
+"""Cold starts: a handler imports what it uses, and no more (heavy libraries only where needed)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+HEAVY = ("pyarrow", "chdb", "clickhouse_connect", "numpy", "sklearn", "neo4j")
+
+
+def _modules_after_import(function: str) -> set[str]:
+    """The top-level modules loaded by importing ``functions/<function>/handler.py`` in a fresh
+    interpreter, as a Lambda cold start imports it."""
+    script = (
+        "import json, sys\n"
+        f"sys.path.insert(0, {str(ROOT / 'functions' / function)!r})\n"
+        "import handler\n"
+        "print(json.dumps(sorted({name.split('.')[0] for name in sys.modules})))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT, timeout=120
+    )
+    return set(json.loads(done.stdout.splitlines()[-1]))
+
+
+def test_ingest_handler_loads_no_warehouse_or_ml_library() -> None:
+    # Given the ingest function, which only validates events and puts them on the queue
+    # When its handler is imported as on a cold start
+    loaded = _modules_after_import("ingest")
+
+    # Then neither pyarrow, chDB, the ClickHouse client nor any ML or graph library is loaded
+    assert loaded.isdisjoint(HEAVY), sorted(loaded & set(HEAVY))
+    assert "eventlens" in loaded
