@@ -13,15 +13,63 @@ from typing import Literal
 from pydantic import BaseModel
 
 from eventlens.errors import InvalidParameter
-from eventlens.reports.segments import Segment, on_rollup, segment_sql
+from eventlens.reports.segments import Segment, on_rollup, with_segments
 from eventlens.warehouse import Warehouse
 
 MAX_RANGE_DAYS = 3 * 366
 
 Period = Literal["day", "week", "month"]
-# How each period's first day is computed from a day, in ClickHouse.
-_PERIOD_START = {"day": "toDate({col})", "week": "toMonday({col})", "month": "toStartOfMonth({col})"}
-_PERIOD_STEP = {"day": "INTERVAL 1 DAY", "week": "INTERVAL 1 WEEK", "month": "INTERVAL 1 MONTH"}
+
+# Distinct users per period that has any: {first} and {last} are the first days of the first and last
+# period, {last_day} the last period's last day; active_users fills the periods without users with 0.
+# Without segments, user_periods: one row per (period, start, user) once merged, FINAL makes that exact now.
+_ACTIVE_USERS = """
+SELECT start AS period_start, count() AS users
+FROM user_periods FINAL
+WHERE period = {period:String} AND start BETWEEN {first:Date} AND {last:Date}
+GROUP BY period_start
+"""
+
+# With segments: daily_rollup's merged uniqExact states when it keeps every segment's dimension, else the
+# events table. {segments} is their condition (segments.with_segments); {period:String} picks the first day.
+_ACTIVE_USERS_FROM_ROLLUP = """
+SELECT
+    multiIf({period:String} = 'week', toMonday(day), {period:String} = 'month', toStartOfMonth(day), day)
+        AS period_start,
+    uniqExactMerge(users) AS users
+FROM daily_rollup
+WHERE day BETWEEN {first:Date} AND {last_day:Date} AND {segments}
+GROUP BY period_start
+"""
+
+_ACTIVE_USERS_FROM_EVENTS = """
+SELECT
+    multiIf({period:String} = 'week', toMonday(day), {period:String} = 'month', toStartOfMonth(day), day)
+        AS period_start,
+    uniqExact(user_id) AS users
+FROM events
+WHERE day BETWEEN {first:Date} AND {last_day:Date} AND {segments}
+GROUP BY period_start
+"""
+
+# Event counts per type, from daily_rollup when it keeps every segment's dimension, else from events.
+_TOP_EVENTS_FROM_ROLLUP = """
+SELECT event_type, toUInt64(sum(events)) AS count
+FROM daily_rollup
+WHERE day BETWEEN {start:Date} AND {end:Date} AND {segments}
+GROUP BY event_type
+ORDER BY count DESC, event_type
+LIMIT {limit:UInt32}
+"""
+
+_TOP_EVENTS_FROM_EVENTS = """
+SELECT event_type, toUInt64(count()) AS count
+FROM events
+WHERE day BETWEEN {start:Date} AND {end:Date} AND {segments}
+GROUP BY event_type
+ORDER BY count DESC, event_type
+LIMIT {limit:UInt32}
+"""
 
 
 class DailyUsers(BaseModel):
@@ -78,33 +126,49 @@ def active_users(
 ) -> list[tuple[date, int]]:
     """(first day of the period, distinct users) for each day, week or month overlapping the range."""
     check_range(start, end)
-    first = _PERIOD_START[period].format(col="{start:Date}")
-    last = _PERIOD_START[period].format(col="{end:Date}")
-    step = _PERIOD_STEP[period]
-    fill = f"ORDER BY period_start WITH FILL FROM {first} TO {last} + {step} STEP {step}"
-    params: dict[str, object] = {"start": start, "end": end, "period": period}
+    periods = period_starts(period, start, end)
+    # Whole periods: the day range widens to the first and last period's bounds.
+    last_day = _next_period_start(period, periods[-1]) - timedelta(days=1)
+    params: dict[str, object] = {
+        "period": period,
+        "first": periods[0],
+        "last": periods[-1],
+        "last_day": last_day,
+    }
     if not segments:
-        # user_periods holds one row per (period, start, user) once merged; FINAL makes that exact now.
-        sql = f"""
-            SELECT start AS period_start, count() AS users
-            FROM user_periods FINAL
-            WHERE period = {{period:String}} AND start BETWEEN {first} AND {last}
-            GROUP BY period_start
-            {fill}
-        """
+        sql = _ACTIVE_USERS
     else:
-        where, segment_params = segment_sql(segments)
+        template = _ACTIVE_USERS_FROM_ROLLUP if on_rollup(segments) else _ACTIVE_USERS_FROM_EVENTS
+        sql, segment_params = with_segments(template, segments)
         params.update(segment_params)
-        # Whole periods: widen the day range to the first and last period's bounds.
-        day_range = f"day BETWEEN {first} AND {last} + {_PERIOD_STEP[period]} - INTERVAL 1 DAY"
-        grouped = _PERIOD_START[period].format(col="day")
-        if on_rollup(segments):
-            source = f"SELECT {grouped} AS period_start, uniqExactMerge(users) AS users FROM daily_rollup"
-        else:
-            source = f"SELECT {grouped} AS period_start, uniqExact(user_id) AS users FROM events"
-        sql = f"{source} WHERE {day_range} AND {where} GROUP BY period_start {fill}"
-    rows = warehouse.query(sql, params)
-    return list(zip(rows.column("period_start").to_pylist(), rows.column("users").to_pylist(), strict=True))
+    users = {row["period_start"]: row["users"] for row in warehouse.query(sql, params).to_pylist()}
+    return [(first_day, users.get(first_day, 0)) for first_day in periods]
+
+
+def period_starts(period: Period, start: date, end: date) -> list[date]:
+    """The first day of each day, calendar week (Monday first) or calendar month overlapping the range."""
+    first = _period_start(period, start)
+    periods = []
+    while first <= end:
+        periods.append(first)
+        first = _next_period_start(period, first)
+    return periods
+
+
+def _period_start(period: Period, day: date) -> date:
+    if period == "week":
+        return day - timedelta(days=day.weekday())
+    if period == "month":
+        return day.replace(day=1)
+    return day
+
+
+def _next_period_start(period: Period, first: date) -> date:
+    if period == "week":
+        return first + timedelta(weeks=1)
+    if period == "month":
+        return (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return first + timedelta(days=1)
 
 
 def top_events(
@@ -114,16 +178,7 @@ def top_events(
     check_range(start, end)
     if not 1 <= limit <= 1000:
         raise InvalidParameter("limit", f"must be between 1 and 1000, got {limit}")
-    where, params = segment_sql(segments)
-    counted = "sum(events)" if on_rollup(segments) else "count()"
-    table = "daily_rollup" if on_rollup(segments) else "events"
-    sql = f"""
-        SELECT event_type, toUInt64({counted}) AS count
-        FROM {table}
-        WHERE day BETWEEN {{start:Date}} AND {{end:Date}} AND {where}
-        GROUP BY event_type
-        ORDER BY count DESC, event_type
-        LIMIT {{limit:UInt32}}
-    """
+    template = _TOP_EVENTS_FROM_ROLLUP if on_rollup(segments) else _TOP_EVENTS_FROM_EVENTS
+    sql, params = with_segments(template, segments)
     rows = warehouse.query(sql, {**params, "start": start, "end": end, "limit": limit}).to_pylist()
     return [EventCount(**row) for row in rows]

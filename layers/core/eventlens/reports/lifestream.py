@@ -24,8 +24,135 @@ TOP = 10
 SummaryPeriod = Literal["day", "week", "month", "year"]
 PERIOD_DAYS: dict[str, int] = {"day": 1, "week": 7, "month": 30, "year": 365}
 
-_USER = "user_id = {user_id:String} AND source = 'lifestream'"
-_IN_TIME = "ts >= {start:DateTime64(3, 'UTC')} AND ts < {end:DateTime64(3, 'UTC')}"
+# A user's Life Stream events in [start, end); an empty {types} means every type.
+_STREAM_COUNT = """
+SELECT count() AS n
+FROM user_events
+WHERE user_id = {user_id:String} AND source = 'lifestream'
+    AND ts >= {start:DateTime64(3, 'UTC')} AND ts < {end:DateTime64(3, 'UTC')}
+    AND (empty({types:Array(String)}) OR event_type IN {types:Array(String)})
+"""
+
+_STREAM_PAGE = """
+SELECT toString(event_id) AS event_id, event_type AS type, ts, properties
+FROM user_events
+WHERE user_id = {user_id:String} AND source = 'lifestream'
+    AND ts >= {start:DateTime64(3, 'UTC')} AND ts < {end:DateTime64(3, 'UTC')}
+    AND (empty({types:Array(String)}) OR event_type IN {types:Array(String)})
+ORDER BY ts DESC, event_id
+LIMIT {limit:UInt32} OFFSET {offset:UInt32}
+"""
+
+_STREAM_STATS = """
+SELECT event_type AS type, count() AS count, min(ts) AS first, max(ts) AS last
+FROM user_events
+WHERE user_id = {user_id:String} AND source = 'lifestream'
+    AND ts >= {start:DateTime64(3, 'UTC')} AND ts < {end:DateTime64(3, 'UTC')}
+GROUP BY type
+ORDER BY count DESC, type
+"""
+
+# The memory summary's parts, each over a user's Life Stream events on the days {start}–{end}.
+_SUMMARY_EVENTS_BY_TYPE = """
+SELECT event_type AS type, count() AS n
+FROM user_events
+WHERE user_id = {user_id:String} AND source = 'lifestream' AND toDate(ts) BETWEEN {start:Date} AND {end:Date}
+GROUP BY type
+"""
+
+_SUMMARY_PLACES = """
+SELECT
+    round(JSONExtractFloat(properties, 'lat'), 3) AS lat,
+    round(JSONExtractFloat(properties, 'lon'), 3) AS lon,
+    count() AS visits,
+    min(ts) AS first_visit,
+    max(ts) AS last_visit
+FROM user_events
+WHERE user_id = {user_id:String} AND source = 'lifestream' AND toDate(ts) BETWEEN {start:Date} AND {end:Date}
+    AND event_type = 'geo'
+GROUP BY lat, lon
+ORDER BY visits DESC, lat, lon
+LIMIT {top:UInt32}
+"""
+
+_SUMMARY_PURCHASES = """
+SELECT count() AS count, round(sum(JSONExtractFloat(properties, 'amount')), 2) AS spent
+FROM user_events
+WHERE user_id = {user_id:String} AND source = 'lifestream' AND toDate(ts) BETWEEN {start:Date} AND {end:Date}
+    AND event_type = 'purchase'
+"""
+
+_SUMMARY_SPEND_BY_ITEM = """
+SELECT
+    JSONExtractString(properties, 'item') AS name,
+    count() AS count,
+    round(sum(JSONExtractFloat(properties, 'amount')), 2) AS spent
+FROM user_events
+WHERE user_id = {user_id:String} AND source = 'lifestream' AND toDate(ts) BETWEEN {start:Date} AND {end:Date}
+    AND event_type = 'purchase'
+GROUP BY name
+ORDER BY spent DESC, name
+LIMIT {top:UInt32}
+"""
+
+_SUMMARY_SPEND_BY_PLACE = """
+SELECT
+    JSONExtractString(properties, 'place') AS name,
+    count() AS count,
+    round(sum(JSONExtractFloat(properties, 'amount')), 2) AS spent
+FROM user_events
+WHERE user_id = {user_id:String} AND source = 'lifestream' AND toDate(ts) BETWEEN {start:Date} AND {end:Date}
+    AND event_type = 'purchase' AND name != ''
+GROUP BY name
+ORDER BY spent DESC, name
+LIMIT {top:UInt32}
+"""
+
+_SUMMARY_PEOPLE = """
+SELECT
+    JSONExtractString(properties, 'person_id') AS person_id,
+    count() AS interactions,
+    CAST(sumMap(map(JSONExtractString(properties, 'action'), toUInt64(1))), 'Map(String, UInt64)') AS actions
+FROM user_events
+WHERE user_id = {user_id:String} AND source = 'lifestream' AND toDate(ts) BETWEEN {start:Date} AND {end:Date}
+    AND event_type = 'social' AND person_id != ''
+GROUP BY person_id
+ORDER BY interactions DESC, person_id
+LIMIT {top:UInt32}
+"""
+
+_SUMMARY_ACTIVITY = """
+SELECT count() AS sessions, round(sum(JSONExtractFloat(properties, 'duration_minutes')), 2) AS minutes
+FROM user_events
+WHERE user_id = {user_id:String} AND source = 'lifestream' AND toDate(ts) BETWEEN {start:Date} AND {end:Date}
+    AND event_type = 'activity'
+"""
+
+_SUMMARY_ACTIVITY_BY_KIND = """
+SELECT
+    JSONExtractString(properties, 'activity') AS activity,
+    count() AS sessions,
+    round(sum(JSONExtractFloat(properties, 'duration_minutes')), 2) AS minutes
+FROM user_events
+WHERE user_id = {user_id:String} AND source = 'lifestream' AND toDate(ts) BETWEEN {start:Date} AND {end:Date}
+    AND event_type = 'activity'
+GROUP BY activity
+ORDER BY sessions DESC, activity
+"""
+
+_SUMMARY_HEALTH = """
+SELECT
+    JSONExtractString(properties, 'metric') AS metric,
+    count() AS count,
+    round(avg(JSONExtractFloat(properties, 'value')), 2) AS avg,
+    min(JSONExtractFloat(properties, 'value')) AS min,
+    max(JSONExtractFloat(properties, 'value')) AS max
+FROM user_events
+WHERE user_id = {user_id:String} AND source = 'lifestream' AND toDate(ts) BETWEEN {start:Date} AND {end:Date}
+    AND event_type = 'health'
+GROUP BY metric
+ORDER BY metric
+"""
 
 
 class StreamEvent(BaseModel):
@@ -149,7 +276,6 @@ def stream_events(
     types = types or []
     if len(types) > MAX_TYPES:
         raise InvalidParameter("type", f"at most {MAX_TYPES} types, got {len(types)}")
-    type_filter = "AND event_type IN {types:Array(String)}" if types else ""
     params = {
         "user_id": user_id,
         "start": start,
@@ -158,18 +284,8 @@ def stream_events(
         "limit": limit,
         "offset": offset,
     }
-    where = f"{_USER} AND {_IN_TIME} {type_filter}"
-    counted = warehouse.query(f"SELECT count() AS n FROM user_events WHERE {where}", params)
-    total = int(counted.column("n")[0].as_py())
-    rows = warehouse.query(
-        f"""
-        SELECT toString(event_id) AS event_id, event_type AS type, ts, properties
-        FROM user_events WHERE {where}
-        ORDER BY ts DESC, event_id
-        LIMIT {{limit:UInt32}} OFFSET {{offset:UInt32}}
-        """,
-        params,
-    ).to_pylist()
+    total = int(warehouse.query(_STREAM_COUNT, params).column("n")[0].as_py())
+    rows = warehouse.query(_STREAM_PAGE, params).to_pylist()
     events = [StreamEvent(**{**row, "properties": orjson.loads(row["properties"])}) for row in rows]
     following = offset + len(events)
     return StreamPage(
@@ -187,14 +303,7 @@ def stream_stats(
 ) -> StreamStats:
     """How many Life Stream events a user has in ``[start, end)``, by type, with the first and last."""
     start, end = _time_range(start, end)
-    rows = warehouse.query(
-        f"""
-        SELECT event_type AS type, count() AS count, min(ts) AS first, max(ts) AS last
-        FROM user_events WHERE {_USER} AND {_IN_TIME}
-        GROUP BY type ORDER BY count DESC, type
-        """,
-        {"user_id": user_id, "start": start, "end": end},
-    ).to_pylist()
+    rows = warehouse.query(_STREAM_STATS, {"user_id": user_id, "start": start, "end": end}).to_pylist()
     by_type = [TypeStats(**row) for row in rows]
     return StreamStats(
         user_id=user_id,
@@ -226,49 +335,20 @@ def summary_range(
 def memory_summary(warehouse: Warehouse, user_id: str, start: date, end: date) -> MemorySummary:
     """What happened in a user's life from ``start`` to ``end`` (whole UTC days): places, purchases and
     spend, people, activity and health."""
-    params = {"user_id": user_id, "start": start, "end": end}
-    scope = f"FROM user_events WHERE {_USER} AND toDate(ts) BETWEEN {{start:Date}} AND {{end:Date}}"
+    params = {"user_id": user_id, "start": start, "end": end, "top": TOP}
 
-    def rows(select: str, tail: str = "") -> list[dict[str, Any]]:
-        return warehouse.query(f"SELECT {select} {scope} {tail}", params).to_pylist()
+    def rows(sql: str) -> list[dict[str, Any]]:
+        return warehouse.query(sql, params).to_pylist()
 
-    by_type = {r["type"]: r["n"] for r in rows("event_type AS type, count() AS n", "GROUP BY type")}
-    places = rows(
-        "round(JSONExtractFloat(properties, 'lat'), 3) AS lat,"
-        " round(JSONExtractFloat(properties, 'lon'), 3) AS lon,"
-        " count() AS visits, min(ts) AS first_visit, max(ts) AS last_visit",
-        f"AND event_type = 'geo' GROUP BY lat, lon ORDER BY visits DESC, lat, lon LIMIT {TOP}",
-    )
-    spend = "count() AS count, round(sum(JSONExtractFloat(properties, 'amount')), 2) AS spent"
-    purchases = rows(spend, "AND event_type = 'purchase'")[0]
-    by_item = rows(
-        f"JSONExtractString(properties, 'item') AS name, {spend}",
-        f"AND event_type = 'purchase' GROUP BY name ORDER BY spent DESC, name LIMIT {TOP}",
-    )
-    by_place = rows(
-        f"JSONExtractString(properties, 'place') AS name, {spend}",
-        f"AND event_type = 'purchase' AND name != '' GROUP BY name ORDER BY spent DESC, name LIMIT {TOP}",
-    )
-    people = rows(
-        "JSONExtractString(properties, 'person_id') AS person_id, count() AS interactions,"
-        " CAST(sumMap(map(JSONExtractString(properties, 'action'), toUInt64(1))),"
-        " 'Map(String, UInt64)') AS actions",
-        "AND event_type = 'social' AND person_id != '' "
-        f"GROUP BY person_id ORDER BY interactions DESC, person_id LIMIT {TOP}",
-    )
-    minutes = "round(sum(JSONExtractFloat(properties, 'duration_minutes')), 2) AS minutes"
-    activity = rows(f"count() AS sessions, {minutes}", "AND event_type = 'activity'")[0]
-    by_activity = rows(
-        f"JSONExtractString(properties, 'activity') AS activity, count() AS sessions, {minutes}",
-        "AND event_type = 'activity' GROUP BY activity ORDER BY sessions DESC, activity",
-    )
-    health = rows(
-        "JSONExtractString(properties, 'metric') AS metric, count() AS count,"
-        " round(avg(JSONExtractFloat(properties, 'value')), 2) AS avg,"
-        " min(JSONExtractFloat(properties, 'value')) AS min,"
-        " max(JSONExtractFloat(properties, 'value')) AS max",
-        "AND event_type = 'health' GROUP BY metric ORDER BY metric",
-    )
+    by_type = {r["type"]: r["n"] for r in rows(_SUMMARY_EVENTS_BY_TYPE)}
+    places = rows(_SUMMARY_PLACES)
+    purchases = rows(_SUMMARY_PURCHASES)[0]
+    by_item = rows(_SUMMARY_SPEND_BY_ITEM)
+    by_place = rows(_SUMMARY_SPEND_BY_PLACE)
+    people = rows(_SUMMARY_PEOPLE)
+    activity = rows(_SUMMARY_ACTIVITY)[0]
+    by_activity = rows(_SUMMARY_ACTIVITY_BY_KIND)
+    health = rows(_SUMMARY_HEALTH)
     return MemorySummary(
         user_id=user_id,
         start=start,

@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from eventlens.errors import InvalidParameter
-from eventlens.reports.segments import Segment, segment_sql
+from eventlens.reports.segments import Segment, with_segments
 from eventlens.warehouse import Warehouse
 
 MAX_WINDOWS = 52
@@ -43,11 +43,11 @@ _FROM_EVENTS = """
 SELECT cohort, dateDiff('week', cohort, week) AS k, uniqExact(user_id) AS users
 FROM (
     SELECT DISTINCT user_id, toMonday(day) AS week FROM events
-    WHERE day BETWEEN {first:Date} AND {last_week:Date} + 6 AND {where}
+    WHERE day BETWEEN {first:Date} AND {last_week:Date} + 6 AND {segments}
 ) AS active
 INNER JOIN (
     SELECT user_id, toMonday(min(day)) AS cohort FROM events
-    WHERE {where}
+    WHERE {segments}
     GROUP BY user_id HAVING cohort BETWEEN {first:Date} AND {last:Date}
 ) AS cohorts USING user_id
 WHERE week >= cohort AND k <= {windows:UInt8}
@@ -75,9 +75,8 @@ def retention_cohorts(
         raise InvalidParameter("start_date", f"at most {MAX_COHORTS} cohort weeks, got {cohorts}")
     params: dict[str, Any] = {"first": first, "last": last, "last_week": last, "windows": windows}
     if segments:
-        where, segment_params = segment_sql(segments)
+        sql, segment_params = with_segments(_FROM_EVENTS, segments)
         params.update(segment_params)
-        sql = _FROM_EVENTS.replace("{where}", where)
     else:
         sql = _FROM_ROLLUPS
     counts: dict[tuple[date, int], int] = {

@@ -92,6 +92,14 @@ def segment_sql(segments: list[Segment], prefix: str = "seg") -> tuple[str, dict
     return (" AND ".join(conditions) or "1"), params
 
 
+def with_segments(sql: str, segments: list[Segment]) -> tuple[str, dict[str, Any]]:
+    """A query whose ``{segments}`` marker is replaced by the segments' condition, and the parameters
+    that condition binds. The marker is the one place a report's SQL takes a piece made at run time:
+    columns from ``COLUMNS``/``HOT_PROPERTIES``, keys and values as bound parameters."""
+    condition, params = segment_sql(segments)
+    return sql.replace("{segments}", condition), params
+
+
 # Segments that the per-day rollup (daily_rollup: source, event_type, country) can answer.
 _ROLLUP_PATHS = {("event_type",), ("type",), ("source",), ("properties", "country")}
 
