@@ -129,8 +129,8 @@ def import_csv_events(
     rows_read = accepted = 0
     rejected: list[CsvRejection] = []
     pending: list[tuple[int, dict[str, Any]]] = []
-    with open(resolved, "rb") as raw:
-        for line, row in _csv_rows(resolved, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")):
+    with open(resolved, "rb") as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text:
+        for line, row in _csv_rows(resolved, text):
             rows_read += 1
             if isinstance(row, CsvRejection):
                 rejected.append(row)
