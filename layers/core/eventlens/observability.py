@@ -2,12 +2,14 @@
 
 Two log formats, one logger (Powertools'):
 
-* ``json`` — Powertools' structured lines, and each invocation's metrics as CloudWatch EMF JSON.
-  Always on Lambda (``AWS_LAMBDA_FUNCTION_NAME`` is set), and wherever it is asked for
-  (``EVENTLENS_LOG_FORMAT=json``, ``eventlens … --log-format json``) or the output is no terminal;
+* ``json`` — Powertools' structured lines. Always on Lambda (``AWS_LAMBDA_FUNCTION_NAME`` is set),
+  wherever it is asked for (``EVENTLENS_LOG_FORMAT=json``, ``eventlens … --log-format json``), and
+  by default when the output is no terminal;
 * ``text`` — one readable line per record (time, level, function, message, its keys as
-  ``key=value``), and no metric JSON: on a terminal (``eventlens local``), or with
-  ``EVENTLENS_LOG_FORMAT=text``.
+  ``key=value``): by default on a terminal (``eventlens local``), or with ``EVENTLENS_LOG_FORMAT=text``.
+
+Each invocation's metrics (CloudWatch EMF JSON lines) are printed on Lambda and when JSON is asked
+for, not otherwise: off Lambda no one reads them unless they asked.
 """
 
 from __future__ import annotations
@@ -16,26 +18,38 @@ import os
 import sys
 import warnings
 from collections.abc import Mapping
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.logging.types import LogRecord
+
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "eventlens")
 LOG_FORMAT_ENV = "EVENTLENS_LOG_FORMAT"
 LOG_FORMATS = ("text", "json")
 
 
+def on_lambda(environ: Mapping[str, str] | None = None) -> bool:
+    return bool((os.environ if environ is None else environ).get("AWS_LAMBDA_FUNCTION_NAME"))
+
+
+def asked_log_format(environ: Mapping[str, str] | None = None) -> str | None:
+    """The format ``$EVENTLENS_LOG_FORMAT`` names, if any."""
+    asked = (os.environ if environ is None else environ).get(LOG_FORMAT_ENV, "").strip().lower()
+    return asked if asked in LOG_FORMATS else None
+
+
 def log_format(environ: Mapping[str, str] | None = None, stream: TextIO | None = None) -> str:
     """``json`` on Lambda whatever is asked; else ``$EVENTLENS_LOG_FORMAT`` when it names a format;
     else ``text`` when ``stream`` (the logger's, stdout) is a terminal, ``json`` when it is not."""
-    environ = os.environ if environ is None else environ
-    if environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+    if on_lambda(environ):
         return "json"
-    asked = environ.get(LOG_FORMAT_ENV, "").strip().lower()
-    if asked in LOG_FORMATS:
+    asked = asked_log_format(environ)
+    if asked is not None:
         return asked
     stream = sys.stdout if stream is None else stream
     try:
@@ -76,7 +90,7 @@ class TextFormatter(LambdaPowertoolsFormatter):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(datefmt="%H:%M:%S.%F", serialize_stacktrace=False, **kwargs)
 
-    def serialize(self, log: dict[str, Any]) -> str:  # type: ignore[override] - Powertools passes the dict
+    def serialize(self, log: LogRecord) -> str:
         parts = [str(log.get("timestamp", "")), f"{log.get('level', ''):<7}"]
         if log.get("function_name"):
             parts.append(f"[{log['function_name']}]")
@@ -94,6 +108,7 @@ def _text(value: Any) -> str:
 
 
 _format = log_format()
+_metrics_printed = on_lambda() or asked_log_format() == "json"
 logger = Logger(service=SERVICE, logger_formatter=TextFormatter() if _format == "text" else None)
 metrics = Metrics(service=SERVICE, namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "eventlens"))
 
@@ -103,12 +118,14 @@ warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 def use_log_format(fmt: str | None = None) -> str:
     """Switch the logger to ``fmt`` (``text`` or ``json``; default: what :func:`log_format` picks) and
-    return the format in use: on Lambda it stays ``json`` whatever is asked. Call it before any
+    return the format in use: on Lambda it stays ``json`` whatever is asked. Metrics are printed
+    when ``fmt`` or ``$EVENTLENS_LOG_FORMAT`` asks for ``json``, and on Lambda. Call it before any
     invocation (keys appended since the logger was made are carried over)."""
-    global _format
+    global _format, _metrics_printed
     if fmt is not None and fmt not in LOG_FORMATS:
         raise ValueError(f"log format {fmt!r}: one of {', '.join(LOG_FORMATS)}")
-    chosen = "json" if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") else (fmt or log_format())
+    chosen = "json" if on_lambda() else (fmt or log_format())
+    _metrics_printed = on_lambda() or (fmt or asked_log_format()) == "json"
     if chosen != _format:
         keys = dict(logger.get_current_keys())
         formatter = TextFormatter() if chosen == "text" else LambdaPowertoolsFormatter()
@@ -124,8 +141,13 @@ def current_log_format() -> str:
     return _format
 
 
+def metrics_printed() -> bool:
+    """Whether :func:`count` adds metrics (printed as EMF JSON after each invocation)."""
+    return _metrics_printed and not is_metrics_disabled()
+
+
 def count(name: str, value: float) -> None:
-    """Add a Count metric, unless metrics are disabled (Powertools would still buffer and print them)
-    or the logs are text (a terminal reads no EMF JSON; ask for ``json`` to see the metrics)."""
-    if _format == "json" and not is_metrics_disabled():
+    """Add a Count metric, when metrics are printed (see the module doc) and not disabled
+    (``POWERTOOLS_METRICS_DISABLED``: Powertools would still buffer and print them)."""
+    if metrics_printed():
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
