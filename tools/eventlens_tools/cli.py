@@ -1,4 +1,4 @@
-"""The ``eventlens`` command."""
+"""The ``eventlens`` command: the demo, the local runtime, the ML pipeline, importers and builds."""
 
 from __future__ import annotations
 
@@ -7,80 +7,193 @@ import os
 import signal
 import sys
 import threading
+from typing import Any
 
 from eventlens.settings import Settings
 
+DESCRIPTION = """\
+eventlens collects user-behaviour events over HTTP, queues them, stores them in ClickHouse,
+answers analytics reports, trains a purchase model and mines habits. This command runs all of it
+on this machine (chDB, a file queue and local object storage under $EVENTLENS_HOME, default
+~/.eventlens; Kafka, ClickHouse and S3 when KAFKA_BOOTSTRAP, CLICKHOUSE_URL and EVENTLENS_BUCKET
+are set), imports the earlier systems' data and builds the Lambda artifacts."""
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="eventlens", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+EPILOG = """\
+examples:
+  eventlens demo                       a year of events end to end, then the ML pipeline
+  eventlens local --port 8000          serve every route of the manifest
+  eventlens pipeline run               export, snapshot, train, evaluate, promote
+  eventlens import-csv events.csv      import 003's CSV events once
 
-    demo = commands.add_parser("demo", help="run the main job end to end on the embedded defaults")
-    demo.add_argument("--users", type=int, default=2000)
-    demo.add_argument("--days", type=int, default=365)
-    demo.add_argument("--seed", type=int, default=7)
+'eventlens COMMAND --help' describes a command and its options."""
+
+LOG_FORMAT_HELP = (
+    "how the functions log: text (readable lines, no metric JSON) or json (Powertools' JSON lines and "
+    "EMF metrics; always on Lambda) (default: $EVENTLENS_LOG_FORMAT, else text on a terminal, json "
+    "otherwise)"
+)
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Descriptions as written, and each option's default after its help, unless it has none."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if (
+            "%(default)" in text
+            or "(default:" in text
+            or default in (None, False, [], argparse.SUPPRESS)
+            or not (action.option_strings or action.nargs in ("?", "*"))
+        ):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="eventlens", description=DESCRIPTION, epilog=EPILOG, formatter_class=_HelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", title="commands")
+    logs = argparse.ArgumentParser(add_help=False)
+    logs.add_argument("--log-format", choices=["text", "json"], default=None, help=LOG_FORMAT_HELP)
+
+    def command(name: str, summary: str, description: str, with_logs: bool = True) -> argparse.ArgumentParser:
+        return commands.add_parser(
+            name,
+            help=summary,
+            description=f"{summary[0].upper()}{summary[1:]}.\n\n{description}",
+            formatter_class=_HelpFormatter,
+            parents=[logs] if with_logs else [],
+        )
+
+    demo = command(
+        "demo",
+        "run the main job end to end on the embedded defaults",
+        "Generates a year of mixed events (commerce, viewing, Life Stream, telemetry) and AnModel-style\n"
+        "shoppers, sends them through the HTTP ingest of a local runtime, waits until consume has\n"
+        "stored them, prints daily active users and the top events, then runs the ML pipeline and\n"
+        "prints the model's metrics and the likeliest buyers. State lives under $EVENTLENS_HOME; a\n"
+        "re-run with the same seed sends the same event ids, which count once.",
+    )
+    demo.add_argument("--users", type=int, default=2000, help="users of the mixed event stream")
     demo.add_argument(
-        "--shoppers", type=int, default=1500, help="AnModel-style shoppers the ML pipeline learns from"
+        "--shoppers", type=int, default=1500, help="AnModel-style shoppers the model learns from"
+    )
+    demo.add_argument("--days", type=int, default=365, help="days of history, ending now")
+    demo.add_argument(
+        "--seed", type=int, default=7, help="random seed: the same seed, the same events and ids"
     )
 
-    local = commands.add_parser("local", help="serve every function of the manifest on this machine")
-    local.add_argument("--port", type=int, default=8000)
-    local.add_argument("--host", default="127.0.0.1")
-    local.add_argument("--functions", help="comma-separated functions to run here (default: all)")
+    local = command(
+        "local",
+        "serve every function of the manifest on this machine",
+        "Every HTTP route of functions/manifest.toml on one port (as API Gateway HTTP API events), and\n"
+        "the consume function fed from the queue (Kafka when KAFKA_BOOTSTRAP is set). Ctrl-C stops it.",
+    )
+    local.add_argument("--port", type=int, default=8000, help="TCP port to listen on (0: any free port)")
+    local.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    local.add_argument(
+        "--functions", help="comma-separated functions to run in this process (default: all of them)"
+    )
 
-    dead = commands.add_parser("dead-letters", help="list or replay records consume could not store")
-    dead.add_argument("action", choices=["list", "replay"])
+    dead = command(
+        "dead-letters",
+        "list or replay records consume could not store",
+        "'list' prints each pending dead letter (key, reason, start of the record); 'replay' puts them\n"
+        "back on the queue for consume.",
+    )
+    dead.add_argument("action", choices=["list", "replay"], help="what to do with the dead letters")
     dead.add_argument("keys", nargs="*", help="object keys to replay (default: all pending)")
 
-    build = commands.add_parser("build", help="build reproducible function and layer zips in dist/")
+    build = command(
+        "build",
+        "build reproducible function and layer zips in dist/",
+        "One zip per function, the eventlens layer and the dependency layer (from PyPI), with\n"
+        "fixed timestamps so the same sources give the same bytes; checks Lambda's size limits.",
+        with_logs=False,
+    )
     build.add_argument("--no-deps", action="store_true", help="skip the dependency layer (no PyPI, fast)")
     build.add_argument("--dist", default=None, help="output directory (default: dist/ of this checkout)")
 
-    pipeline = commands.add_parser("pipeline", help="run the ML pipeline's state machine on this machine")
-    pipeline.add_argument("action", choices=["run"])
-    pipeline.add_argument("--until", help="last day to export (YYYY-MM-DD; default yesterday, UTC)")
-    pipeline.add_argument("--start", help="re-export from this day instead of the watermark (YYYY-MM-DD)")
+    pipeline = command(
+        "pipeline",
+        "run the ML pipeline's state machine on this machine",
+        "Runs state_machines/ml_pipeline.asl.json (export, snapshot, train, evaluate, promote) with\n"
+        "moto's Step Functions executor and the real handlers, showing each state as it runs. Trained\n"
+        "again on the same snapshot, it reuses the registered model version.",
+    )
+    pipeline.add_argument("action", choices=["run"], help="what to do (run: one execution)")
+    pipeline.add_argument("--until", help="last day to export, YYYY-MM-DD (default: yesterday, UTC)")
+    pipeline.add_argument(
+        "--start", help="re-export from this day, YYYY-MM-DD (default: the day after the watermark)"
+    )
 
-    imports = commands.add_parser(
-        "import-postgres", help="import 004's CRM users and telemetry from PostgreSQL into the warehouse"
+    imports = command(
+        "import-postgres",
+        "import 004's CRM users and telemetry from PostgreSQL into the warehouse",
+        "Reloads the users table whole, then brings the telemetry of a window in line with the source:\n"
+        "rows gone or changed are removed, new rows inserted; a re-import of the same data changes\n"
+        "nothing.",
     )
-    imports.add_argument("--crm-dsn", default=os.environ.get("EVENTLENS_CRM_DSN"), help="$EVENTLENS_CRM_DSN")
+    imports.add_argument("--crm-dsn", help="DSN of the CRM PostgreSQL (default: $EVENTLENS_CRM_DSN)")
     imports.add_argument(
-        "--telemetry-dsn", default=os.environ.get("EVENTLENS_TELEMETRY_DSN"), help="$EVENTLENS_TELEMETRY_DSN"
+        "--telemetry-dsn", help="DSN of the Telemetry PostgreSQL (default: $EVENTLENS_TELEMETRY_DSN)"
     )
     imports.add_argument(
-        "--telemetry_start_ts", "--telemetry-start-ts", dest="start", help="from (ISO 8601, UTC)"
+        "--telemetry_start_ts",
+        "--telemetry-start-ts",
+        dest="start",
+        help="first moment of the window, ISO 8601, UTC unless zoned (default: the earliest row)",
     )
-    imports.add_argument("--telemetry_end_ts", "--telemetry-end-ts", dest="end", help="to, exclusive")
+    imports.add_argument(
+        "--telemetry_end_ts",
+        "--telemetry-end-ts",
+        dest="end",
+        help="end of the window, exclusive (default: after the latest row)",
+    )
 
-    import_csv = commands.add_parser(
-        "import-csv", help="import a file of 003's CSV events through ingest, once per unchanged file"
+    import_csv = command(
+        "import-csv",
+        "import a file of 003's CSV events through ingest, once per unchanged file",
+        "Streams the file in batches through ingest's validation onto the queue; a bad row is\n"
+        "rejected with its line and column. A file imported already (same path, size and mtime)\n"
+        "is skipped.",
     )
     import_csv.add_argument(
         "path", help="the CSV file: event_id, occurred_at, user_id, event_type, properties"
     )
     import_csv.add_argument("--batch-size", type=int, default=10_000, help="rows per ingest batch")
+    return parser
 
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command in ("demo", "pipeline"):
+        # They print a report; the functions' logs and EMF metrics would bury it. (Set before the
+        # logger is made: Powertools reads the level once.)
+        os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    if args.command != "build":
+        from eventlens.observability import use_log_format
+
+        use_log_format(args.log_format)
     if args.command == "import-csv":
         return _import_csv(Settings(), args.path, args.batch_size)
     if args.command == "import-postgres":
-        if not args.crm_dsn or not args.telemetry_dsn:
+        crm_dsn = args.crm_dsn or os.environ.get("EVENTLENS_CRM_DSN")
+        telemetry_dsn = args.telemetry_dsn or os.environ.get("EVENTLENS_TELEMETRY_DSN")
+        if not crm_dsn or not telemetry_dsn:
             parser.error(
-                "import-postgres needs --crm-dsn and --telemetry-dsn (or their environment variables)"
+                "import-postgres needs --crm-dsn and --telemetry-dsn (or EVENTLENS_CRM_DSN and "
+                "EVENTLENS_TELEMETRY_DSN)"
             )
-        return _import_postgres(Settings(), args.crm_dsn, args.telemetry_dsn, args.start, args.end)
+        return _import_postgres(Settings(), crm_dsn, telemetry_dsn, args.start, args.end)
     if args.command == "pipeline":
-        # The pipeline prints its own summary; the functions' JSON logs would bury it.
-        os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
         return _pipeline(Settings(), args.until, args.start)
     if args.command == "build":
         return _build(args.no_deps, args.dist)
-    if args.command == "demo":
-        # The demo prints a report; the functions' JSON logs and EMF metrics would bury it.
-        os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     settings = Settings()
     if args.command == "demo":
         from eventlens_tools.demo import run_demo
@@ -97,8 +210,7 @@ def _serve(settings: Settings, host: str, port: int, only: set[str] | None) -> i
     from eventlens_tools.local.runtime import LocalRuntime
 
     runtime = LocalRuntime(settings, port=port, host=host, only=only)
-    runtime.start()
-    print(f"eventlens local: serving on {runtime.url}", flush=True)
+    runtime.start()  # logs "eventlens local is serving" with its url, once, in the chosen log format
     stopped = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopped.set())
@@ -122,9 +234,11 @@ def _build(no_deps: bool, dist: str | None) -> int:
 def _pipeline(settings: Settings, until: str | None, start: str | None) -> int:
     from eventlens.ml.contracts import PipelineInput
     from eventlens_tools.local.pipeline import run_ml_pipeline
+    from eventlens_tools.progress import StateLog
 
     request = PipelineInput.model_validate({"until": until, "start": start})
-    result = run_ml_pipeline(settings, sys.stdout, request)
+    with StateLog("pipeline") as states:
+        result = run_ml_pipeline(settings, sys.stdout, request, on_state=states)
     return 0 if result["status"] == "SUCCEEDED" else 1
 
 
@@ -135,6 +249,20 @@ def _import_postgres(
 
     from eventlens.components import Components
     from eventlens.importers.postgres import import_postgres
+    from eventlens_tools.progress import Progress
+
+    stages: dict[str, Any] = {}
+
+    def progress(stage: str, rows: int) -> None:
+        if stage not in ("users", "telemetry"):
+            for shown in stages.values():
+                shown.close()
+            return
+        if stage not in stages:
+            for shown in stages.values():
+                shown.close()
+            stages[stage] = Progress(f"import-postgres: {stage}", unit="rows")
+        stages[stage].set(rows)
 
     parts = Components(settings)
     try:
@@ -144,8 +272,11 @@ def _import_postgres(
             telemetry_dsn,
             datetime.fromisoformat(start) if start else None,
             datetime.fromisoformat(end) if end else None,
+            progress=progress,
         )
     finally:
+        for shown in stages.values():
+            shown.close()
         parts.close()
     print(
         f"users {result.users}, telemetry rows read {result.telemetry_read}, "
@@ -160,14 +291,27 @@ def _import_csv(settings: Settings, path: str, batch_size: int) -> int:
     from eventlens.components import Components
     from eventlens.errors import QueueUnavailable
     from eventlens.importers.csv_events import CsvFileError, import_csv_events
+    from eventlens_tools.progress import Progress
+
+    shown: list[Progress] = []
+
+    def progress(rows: int, bytes_read: int) -> None:
+        if not shown:
+            shown.append(Progress(f"import-csv {Path(path).name}", unit="rows", estimated=True))
+        size = Path(path).stat().st_size
+        if bytes_read:  # rows ahead, estimated from the share of the file read
+            shown[0].set_total(max(rows, round(rows * size / bytes_read)))
+        shown[0].set(rows)
 
     parts = Components(settings)
     try:
-        result = import_csv_events(Path(path), parts.queue, parts.objects, settings, batch_size)
+        result = import_csv_events(Path(path), parts.queue, parts.objects, settings, batch_size, progress)
     except (CsvFileError, QueueUnavailable, OSError, ValueError) as exc:
         print(f"import-csv: {exc}", file=sys.stderr)
         return 1
     finally:
+        for bar in shown:
+            bar.close()
         parts.close()
     if result.skipped:
         print(

@@ -2,7 +2,8 @@
 
 Generates a year of mixed events for many users, sends them through the HTTP ingest of a local
 runtime, waits until the consume function has stored them in ClickHouse (chDB), and prints what the
-report routes answer.
+report routes answer. Progress goes to stderr (see ``eventlens_tools.progress``): a bar while the
+events are sent and while consume stores them, and each state of the ML pipeline as it runs.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import itertools
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TextIO
 
 from eventlens.settings import Settings
@@ -19,10 +20,15 @@ from eventlens_tools.generator import generate_events
 from eventlens_tools.http_client import EventlensClient
 from eventlens_tools.local.pipeline import run_ml_pipeline
 from eventlens_tools.local.runtime import LocalRuntime
+from eventlens_tools.progress import Progress, StateLog
 from eventlens_tools.shoppers import generate_shopper_events
 
 BATCH = 2_000
 SENDERS = 2
+# Events per user and day of history, as the generators make them with their defaults: the first
+# guess of how many events there will be, until the users generated so far tell better.
+EVENTS_PER_USER_DAY = {"mixed": 1.0, "shoppers": 0.62}
+SO_FAR = "(so far)"
 
 
 def run_demo(
@@ -31,7 +37,9 @@ def run_demo(
     """Run the demo; returns the figures it printed."""
     figures = _ingest_and_report(settings, users, days, seed, out, shoppers)
     out.write("\n")
-    figures["ml"] = run_ml_pipeline(settings, out)
+    out.flush()
+    with StateLog("ML pipeline") as states:
+        figures["ml"] = run_ml_pipeline(settings, out, on_state=states)
     return figures
 
 
@@ -46,11 +54,21 @@ def _ingest_and_report(
         started = time.perf_counter()
         # The mixed stream of all four families, and AnModel's shoppers (cohorts, promo windows,
         # bursts before a purchase) whose behaviour the ML pipeline learns.
-        stream = itertools.chain(
-            generate_events(users, days, seed, end=end),
-            generate_shopper_events(shoppers, days, seed + 1_000_003, end=end),  # its own random stream
+        stream = EventFeed(
+            [
+                (generate_events(users, days, seed, end=end), users, EVENTS_PER_USER_DAY["mixed"] * days),
+                (
+                    generate_shopper_events(
+                        shoppers, days, seed + 1_000_003, end=end
+                    ),  # its own random stream
+                    shoppers,
+                    EVENTS_PER_USER_DAY["shoppers"] * days,
+                ),
+            ]
         )
-        accepted, distinct, rejected = _send_all(runtime.url, stream)
+        out.flush()
+        with Progress("sending events", total=stream.estimate(), unit="events", estimated=True) as sending:
+            accepted, distinct, rejected = _send_all(runtime.url, stream, sending)
         sent_s = time.perf_counter() - started
         out.write(
             f"sent {accepted:,} events for {users + shoppers:,} users over {days} days in {sent_s:.1f} s "
@@ -58,7 +76,8 @@ def _ingest_and_report(
         )
         client = EventlensClient(runtime.url)
         first_day, last_day = (end - timedelta(days=days)).date(), end.date()
-        stored = _wait_until_stored(runtime, client, first_day, last_day, distinct)
+        with Progress("waiting for consume to store them", total=distinct, unit="events") as storing:
+            stored = _wait_until_stored(runtime, client, first_day, last_day, distinct, storing)
         total_s = time.perf_counter() - started
         out.write(
             f"{stored:,} events visible in reports after {total_s:.1f} s "
@@ -68,7 +87,8 @@ def _ingest_and_report(
         out.write("Daily active users, last 14 days (GET /stats/dau):\n")
         for row in dau:
             out.write(
-                f"  {row['date']}  {row['unique_users']:>7,}  {'#' * max(1, row['unique_users'] // 20)}\n"
+                f"  {day_label(row['date'], last_day)}  {row['unique_users']:>7,}  "
+                f"{'#' * max(1, row['unique_users'] // 20)}\n"
             )
         _, top = client.get("/stats/top-events", **{"from": str(first_day), "to": str(last_day), "limit": 10})
         out.write("\nTop events over the year (GET /stats/top-events):\n")
@@ -92,7 +112,60 @@ def _ingest_and_report(
         runtime.stop()
 
 
-def _send_all(url: str, events: Iterator[dict[str, Any]]) -> tuple[int, int, int]:
+def day_label(day: str, today: date) -> str:
+    """A report's date, marked when it is today's: a day not over yet, whose figures still grow."""
+    marked = f"{day} {SO_FAR}" if day == today.isoformat() else day
+    return marked.ljust(len(day) + 1 + len(SO_FAR))
+
+
+class EventFeed:
+    """The events of several generators one after the other, counted as they are drawn, with an
+    estimate of how many there will be in all.
+
+    Each generator comes with its number of users (it yields them user by user) and a guess of the
+    events per user; once a few dozen of its users are drawn, their mean replaces the guess.
+    Draw from it under one lock (``_send_all`` does)."""
+
+    def __init__(self, streams: list[tuple[Iterator[dict[str, Any]], int, float]]) -> None:
+        self._streams = streams
+        self._events = [0] * len(streams)
+        self._users = [0] * len(streams)
+        self._current = 0
+        self._last_user: str | None = None
+
+    def __iter__(self) -> EventFeed:
+        return self
+
+    def __next__(self) -> dict[str, Any]:
+        while self._current < len(self._streams):
+            event = next(self._streams[self._current][0], None)
+            if event is None:
+                self._current += 1
+                self._last_user = None
+                continue
+            if event["user_id"] != self._last_user:
+                self._last_user = event["user_id"]
+                self._users[self._current] += 1
+            self._events[self._current] += 1
+            return event
+        raise StopIteration
+
+    def estimate(self) -> int:
+        """Events drawn so far plus those expected from the users not drawn yet."""
+        total = 0.0
+        for index, (_, users, guess) in enumerate(self._streams):
+            drawn, events = self._users[index], self._events[index]
+            if index < self._current:  # done: exactly what it gave
+                total += events
+                continue
+            per_user = events / drawn if drawn >= 30 else guess
+            total += events + max(0.0, users - drawn + (0.5 if drawn else 0)) * per_user
+        return round(total)
+
+
+def _send_all(
+    url: str, events: Iterator[dict[str, Any]], progress: Progress | None = None
+) -> tuple[int, int, int]:
     """POST the events in batches from a few keep-alive connections.
 
     Returns (accepted, distinct event ids accepted, rejected): each id counts once in the reports."""
@@ -106,6 +179,7 @@ def _send_all(url: str, events: Iterator[dict[str, Any]]) -> tuple[int, int, int
         while True:
             with lock:
                 batch = list(itertools.islice(events, BATCH))
+                estimate = events.estimate() if isinstance(events, EventFeed) else None
             if not batch:
                 break
             status, body = client.post("/v1/events", {"events": batch})
@@ -116,6 +190,10 @@ def _send_all(url: str, events: Iterator[dict[str, Any]]) -> tuple[int, int, int
                 totals[0] += body["accepted"]
                 totals[1] += len(body["rejected"])
                 ids.update(body["event_ids"])
+            if progress is not None:
+                if estimate is not None:
+                    progress.set_total(estimate)
+                progress.update(len(batch))
         client.close()
 
     threads = [threading.Thread(target=sender) for _ in range(SENDERS)]
@@ -134,6 +212,7 @@ def _wait_until_stored(
     first: Any,
     last: Any,
     expected: int,
+    progress: Progress | None = None,
     timeout_s: float = 600,
 ) -> int:
     """Wait until the report counts every accepted event, or, when this home already held some of
@@ -143,6 +222,8 @@ def _wait_until_stored(
     while time.monotonic() < deadline:
         _, top = client.get("/stats/top-events", **{"from": str(first), "to": str(last), "limit": 1000})
         now_stored = sum(row["count"] for row in top)
+        if progress is not None:
+            progress.set(min(now_stored, expected))
         if now_stored >= expected:
             return now_stored
         if now_stored != stored:
