@@ -160,9 +160,14 @@ def open_warehouse(settings: Settings) -> Warehouse:
 
 
 def _chdb_literal(value: Any) -> str:
-    """A bound parameter in the text form chDB parses for ``{name:Type}`` (it takes strings only)."""
+    """A bound parameter in the text form chDB parses for ``{name:Type}`` (it takes strings only).
+
+    chDB reads a parameter value in ClickHouse's escaped text format, so a backslash, a tab or a
+    newline in a value must be escaped, or ``DOMAIN\\alice`` would be read as ``DOMAINalice`` (or
+    refused outright, for a trailing backslash).
+    """
     if isinstance(value, str):
-        return value
+        return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, datetime):
