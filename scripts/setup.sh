@@ -1,11 +1,21 @@
 #!/usr/bin/env bash
 # Creates .venv and installs eventlens with everything its tests use. Idempotent; safe to re-run.
+# Each step says what it does; pip shows what it downloads and installs as it goes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
+started=$SECONDS
+step() { echo "setup.sh: $*"; }
 if [[ ! -x .venv/bin/python ]]; then
+    step "creating .venv with $("$PYTHON" --version 2>&1)"
     "$PYTHON" -m venv .venv
+else
+    step "using the existing .venv ($(.venv/bin/python --version))"
 fi
-.venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[dev,ml,graph,postgres,infra]"
-echo "setup.sh: eventlens installed in .venv ($(.venv/bin/python --version))"
+step "upgrading pip"
+.venv/bin/python -m pip install --upgrade pip
+step "installing eventlens and its test dependencies: ML, graph, PostgreSQL, infra, dev" \
+    "(about 3 min on a fresh machine, seconds when they are installed already)"
+.venv/bin/python -m pip install -e ".[dev,ml,graph,postgres,infra]"
+step "eventlens installed in .venv ($(.venv/bin/python --version)) in $((SECONDS - started)) s;" \
+    "next: .venv/bin/eventlens demo"
