@@ -133,12 +133,12 @@ def run(n: int, bootstrap: str, work: Path) -> None:
         (
             "end to end, HTTP → Kafka → ClickHouse → report",
             f"{e2e_kafka:,.0f} events/s",
-            f"{e2e_kafka / 2380:.1f}× 003's 2,380/s",
+            f"{e2e_kafka / 2380:.1f}× the Events Analytics API's 2,380/s",
         ),
         (
             "end to end, HTTP → embedded queue → … → report",
             f"{e2e_embedded:,.0f} events/s",
-            f"{e2e_embedded / 2380:.1f}× 003's 2,380/s",
+            f"{e2e_embedded / 2380:.1f}× the Events Analytics API's 2,380/s",
         ),
     ]
     print(f"\n{'phase':<50} {'rate':>18}  note")

@@ -1,4 +1,5 @@
-"""A real PostgreSQL holding 004's two source databases, CRM and Telemetry, with generated rows.
+"""A real PostgreSQL holding the Reports Backend's two source databases, CRM and Telemetry, with
+generated rows.
 
 The server is the one scripts/test.sh started (``EVENTLENS_TEST_POSTGRES``), or one started here by
 scripts/servers/postgres.sh. Each test gets its own pair of databases, dropped afterwards.
@@ -19,7 +20,7 @@ import pytest
 
 from tests.conftest import server_script
 
-# 004's schemas (reports_api/import_olap_data.py reads these tables and columns).
+# The Reports Backend's schemas (reports_api/import_olap_data.py reads these tables and columns).
 CRM_SCHEMA = """
 CREATE TABLE users (
     user_id         INTEGER PRIMARY KEY,
@@ -133,8 +134,8 @@ def postgres_server() -> str:
 
 @pytest.fixture
 def sources(postgres_server: str) -> Iterator[Sources]:
-    """A fresh CRM and Telemetry database with 004's schema: 40 users, 6,000 telemetry rows over
-    January–March 2026 (a few of users the CRM does not have)."""
+    """A fresh CRM and Telemetry database with the Reports Backend's schema: 40 users, 6,000 telemetry
+    rows over January–March 2026 (a few of users the CRM does not have)."""
     suffix = uuid.uuid4().hex[:10]
     names = {"crm": f"crm_{suffix}", "telemetry": f"telemetry_{suffix}"}
     with psycopg.connect(f"{postgres_server}/postgres", autocommit=True) as admin:

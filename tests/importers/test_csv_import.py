@@ -1,5 +1,6 @@
-"""003's CSV import (``eventlens import-csv``): through ingest onto the embedded queue, consumed by the
-real consume handler, counted by the real report handler; each file once, each event once."""
+"""The Events Analytics API's CSV import (``eventlens import-csv``): through ingest onto the embedded
+queue, consumed by the real consume handler, counted by the real report handler; each file once, each
+event once."""
 
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ WINDOW = (FIRST_DAY.date() - timedelta(days=1), FIRST_DAY.date() + timedelta(day
 
 
 def _rows(count: int, with_ids: bool = True) -> list[list[str]]:
-    """``count`` good 003 rows over five users and three days; every fifth without an event_id."""
+    """``count`` good Events Analytics API rows over five users and three days; every fifth without an
+    event_id."""
     return [
         [
             f"00000000-0000-4000-8000-{i:012d}" if with_ids and i % 5 else "",
@@ -115,7 +117,7 @@ class _QueueFailingOnPublish:
 def test_csv_file_is_imported_and_counted_exactly(
     functions: dict[str, Any], components: Components, tmp_path: Path
 ) -> None:
-    # Given a 003 CSV file of 250 events (a fifth of them without an event_id)
+    # Given an Events Analytics API CSV file of 250 events (a fifth of them without an event_id)
     rows = _rows(250)
     path = _write_csv(tmp_path / "events.csv", rows)
     # When it is imported in chunks of 100 rows and the queue is consumed
@@ -193,7 +195,7 @@ def test_bad_rows_are_rejected_by_line_while_good_rows_land(
 def test_unknown_column_refuses_the_file_before_anything_is_published(
     components: Components, tmp_path: Path
 ) -> None:
-    # Given a file with a column 003 does not have
+    # Given a file with a column the Events Analytics API does not have
     path = _write_csv(
         tmp_path / "events.csv", [[*row, "x"] for row in _rows(5)], header=(*HEADER, "campaign")
     )

@@ -1,5 +1,5 @@
-"""004's import from a real PostgreSQL (CRM + Telemetry) and its ``POST /report``, checked against a
-computation in plain Python over the rows the source databases hold."""
+"""The Reports Backend's import from a real PostgreSQL (CRM + Telemetry) and its ``POST /report``,
+checked against a computation in plain Python over the rows the source databases hold."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def _expected(
     start: datetime | None = None,
     end: datetime | None = None,
 ) -> dict[str, Any]:
-    """004's report from source rows: bounds inclusive at whole seconds."""
+    """The Reports Backend's report from source rows: bounds inclusive at whole seconds."""
     mine = [
         r
         for r in rows
@@ -136,9 +136,9 @@ def test_report_matches_an_independent_computation_after_import(
             body: dict[str, Any] = {"user_id": user_id}
             body |= {"start_ts": start.isoformat()} if start else {}
             body |= {"end_ts": end.isoformat()} if end else {}
-            # When a 004 client asks for the user's report
+            # When a Reports Backend client asks for the user's report
             status, got = _post_report(functions, body)
-            # Then it answers 004's shape with what the source rows say
+            # Then it answers the Reports Backend's shape with what the source rows say
             assert status == 200, got
             _assert_report(got, _expected(sources, rows, user_id, start, end))
     # And the CRM's text came through CSV intact, NULL and "" kept apart
@@ -289,7 +289,7 @@ def test_the_report_answers_through_eventlens_local(components: Components, sour
     runtime = LocalRuntime(settings, port=0)
     runtime.start()
     try:
-        # When a 004 client posts its request over HTTP
+        # When a Reports Backend client posts its request over HTTP
         body = {"user_id": 9, "start_ts": "2026-01-01T00:00:00", "end_ts": "2026-03-01T23:59:59"}
         request = urllib.request.Request(
             f"{runtime.url}/report",

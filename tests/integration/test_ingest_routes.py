@@ -27,11 +27,11 @@ def _values(settings: Settings) -> list[dict[str, Any]]:
     ("fixture", "accepted", "source"),
     [
         ("ingest_v1_events.json", 5, None),
-        ("ingest_003_events.json", 1, "generic"),
-        ("ingest_001_collect.json", 1, "commerce"),
-        ("ingest_000_stream_ingest.json", 3, "lifestream"),
-        ("ingest_000_stream_single.json", 1, "lifestream"),
-        ("ingest_002_viewing.json", 1, "viewing"),
+        ("ingest_events_analytics_api.json", 1, "generic"),
+        ("ingest_anmodel_collect.json", 1, "commerce"),
+        ("ingest_lifestream_batch.json", 3, "lifestream"),
+        ("ingest_lifestream_single.json", 1, "lifestream"),
+        ("ingest_cinema_viewing.json", 1, "viewing"),
     ],
 )
 def test_reference_route_accepts_its_documented_payload(
@@ -55,28 +55,32 @@ def test_reference_route_accepts_its_documented_payload(
 
 
 def test_reference_payloads_map_to_the_envelope(functions: dict, components: Components) -> None:
-    for fixture in ("ingest_001_collect.json", "ingest_000_stream_ingest.json", "ingest_002_viewing.json"):
+    for fixture in (
+        "ingest_anmodel_collect.json",
+        "ingest_lifestream_batch.json",
+        "ingest_cinema_viewing.json",
+    ):
         functions["ingest"].invoke(load_event(fixture))
     by_type = {v["type"]: v for v in _values(components.settings)}
-    # 001: session_id and region join the properties; "1" becomes a stable UUID
+    # AnModel: session_id and region join the properties; "1" becomes a stable UUID
     assert by_type["click"]["properties"] == {
         "item_id": "item_1",
         "price": 10.0,
         "session_id": "s",
         "region": "UA-30",
     }
-    # 000: flat fields become properties, ts the timestamp (no zone → UTC)
+    # Life Stream: flat fields become properties, ts the timestamp (no zone → UTC)
     assert by_type["geo"]["properties"] == {"lat": 55.75, "lon": 37.61}
     assert by_type["geo"]["timestamp"] == "2023-10-10T10:00:00Z"
     assert by_type["purchase"]["properties"]["place"] == "Starbucks"
-    # 002: movie and position are properties of a viewing event
+    # the cinema Analytics Service: movie and position are properties of a viewing event
     assert by_type["start"]["properties"]["movie_id"] == "4f9e2c1a-0000-4000-8000-0000000000aa"
 
 
 @pytest.mark.parametrize(
     "action,expected", [("stream.start", "start"), ("progress_update", "progress"), ("stream_stop", "finish")]
 )
-def test_002_kafka_action_names_map_to_viewing_types(
+def test_cinema_kafka_action_names_map_to_viewing_types(
     functions: dict, components: Components, action: str, expected: str
 ) -> None:
     body = {
@@ -87,7 +91,7 @@ def test_002_kafka_action_names_map_to_viewing_types(
         "timestamp": "2026-11-20T10:30:00Z",
         "session_id": "s1",
     }
-    response = functions["ingest"].invoke(http_event("ingest_002_viewing.json", body))
+    response = functions["ingest"].invoke(http_event("ingest_cinema_viewing.json", body))
     assert response["statusCode"] == 202, response["body"]
     assert _values(components.settings)[0]["type"] == expected
 

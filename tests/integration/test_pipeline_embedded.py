@@ -157,10 +157,12 @@ def test_local_runtime_serves_http_and_feeds_consume(settings: Settings) -> None
         # Then it reports healthy, naming each dependency
         status, health = client.get("/health")
         assert status == 200 and health["warehouse"] == health["queue"] == "connected"
-        # When 003's client posts its documented batch to /events over real HTTP
-        status, body = client.post("/events", orjson.loads(load_event("ingest_003_events.json")["body"]))
+        # When an Events Analytics API client posts its documented batch to /events over real HTTP
+        status, body = client.post(
+            "/events", orjson.loads(load_event("ingest_events_analytics_api.json")["body"])
+        )
         assert status == 202 and body["accepted"] == 1
-        # Then the event shows up in 003's DAU report, through the consume feeder
+        # Then the event shows up in the DAU report, through the consume feeder
         deadline = time.monotonic() + 30
         dau: list = []
         while time.monotonic() < deadline:

@@ -1,4 +1,4 @@
-"""The predict function's routes in AnModel's (001) shapes, through API Gateway v2 events into the handler."""
+"""The predict function's routes in AnModel's shapes, through API Gateway v2 events into the handler."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def test_services_lists_context_aware_and_its_model(served: Components, predict_
     predict_fn.invoke(api_event("GET", "/users", "limit=1"))
     response = predict_fn.invoke(api_event("GET", "/services"))
 
-    # Then it answers 001's shape: the services and each one's state
+    # Then it answers AnModel's shape: the services and each one's state
     body = response_json(response)
     assert response["statusCode"] == 200
     assert body["services"] == ["context_aware"]
@@ -68,7 +68,7 @@ def test_predict_scores_a_snapshot_user_and_a_feature_row(served: Components, pr
         )
     )
 
-    # Then each gets 001's four predictions; the snapshot user's match GET /users
+    # Then each gets AnModel's four predictions; the snapshot user's match GET /users
     assert response["statusCode"] == 200, response
     predictions = response_json(response)["predictions"]
     assert set(predictions[0]) == {"user_id", *PREDICTIONS} and set(predictions[1]) == set(PREDICTIONS)
@@ -84,7 +84,7 @@ def test_predict_rejects_an_unknown_service_and_a_bad_feature(served: Components
     bad = predict_fn.invoke(api_event("POST", "/predict", "", {"records": [{"total_events": "many"}]}))
     empty = predict_fn.invoke(api_event("POST", "/predict", "", {"records": []}))
 
-    # Then 001's 404 names the service, and bad input answers 422 naming the field
+    # Then AnModel's 404 names the service, and bad input answers 422 naming the field
     assert unknown["statusCode"] == 404 and response_json(unknown) == {"detail": "Unknown service: churn"}
     assert bad["statusCode"] == 422 and response_json(bad)["error"]["field"] == "records.0.total_events"
     assert empty["statusCode"] == 422
@@ -96,6 +96,6 @@ def test_predict_answers_503_until_a_model_is_promoted(components: Components, p
     users = predict_fn.invoke(api_event("GET", "/users"))
     services = predict_fn.invoke(api_event("GET", "/services"))
 
-    # Then 001's 503 says why, and /services reports the error
+    # Then AnModel's 503 says why, and /services reports the error
     assert users["statusCode"] == 503 and "promoted" in response_json(users)["detail"]
     assert response_json(services)["details"]["context_aware"]["status"] == "error"

@@ -190,7 +190,7 @@ def test_event_ids_are_kept_generated_or_mapped_stably() -> None:
     assert again[0][1].event_id == ids[2]
 
 
-def test_003_field_names_and_integer_user_ids_are_accepted() -> None:
+def test_events_analytics_api_field_names_and_integer_user_ids_are_accepted() -> None:
     items = [{"occurred_at": "2025-01-15T12:00:00Z", "user_id": 512, "event_type": "page_view"}]
     accepted, rejected = validate_events(items, NOW)
     assert rejected == []

@@ -5,24 +5,24 @@ Every event, whatever route it came by, becomes one envelope:
 
 ``source`` names the family that validates ``properties``:
 
-========== ===================================================== ==========================
+========== ===================================================== ===============================
 source     types and their required properties                  reference system
-========== ===================================================== ==========================
-lifestream geo (lat, lon), purchase (item, amount), social        000 Life Stream
+========== ===================================================== ===============================
+lifestream geo (lat, lon), purchase (item, amount), social        Life Stream
            (action), health (metric, value), activity
            (activity, duration_minutes)
-viewing    start / progress / finish (movie_id, position_seconds) 002 Analytics Service
-commerce   any type; item_id (str) and price (>= 0) when present   001 AnModel
-telemetry  any type; prosthesis_type, muscle_group,               004 Reports Backend
+viewing    start / progress / finish (movie_id, position_seconds) the cinema's Analytics Service
+commerce   any type; item_id (str) and price (>= 0) when present   AnModel
+telemetry  any type; prosthesis_type, muscle_group,               Reports Backend
            signal_frequency, signal_duration, signal_amplitude
-generic    any type, any JSON object of properties                003 Events Analytics API
-========== ===================================================== ==========================
+generic    any type, any JSON object of properties                Events Analytics API
+========== ===================================================== ===============================
 
 The timestamp rule: a missing timestamp is the moment ingest received the event; a timestamp
 without a zone is UTC; every timestamp is stored in UTC. One more than ``max_future_skew_s``
 ahead of the server clock, or older than ``max_event_age_days``, is rejected, naming the field.
 
-A missing event_id is generated (UUID4). An event_id that is not a UUID (001 sends "1") is mapped
+A missing event_id is generated (UUID4). An event_id that is not a UUID (AnModel sends "1") is mapped
 to a stable UUID5 of source and id, so a re-sent event keeps its identity and counts once.
 """
 
@@ -72,7 +72,7 @@ Name = Annotated[StrictStr, Field(min_length=1, max_length=256)]
 _KEEP_OTHERS = ConfigDict(extra="allow")
 
 
-# --- Life Stream (000) ---------------------------------------------------------------------------
+# --- Life Stream ---------------------------------------------------------------------------------
 @with_config(_KEEP_OTHERS)
 class GeoProperties(TypedDict):
     lat: Annotated[Number, Field(ge=-90, le=90)]
@@ -102,7 +102,7 @@ class ActivityProperties(TypedDict):
     duration_minutes: NonNegative
 
 
-# --- Viewing (002) -------------------------------------------------------------------------------
+# --- Viewing (the cinema's Analytics Service) ----------------------------------------------------
 @with_config(_KEEP_OTHERS)
 class ViewingProperties(TypedDict):
     movie_id: Name
@@ -110,7 +110,7 @@ class ViewingProperties(TypedDict):
     session_id: NotRequired[Name | None]
 
 
-# --- Commerce behaviour (001) --------------------------------------------------------------------
+# --- Commerce behaviour (AnModel) ----------------------------------------------------------------
 @with_config(_KEEP_OTHERS)
 class CommerceProperties(TypedDict):
     item_id: NotRequired[Name | None]
@@ -119,7 +119,7 @@ class CommerceProperties(TypedDict):
     region: NotRequired[Name | None]
 
 
-# --- Telemetry (004) -----------------------------------------------------------------------------
+# --- Telemetry (Reports Backend) -----------------------------------------------------------------
 @with_config(_KEEP_OTHERS)
 class TelemetryProperties(TypedDict):
     prosthesis_type: Name
@@ -138,7 +138,7 @@ LIFESTREAM_TYPES: dict[str, type] = {
 }
 VIEWING_TYPES = ("start", "progress", "finish")
 
-# 002's Kafka action names and their event types.
+# The cinema Analytics Service's Kafka action names and their event types.
 VIEWING_ACTIONS: dict[str, str] = {
     "stream.start": "start",
     "stream_start": "start",
@@ -176,7 +176,8 @@ def properties_model(source: str, event_type: str) -> type | None:
 
 
 class EventIn(BaseModel):
-    """One event as a client sends it to ``POST /v1/events`` (003's field names are accepted too)."""
+    """One event as a client sends it to ``POST /v1/events`` (the Events Analytics API's field names are
+    accepted too)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -194,7 +195,7 @@ class EventIn(BaseModel):
     @field_validator("user_id", mode="before")
     @classmethod
     def _user_id_as_text(cls, value: Any) -> Any:
-        # 004 identifies users by integer; every id is kept as text.
+        # The Reports Backend identifies users by integer; every id is kept as text.
         return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
     @field_validator("timestamp", mode="before")

@@ -15,12 +15,12 @@ from eventlens.events import VIEWING_ACTIONS
 
 
 def eventlens_batch(body: Any) -> list[Any]:
-    """``POST /v1/events`` and 003's ``POST /events``: ``{"events": [event, …]}``."""
+    """``POST /v1/events`` and the Events Analytics API's ``POST /events``: ``{"events": [event, …]}``."""
     return _event_list(_object(body), "events")
 
 
 def anmodel_collect(body: Any) -> list[Any]:
-    """001's ``POST /collect``: one commerce event (or a list of them).
+    """AnModel's ``POST /collect``: one commerce event (or a list of them).
 
     ``{"event_id", "event_type", "timestamp", "session_id", "user_id", "region", "properties"}``;
     session_id and region are kept among the properties.
@@ -55,13 +55,13 @@ def anmodel_collect(body: Any) -> list[Any]:
 
 
 def lifestream_batch(body: Any) -> list[Any]:
-    """000's ``POST /api/v1/stream/ingest``: ``{"user_id", "events": [{"type", "ts", …fields}]}``."""
+    """Life Stream's ``POST /api/v1/stream/ingest``: ``{"user_id", "events": [{"type", "ts", …fields}]}``."""
     envelope = _object(body)
     return [_lifestream_item(envelope.get("user_id"), event) for event in _event_list(envelope, "events")]
 
 
 def lifestream_single(body: Any) -> list[Any]:
-    """000's ``POST /api/v1/stream/ingest/single``: ``{"user_id", "event": {…}}`` or one flat event."""
+    """Life Stream's ``POST /api/v1/stream/ingest/single``: ``{"user_id", "event": {…}}`` or a flat event."""
     envelope = _object(body)
     if "event" in envelope:
         return [_lifestream_item(envelope.get("user_id"), envelope["event"])]
@@ -70,7 +70,7 @@ def lifestream_single(body: Any) -> list[Any]:
 
 
 def viewing_event(body: Any) -> list[Any]:
-    """002's ``POST /api/v1/analytics/events`` (and its Kafka format with ``action``).
+    """The cinema Analytics Service's ``POST /api/v1/analytics/events`` (and its Kafka format, ``action``).
 
     ``{"user_id", "movie_id", "event_type", "position_seconds", "session_id", "metadata", "timestamp"}``.
     """

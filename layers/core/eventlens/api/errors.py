@@ -53,7 +53,7 @@ def register(app: APIGatewayHttpResolver) -> None:
 
     @app.exception_handler(NotFound)
     def _not_found(exc: NotFound) -> Response[Any]:
-        # "detail" as 004 answered it, beside the field and reason every eventlens error names.
+        # "detail" as the Reports Backend answered it, beside the field and reason every error names.
         return json_response(404, {"error": {"field": exc.field, "reason": exc.reason}, "detail": exc.reason})
 
     @app.exception_handler(QueueUnavailable)

@@ -1,4 +1,4 @@
-"""The Pattern Miner of Life Stream (000): places, routines and habits, mined from a user's events.
+"""The Pattern Miner of Life Stream: places, routines and habits, mined from a user's events.
 
 ``history`` reads a user's events from the warehouse, ``patterns`` finds the patterns in them (plain
 functions on plain data), ``graph`` keeps them in the habits graph (Neo4j), and ``miner`` ties the

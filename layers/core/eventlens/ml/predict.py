@@ -1,7 +1,7 @@
-"""predict: the promoted model and the latest daily snapshot, served in AnModel's (001) shapes.
+"""predict: the promoted model and the latest daily snapshot, served in AnModel's shapes.
 
 A warm container loads the promoted version and the daily snapshot once, scores every user of the
-snapshot up front (as 001's server did) and keeps them; ``GET /users`` pages through those rows,
+snapshot up front (as AnModel's server did) and keeps them; ``GET /users`` pages through those rows,
 ``POST /predict`` scores the records it is sent — full feature rows, or just a ``user_id`` whose
 snapshot row is then used, with any given features overriding it.
 """
@@ -163,7 +163,7 @@ class PredictorCache:
 
 
 def services(cache: PredictorCache, objects: ObjectStore) -> ServicesResponse:
-    """The services and the state of each in this container (001's ``GET /services``)."""
+    """The services and the state of each in this container (AnModel's ``GET /services``)."""
     return ServicesResponse(services=list(SERVICES), details={name: cache.info(objects) for name in SERVICES})
 
 

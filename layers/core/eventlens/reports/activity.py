@@ -1,4 +1,5 @@
-"""Activity reports of 003: daily, weekly and monthly active users, and the most frequent event types.
+"""Activity reports of the Events Analytics API: daily, weekly and monthly active users, and the most
+frequent event types.
 
 Each report reads the cheapest exact source for its segments (see migrations/0002_report_rollups.sql):
 no segment → ``user_periods`` (row counts); segments on event_type, source or properties.country →

@@ -1,4 +1,4 @@
-"""Life Stream reports of 000: a user's event stream, its statistics, and the memory summary.
+"""Life Stream reports: a user's event stream, its statistics, and the memory summary.
 
 They read ``user_events`` (ordered by user and time, filled with the Life Stream and viewing events
 by a materialized view), keeping to ``source = 'lifestream'``: one user's events are a few granules.

@@ -1,5 +1,5 @@
-"""Weekly retention of 003: cohorts of new users by the week of their first event, and the share of
-each cohort active in each following week.
+"""Weekly retention of the Events Analytics API: cohorts of new users by the week of their first event,
+and the share of each cohort active in each following week.
 
 * A cohort is the users whose first event (ever, or first matching event under segments) falls in
   one calendar week, Monday first. Cohorts start at the first Monday on or after ``start_date`` and

@@ -1,9 +1,9 @@
-"""Reports Backend (004): one user's telemetry report, ``POST /report``.
+"""Reports Backend (telemetry): one user's telemetry report, ``POST /report``.
 
 It reads ``telemetry_events`` (one user's events by primary key) and the CRM ``users`` dimension.
-The bounds are inclusive at whole seconds, as 004 compared them with DateTime columns: an end of
-``23:59:59`` takes every event up to ``23:59:59.999``. Times without a zone are UTC. Averages are
-rounded to two decimals; prosthesis types come in name order.
+The bounds are inclusive at whole seconds, as the Reports Backend compared them with DateTime columns:
+an end of ``23:59:59`` takes every event up to ``23:59:59.999``. Times without a zone are UTC. Averages
+are rounded to two decimals; prosthesis types come in name order.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ _LATEST = datetime(2299, 12, 31, tzinfo=UTC)
 
 
 class TelemetryReportRequest(BaseModel):
-    """004's request: a user and an optional period."""
+    """The Reports Backend's request: a user and an optional period."""
 
     user_id: int
     start_ts: datetime | None = None

@@ -1,8 +1,9 @@
-"""Viewing reports of 002 (online cinema): popular content, a user's stats, daily trends, peak hours.
+"""Viewing reports of the cinema's Analytics Service: popular content, a user's stats, daily trends,
+peak hours.
 
 Viewing events are ``source = 'viewing'`` with types start / progress / finish and the properties
 movie_id, position_seconds and session_id. A period of ``days`` is the UTC days from ``today - days``
-through today, as 002 counted it (``event_date >= today() - days``).
+through today, as the Analytics Service counted it (``event_date >= today() - days``).
 
 * a view is a ``start`` event; a completed view a ``finish`` event; completion_rate = finishes / views
   in percent, two decimals (0 without views);
