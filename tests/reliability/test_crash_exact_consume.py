@@ -207,7 +207,7 @@ def test_a_warehouse_failure_before_or_after_any_statement_loses_and_doubles_not
     events = _events(12_000, seed=40)
     batches = _batches(events, tmp_path)
     counter = FailingWarehouse(clean.warehouse, fail_at=0, after=False)
-    store_records(batches[0], counter, clean.dead_letters)  # type: ignore[arg-type]
+    store_records(batches[0], counter, clean.dead_letters)
     for records in batches[1:]:
         store_records(records, clean.warehouse, clean.dead_letters)
     statements = counter.calls
@@ -220,7 +220,7 @@ def test_a_warehouse_failure_before_or_after_any_statement_loses_and_doubles_not
     for index, records in enumerate(batches):
         fail_at, after = faults[index % len(faults)]
         try:
-            store_records(records, FailingWarehouse(faulty.warehouse, fail_at, after), faulty.dead_letters)  # type: ignore[arg-type]
+            store_records(records, FailingWarehouse(faulty.warehouse, fail_at, after), faulty.dead_letters)
         except WarehouseError:
             failed += 1
         store_records(records, faulty.warehouse, faulty.dead_letters)

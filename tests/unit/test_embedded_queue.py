@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
+
 from eventlens.queue import EmbeddedQueue
 
 
@@ -60,3 +62,59 @@ def test_a_torn_write_is_cut_and_nothing_after_it_is_lost(tmp_path: Path) -> Non
     EmbeddedQueue(tmp_path, "events", partitions=1).publish([(b"k", b"after-crash")])
     # Then the torn bytes are gone and every whole record is readable, in order
     assert _all(queue, "fresh") == [b"whole-1", b"whole-2", b"after-crash"]
+
+
+def test_a_partition_rolls_into_segments_read_in_order_across_restarts(tmp_path: Path) -> None:
+    # Given small segments and 300 records in 30 publishes
+    queue = EmbeddedQueue(tmp_path, "events", partitions=1, segment_bytes=1024, retention_s=3600)
+    for start in range(0, 300, 10):
+        queue.publish([(b"k", f"{i:04d}".encode()) for i in range(start, start + 10)])
+    # When a consumer commits the first 137 and a new one of the group starts
+    reader = queue.reader("g")
+    reader.commit(reader.poll(max_records=137, timeout_s=0))
+    rest = EmbeddedQueue(tmp_path, "events", partitions=1).reader("g").poll(max_records=1000, timeout_s=0)
+    # Then the log is in several segments named by their first offset, and the rest arrives in order
+    bases = [base for base, _ in queue.segments(0)]
+    assert len(bases) > 3 and bases == sorted(bases) and bases[0] == 0
+    assert [r.offset for r in rest] == list(range(137, 300))
+    assert [r.value for r in rest] == [f"{i:04d}".encode() for i in range(137, 300)]
+
+
+def test_consumed_segments_past_the_retention_are_deleted_and_nothing_else(tmp_path: Path) -> None:
+    # Given segments, one group that read everything and one that read nothing
+    queue = EmbeddedQueue(tmp_path, "events", partitions=1, segment_bytes=1024, retention_s=0)
+    for start in range(0, 300, 10):
+        queue.publish([(b"k", f"{i:04d}".encode()) for i in range(start, start + 10)])
+    segments = len(queue.segments(0))
+    slow = queue.reader("slow")
+    slow.commit([])
+    fast = queue.reader("fast")
+    # When the fast group commits everything, nothing may go while the slow group lags
+    fast.commit(fast.poll(max_records=1000, timeout_s=0))
+    assert len(queue.segments(0)) == segments
+    # And when the slow group has committed everything too, every closed segment goes
+    slow.commit(slow.poll(max_records=1000, timeout_s=0))
+    assert len(queue.segments(0)) == 1
+    # Then what is published next is read by both groups, with offsets going on from 300
+    queue.publish([(b"k", b"next")])
+    again = EmbeddedQueue(tmp_path, "events", partitions=1)
+    for group in ("fast", "slow"):
+        assert [(r.offset, r.value) for r in again.reader(group).poll(10, 0)] == [(300, b"next")]
+
+
+def test_a_queue_in_the_single_file_layout_is_adopted_without_redelivery(tmp_path: Path) -> None:
+    # Given a partition log and committed positions written before segments existed
+    queue = EmbeddedQueue(tmp_path, "events", partitions=1)
+    queue.publish([(b"k", b"a"), (b"k", b"b"), (b"k", b"c")])
+    reader = queue.reader("g")
+    reader.commit(reader.poll(max_records=2, timeout_s=0))
+    segment = queue.partition_path(0)
+    committed = queue.dir / "offsets-g.json"
+    segment.rename(queue.dir / "00000.log")
+    segment.parent.rmdir()
+    offset, _, byte = orjson.loads(committed.read_bytes())["0"]
+    committed.write_bytes(orjson.dumps({"0": [offset, byte]}))
+    # When the queue is opened again
+    adopted = EmbeddedQueue(tmp_path, "events", partitions=1)
+    # Then the group goes on after what it had committed
+    assert [r.value for r in adopted.reader("g").poll(10, 0)] == [b"c"]

@@ -75,20 +75,43 @@ _HEADER = struct.Struct(">IIIq")
 class EmbeddedQueue:
     """A durable, partitioned append-only log in files: Kafka's place when no broker runs.
 
-    One file per partition under ``root/topic/``; writers take an exclusive ``flock`` on the topic,
-    so several processes may publish. A record is keyed to a partition by crc32 of its key.
+    Each partition is a directory of segment files under ``root/topic/``, each named by the offset
+    of its first record, as Kafka's are; a segment past ``segment_bytes`` is closed and the next
+    publish starts a new one. A closed segment that every consumer group has committed past, and
+    that is older than ``retention_s``, is deleted (Kafka's retention, limited to consumed data),
+    so the queue's disk use follows the backlog, not the history. Writers take an exclusive
+    ``flock`` on the topic, so several processes may publish. A record is keyed to a partition by
+    crc32 of its key.
     """
 
-    def __init__(self, root: Path, topic: str, partitions: int = 4) -> None:
+    def __init__(
+        self,
+        root: Path,
+        topic: str,
+        partitions: int = 4,
+        segment_bytes: int = 64 * 1024 * 1024,
+        retention_s: float = 300.0,
+    ) -> None:
         self.topic = topic
         self.partitions = partitions
+        self.segment_bytes = segment_bytes
+        self.retention_s = retention_s
         self.dir = root / topic
         self.dir.mkdir(parents=True, exist_ok=True)
         self._thread_lock = threading.Lock()
         self._repaired = False
+        with self._locked():
+            self._adopt_single_file_logs()
+
+    def segments(self, partition: int) -> list[tuple[int, Path]]:
+        """The partition's segments as (first offset, path), oldest first."""
+        directory = self.dir / f"{partition:05d}"
+        found = [(int(path.stem), path) for path in directory.glob("*.log") if path.stem.isdigit()]
+        return sorted(found) or [(0, directory / _segment_name(0))]
 
     def partition_path(self, partition: int) -> Path:
-        return self.dir / f"{partition:05d}.log"
+        """The segment publishes append to."""
+        return self.segments(partition)[-1][1]
 
     def publish(self, records: Sequence[tuple[bytes, bytes]]) -> None:
         now_ms = int(time.time() * 1000)
@@ -105,7 +128,8 @@ class EmbeddedQueue:
             written: list[tuple[Path, int]] = []
             try:
                 for partition, chunks in frames.items():
-                    path = self.partition_path(partition)
+                    path = self._active_segment(partition)
+                    path.parent.mkdir(exist_ok=True)
                     with open(path, "ab") as log:
                         written.append((path, log.tell()))
                         log.write(b"".join(chunks))
@@ -125,6 +149,40 @@ class EmbeddedQueue:
     def reader(self, group: str) -> EmbeddedQueueReader:
         return EmbeddedQueueReader(self, group)
 
+    def drop_consumed_segments(self) -> int:
+        """Delete closed segments every group has committed past and older than the retention."""
+        committed = [_load_offsets(path) for path in self.dir.glob("offsets-*.json")]
+        if not committed:
+            return 0
+        cutoff = time.time() - self.retention_s
+        dropped = 0
+        with self._locked():
+            for partition in range(self.partitions):
+                segments = self.segments(partition)
+                for (_, path), (next_base, _) in zip(segments, segments[1:], strict=False):
+                    consumed = all(group.get(partition, (0, 0, 0))[0] >= next_base for group in committed)
+                    if consumed and path.stat().st_mtime <= cutoff:
+                        path.unlink()
+                        dropped += 1
+        return dropped
+
+    def _active_segment(self, partition: int) -> Path:
+        """The last segment, or a new one after it when the last is full (call holding the lock)."""
+        base, path = self.segments(partition)[-1]
+        if not path.exists() or path.stat().st_size < self.segment_bytes:
+            return path
+        count = sum(1 for _ in _frames(path, 0))
+        return path.with_name(_segment_name(base + count))
+
+    def _adopt_single_file_logs(self) -> None:
+        """A queue written before segments kept one ``NNNNN.log`` per partition: its first segment."""
+        for partition in range(self.partitions):
+            legacy = self.dir / f"{partition:05d}.log"
+            if legacy.exists():
+                directory = self.dir / f"{partition:05d}"
+                directory.mkdir(exist_ok=True)
+                os.replace(legacy, directory / _segment_name(0))
+
     @contextmanager
     def _locked(self) -> Iterator[None]:
         with self._thread_lock, open(self.dir / ".lock", "a") as lock_file:
@@ -135,14 +193,18 @@ class EmbeddedQueue:
                 fcntl.flock(lock_file, fcntl.LOCK_UN)
 
 
+# A position in a partition: (next offset, first offset of its segment, byte position in it).
+_Position = tuple[int, int, int]
+
+
 class EmbeddedQueueReader:
     """A consumer group on an embedded queue; committed positions live in ``offsets-<group>.json``."""
 
     def __init__(self, queue: EmbeddedQueue, group: str) -> None:
         self.queue = queue
         self._offsets_path = queue.dir / f"offsets-{group}.json"
-        self._ends: dict[tuple[int, int], int] = {}  # (partition, offset) -> byte end, until committed
-        self._committed = self._load_committed()
+        self._ends: dict[tuple[int, int], _Position] = {}  # (partition, offset) -> position after it
+        self._committed = _load_offsets(self._offsets_path)
         self._position = dict(self._committed)
 
     def poll(self, max_records: int, timeout_s: float) -> list[QueuedRecord]:
@@ -155,23 +217,24 @@ class EmbeddedQueueReader:
 
     def commit(self, records: Sequence[QueuedRecord]) -> None:
         for record in records:
-            end = self._ends.pop((record.partition, record.offset))
-            if record.offset + 1 > self._committed.get(record.partition, (0, 0))[0]:
-                self._committed[record.partition] = (record.offset + 1, end)
+            after = self._ends.pop((record.partition, record.offset))
+            if record.offset + 1 > self._committed.get(record.partition, (0, 0, 0))[0]:
+                self._committed[record.partition] = after
         payload = {str(p): list(pos) for p, pos in self._committed.items()}
         tmp = self._offsets_path.with_suffix(".tmp")
         tmp.write_bytes(orjson.dumps(payload))
         os.replace(tmp, self._offsets_path)
+        self.queue.drop_consumed_segments()
 
     def rewind(self) -> None:
         self._position = dict(self._committed)
 
     def lag(self) -> int:
-        total = 0
-        for partition in range(self.queue.partitions):
-            _, position = self._committed.get(partition, (0, 0))
-            total += sum(1 for _ in _frames(self.queue.partition_path(partition), position))
-        return total
+        return sum(
+            1
+            for partition in range(self.queue.partitions)
+            for _ in self._records_from(partition, self._committed.get(partition, (0, 0, 0)))
+        )
 
     def close(self) -> None:
         pass
@@ -179,26 +242,50 @@ class EmbeddedQueueReader:
     def _read(self, max_records: int) -> list[QueuedRecord]:
         batch: list[QueuedRecord] = []
         for partition in range(self.queue.partitions):
-            offset, position = self._position.get(partition, (0, 0))
-            for frame_end, timestamp_ms, key, value in _frames(
-                self.queue.partition_path(partition), position
-            ):
+            position = self._position.get(partition, (0, 0, 0))
+            for after, timestamp_ms, key, value in self._records_from(partition, position):
+                offset = position[0]
                 batch.append(QueuedRecord(self.queue.topic, partition, offset, timestamp_ms, key, value))
-                offset, position = offset + 1, frame_end
-                self._ends[(partition, offset - 1)] = frame_end
+                self._ends[(partition, offset)] = after
+                position = after
                 if len(batch) >= max_records:
                     break
-            self._position[partition] = (offset, position)
+            self._position[partition] = position
             if len(batch) >= max_records:
                 break
         return batch
 
-    def _load_committed(self) -> dict[int, tuple[int, int]]:
-        try:
-            raw = orjson.loads(self._offsets_path.read_bytes())
-        except FileNotFoundError:
-            return {}
-        return {int(p): (int(pos[0]), int(pos[1])) for p, pos in raw.items()}
+    def _records_from(
+        self, partition: int, position: _Position
+    ) -> Iterator[tuple[_Position, int, bytes, bytes]]:
+        """(position after it, timestamp, key, value) of each whole record from ``position`` on."""
+        offset, base, byte = position
+        for segment_base, path in self.queue.segments(partition):
+            if segment_base < base:
+                continue
+            if segment_base > base:  # the next segment starts where the last one ended
+                base, byte = segment_base, 0
+            for end, timestamp_ms, key, value in _frames(path, byte):
+                offset += 1
+                yield (offset, base, end), timestamp_ms, key, value
+
+
+def _segment_name(base_offset: int) -> str:
+    return f"{base_offset:020d}.log"
+
+
+def _load_offsets(path: Path) -> dict[int, _Position]:
+    """A group's committed positions; a two-field entry is from the single-file layout (segment 0)."""
+    try:
+        raw = orjson.loads(path.read_bytes())
+    except FileNotFoundError:
+        return {}
+    positions: dict[int, _Position] = {}
+    for partition, fields in raw.items():
+        numbers = [int(number) for number in fields]
+        offset, base, byte = (numbers[0], 0, numbers[1]) if len(numbers) == 2 else numbers
+        positions[int(partition)] = (offset, base, byte)
+    return positions
 
 
 def _frames(path: Path, position: int) -> Iterator[tuple[int, int, bytes, bytes]]:
@@ -432,7 +519,7 @@ def open_queue(settings: Settings) -> EventQueue:
         return KafkaQueue(
             settings.kafka_bootstrap, settings.kafka_topic, settings.kafka_send_timeout_s, security=security
         )
-    return EmbeddedQueue(settings.queue_path, settings.kafka_topic, settings.kafka_partitions)
+    return _embedded(settings)
 
 
 def open_reader(settings: Settings) -> QueueReader:
@@ -442,5 +529,14 @@ def open_reader(settings: Settings) -> QueueReader:
         return KafkaQueueReader(
             settings.kafka_bootstrap, settings.kafka_topic, settings.kafka_consumer_group, security=security
         )
-    queue = EmbeddedQueue(settings.queue_path, settings.kafka_topic, settings.kafka_partitions)
-    return queue.reader(settings.kafka_consumer_group)
+    return _embedded(settings).reader(settings.kafka_consumer_group)
+
+
+def _embedded(settings: Settings) -> EmbeddedQueue:
+    return EmbeddedQueue(
+        settings.queue_path,
+        settings.kafka_topic,
+        settings.kafka_partitions,
+        segment_bytes=settings.queue_segment_bytes,
+        retention_s=settings.queue_retention_s,
+    )

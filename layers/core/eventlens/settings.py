@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     # "iam" for MSK (Serverless accepts IAM-authenticated clients only); "none" for a plain broker.
     kafka_auth: Literal["none", "iam"] = Field(default="none", alias="KAFKA_AUTH")
     aws_region: str | None = Field(default=None, alias="AWS_REGION")
+    # The embedded queue rolls segments at this size and deletes a closed one once every consumer
+    # group has committed past it and it is this old (Kafka's segment.bytes and retention.ms).
+    queue_segment_bytes: int = Field(default=64 * 1024 * 1024, ge=1024, alias="EVENTLENS_QUEUE_SEGMENT_BYTES")
+    queue_retention_s: float = Field(default=300.0, ge=0, alias="EVENTLENS_QUEUE_RETENTION_S")
 
     # Warehouse: a ClickHouse server when a URL is given (http://user:pass@host:8123/db), chDB otherwise.
     clickhouse_url: str | None = Field(default=None, alias="CLICKHOUSE_URL")
