@@ -209,11 +209,11 @@ def main(argv: list[str] | None = None) -> int:
 def _serve(settings: Settings, host: str, port: int, only: set[str] | None) -> int:
     from eventlens_tools.local.runtime import LocalRuntime
 
+    stopped = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):  # before starting: a Ctrl-C while it starts stops it too
+        signal.signal(sig, lambda *_: stopped.set())
     runtime = LocalRuntime(settings, port=port, host=host, only=only)
     runtime.start()  # logs "eventlens local is serving" with its url, once, in the chosen log format
-    stopped = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stopped.set())
     stopped.wait()
     runtime.stop()
     return 0
