@@ -1,4 +1,9 @@
-"""Ingest routes: eventlens's own and each reference system's, unchanged for their clients."""
+"""Ingest routes: eventlens's own and each reference system's, unchanged for their clients.
+
+Each route reads its body itself (``eventlens.wire_formats``): every event is judged on its own, so a
+bad one is rejected by index and never fails the batch. Powertools therefore sees no body parameter;
+the OpenAPI document takes the bodies' shapes from ``eventlens.api.ingest_bodies``.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +11,44 @@ from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.event_handler.request import Request
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from pydantic import BaseModel
 
 from eventlens import wire_formats
 from eventlens.api.errors import json_response
 from eventlens.api.parts import Parts
 from eventlens.components import Components
-from eventlens.ingest import ingest_payload
+from eventlens.ingest import IngestResult, ingest_payload
 from eventlens.observability import count
 
 router = APIGatewayHttpRouter()
+
+
+class FieldProblem(BaseModel):
+    field: str
+    reason: str
+
+
+class FieldErrorAnswer(BaseModel):
+    """The body of an error answer (``eventlens.api.errors``): the field at fault and why."""
+
+    error: FieldProblem
+
+
+def _answer(description: str, model: type[BaseModel]) -> OpenAPIResponse:
+    return {"description": description, "content": {"application/json": {"model": model}}}
+
+
+# The answers of every ingest route, for the OpenAPI document.
+ANSWERS: dict[int, OpenAPIResponse] = {
+    202: _answer("Accepted: the ids of the accepted events, and each rejected one by index", IngestResult),
+    400: _answer("The body is not JSON, or its outer shape is wrong; nothing was accepted", FieldErrorAnswer),
+    413: _answer("Over the batch's byte or event limit; nothing was accepted", FieldErrorAnswer),
+    422: _answer("No event of the batch is valid: each one rejected by index", IngestResult),
+    503: _answer("The queue cannot take events now; nothing was accepted, retry", FieldErrorAnswer),
+}
 
 
 def _ingest(
@@ -32,37 +64,37 @@ def _ingest(
     return json_response(status, result.model_dump())
 
 
-@router.post("/v1/events")
+@router.post("/v1/events", responses=ANSWERS)
 def post_events(request: Request, parts: Parts) -> Response[dict[str, Any]]:
     """A batch of events in eventlens's envelope: ``{"events": [...]}``."""
     return _ingest(request, parts, wire_formats.eventlens_batch)
 
 
-@router.post("/events")
+@router.post("/events", responses=ANSWERS)
 def post_events_003(request: Request, parts: Parts) -> Response[dict[str, Any]]:
     """003 Events Analytics API: ``{"events": [{event_id, occurred_at, user_id, event_type, …}]}``."""
     return _ingest(request, parts, wire_formats.eventlens_batch)
 
 
-@router.post("/collect")
+@router.post("/collect", responses=ANSWERS)
 def post_collect(request: Request, parts: Parts) -> Response[dict[str, Any]]:
     """001 AnModel collector: one commerce behaviour event."""
     return _ingest(request, parts, wire_formats.anmodel_collect)
 
 
-@router.post("/api/v1/stream/ingest")
+@router.post("/api/v1/stream/ingest", responses=ANSWERS)
 def post_stream_ingest(request: Request, parts: Parts) -> Response[dict[str, Any]]:
     """000 Life Stream: ``{"user_id", "events": [{"type", "ts", …}]}``."""
     return _ingest(request, parts, wire_formats.lifestream_batch)
 
 
-@router.post("/api/v1/stream/ingest/single")
+@router.post("/api/v1/stream/ingest/single", responses=ANSWERS)
 def post_stream_ingest_single(request: Request, parts: Parts) -> Response[dict[str, Any]]:
     """000 Life Stream: one event."""
     return _ingest(request, parts, wire_formats.lifestream_single)
 
 
-@router.post("/api/v1/analytics/events")
+@router.post("/api/v1/analytics/events", responses=ANSWERS)
 def post_viewing_event(request: Request, parts: Parts) -> Response[dict[str, Any]]:
     """002 Analytics Service: one viewing event (start / progress / finish)."""
     return _ingest(request, parts, wire_formats.viewing_event)

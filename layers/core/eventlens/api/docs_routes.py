@@ -1,0 +1,121 @@
+"""The OpenAPI document of the whole HTTP API, and its docs page: ``/openapi.json`` and ``/docs``.
+
+API Gateway sends each route to the function the manifest names (ingest, report, predict), so no
+function's resolver holds them all. The document comes from a resolver that includes every router,
+for the schema only (it answers no request), built when first asked for: the report function, which
+serves these two routes, does not import the ingest and predict routes at its cold start.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.types import COMPONENT_REF_TEMPLATE
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from pydantic import BaseModel
+
+TITLE = "eventlens"
+DESCRIPTION = (
+    "Events in (eventlens's envelope and each reference system's own ingest payloads), reports out, "
+    "and the purchase-propensity model's predictions. One API; each route served by the function "
+    "functions/manifest.toml names."
+)
+
+router = APIGatewayHttpRouter()
+
+
+@router.get(
+    "/openapi.json",
+    responses={200: {"description": "The OpenAPI 3.1 document", "content": {"application/json": {}}}},
+)
+def get_openapi() -> Response[str]:
+    """This document: every route of the API, whichever function serves it."""
+    return Response(200, content_types.APPLICATION_JSON, openapi_json())
+
+
+@router.get(
+    "/docs",
+    responses={200: {"description": "Swagger UI on this document", "content": {"text/html": {}}}},
+)
+def get_docs(
+    output: Annotated[Literal["json"] | None, Query(alias="format", description="json: the document")] = None,
+) -> Response[str]:
+    """The API's docs page (Swagger UI); ``?format=json`` answers the document, as the page asks."""
+    if output == "json":
+        return Response(200, content_types.APPLICATION_JSON, openapi_json())
+    return Response(200, content_types.TEXT_HTML, docs_page())
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI document of every router of the API, with the ingest routes' bodies."""
+    from eventlens.api import (
+        ingest_bodies,
+        ingest_routes,
+        lifestream_routes,
+        pattern_routes,
+        predict_routes,
+        report_routes,
+        telemetry_routes,
+        viewing_routes,
+    )
+
+    whole = APIGatewayHttpResolver(enable_validation=True)
+    for routes in (
+        ingest_routes,
+        report_routes,
+        viewing_routes,
+        lifestream_routes,
+        pattern_routes,
+        telemetry_routes,
+        predict_routes,
+    ):
+        whole.include_router(routes.router)
+    whole.include_router(router)
+    document: dict[str, Any] = json.loads(whole.get_openapi_json_schema(title=TITLE, description=DESCRIPTION))
+    for path, model in ingest_bodies.REQUEST_BODIES.items():
+        _add_request_body(document, path, model, ingest_bodies.EXAMPLES.get(path))
+    return document
+
+
+def _add_request_body(
+    document: dict[str, Any], path: str, model: type[BaseModel], example: dict[str, Any] | None
+) -> None:
+    """``POST path`` takes ``model`` (kept in the document's components), with ``example`` if any."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schema = model.model_json_schema(ref_template=COMPONENT_REF_TEMPLATE)
+    for name, definition in {**schema.pop("$defs", {}), model.__name__: schema}.items():
+        if schemas.setdefault(name, definition) != definition:
+            raise ValueError(f"two models named {name} in the OpenAPI document")
+    content: dict[str, Any] = {"schema": {"$ref": COMPONENT_REF_TEMPLATE.format(model=model.__name__)}}
+    if example is not None:
+        content["example"] = example
+    document["paths"][path]["post"]["requestBody"] = {
+        "required": True,
+        "content": {content_types.APPLICATION_JSON: content},
+    }
+
+
+@cache
+def openapi_json() -> str:
+    return json.dumps(openapi_document())
+
+
+@cache
+def docs_page() -> str:
+    """Swagger UI with the document inline, its script and styles from Powertools' copy."""
+    from aws_lambda_powertools.event_handler.openapi import swagger_ui
+
+    assets = Path(swagger_ui.__file__).parent
+    return swagger_ui.generate_swagger_html(
+        openapi_json().replace("</", "<\\/"),  # so no string of the document closes the page's <script>
+        (assets / "swagger-ui-bundle.min.js").read_text(encoding="utf-8"),
+        (assets / "swagger-ui.min.css").read_text(encoding="utf-8"),
+        swagger_base_url="",
+        oauth2_config=None,
+    )
