@@ -156,7 +156,6 @@ class Progress:
         self._stream.flush()
 
 
-
 def _clock(seconds: float) -> str:
     seconds = int(round(seconds))
     hours, rest = divmod(seconds, 3600)
