@@ -9,7 +9,7 @@ import pulumi_aws as aws
 
 from eventlens.manifest import load_manifest
 from eventlens_tools.build import Artifacts
-from infra import api, kafka, schedules, state_machines, storage
+from infra import api, kafka, monitoring, schedules, state_machines, storage
 from infra.account import current_account
 from infra.config import StackConfig
 from infra.credentials import credentials
@@ -54,6 +54,7 @@ def deploy(config: StackConfig, artifacts: Artifacts) -> Deployment:
         config.state_machines_dir, deployed, account, config.functions_dir
     )
     http = api.http_api(config, deployed)
+    monitoring.monitoring(config, deployed, http)
     storage.export(buckets)
     pulumi.export("kafka_bootstrap", cluster.bootstrap)
     pulumi.export("functions", {name: item.function.name for name, item in deployed.items()})
