@@ -71,30 +71,30 @@ def post_events(request: Request, parts: Parts) -> Response[dict[str, Any]]:
 
 
 @router.post("/events", responses=ANSWERS)
-def post_events_003(request: Request, parts: Parts) -> Response[dict[str, Any]]:
-    """003 Events Analytics API: ``{"events": [{event_id, occurred_at, user_id, event_type, …}]}``."""
+def post_analytics_api_events(request: Request, parts: Parts) -> Response[dict[str, Any]]:
+    """The Events Analytics API's batch: ``{"events": [{event_id, occurred_at, user_id, event_type, …}]}``."""
     return _ingest(request, parts, wire_formats.eventlens_batch)
 
 
 @router.post("/collect", responses=ANSWERS)
 def post_collect(request: Request, parts: Parts) -> Response[dict[str, Any]]:
-    """001 AnModel collector: one commerce behaviour event."""
+    """AnModel's collector: one commerce behaviour event."""
     return _ingest(request, parts, wire_formats.anmodel_collect)
 
 
 @router.post("/api/v1/stream/ingest", responses=ANSWERS)
 def post_stream_ingest(request: Request, parts: Parts) -> Response[dict[str, Any]]:
-    """000 Life Stream: ``{"user_id", "events": [{"type", "ts", …}]}``."""
+    """Life Stream's batch: ``{"user_id", "events": [{"type", "ts", …}]}``."""
     return _ingest(request, parts, wire_formats.lifestream_batch)
 
 
 @router.post("/api/v1/stream/ingest/single", responses=ANSWERS)
 def post_stream_ingest_single(request: Request, parts: Parts) -> Response[dict[str, Any]]:
-    """000 Life Stream: one event."""
+    """Life Stream's single event."""
     return _ingest(request, parts, wire_formats.lifestream_single)
 
 
 @router.post("/api/v1/analytics/events", responses=ANSWERS)
 def post_viewing_event(request: Request, parts: Parts) -> Response[dict[str, Any]]:
-    """002 Analytics Service: one viewing event (start / progress / finish)."""
+    """The cinema Analytics Service's viewing event (start / progress / finish)."""
     return _ingest(request, parts, wire_formats.viewing_event)

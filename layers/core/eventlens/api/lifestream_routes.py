@@ -1,4 +1,4 @@
-"""Life Stream report routes of 000: a user's events, their statistics, and the memory summary."""
+"""Life Stream's report routes: a user's events, their statistics, and the memory summary."""
 
 from __future__ import annotations
 

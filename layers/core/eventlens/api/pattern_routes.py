@@ -1,4 +1,4 @@
-"""Life Stream's patterns route of 000: the places, routines and habits the Pattern Miner found."""
+"""Life Stream's patterns route: the places, routines and habits the Pattern Miner found."""
 
 from __future__ import annotations
 

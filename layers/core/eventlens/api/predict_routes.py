@@ -1,7 +1,7 @@
-"""Predict routes of AnModel's Models API (001): ``/services``, ``/users``, ``/predict``.
+"""Predict routes of AnModel's Models API: ``/services``, ``/users``, ``/predict``.
 
-001's ``GET /health`` is not registered here: the report function serves ``GET /health`` for the
-whole API (API Gateway routes are unique). Errors of these routes keep 001's ``{"detail": …}``
+AnModel's ``GET /health`` is not registered here: the report function serves ``GET /health`` for the
+whole API (API Gateway routes are unique). Errors of these routes keep AnModel's ``{"detail": …}``
 body (404 for an unknown service, 503 while no model is promoted); bad parameters answer 422 as
 everywhere else.
 """

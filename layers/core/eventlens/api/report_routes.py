@@ -1,4 +1,4 @@
-"""Report routes of 003 (``/stats/*``) and the health check."""
+"""Report routes of the Events Analytics API (``/stats/*``) and the health check."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Reports Backend route of 004: ``POST /report``, a user's telemetry report."""
+"""The Reports Backend's route: ``POST /report``, a user's telemetry report."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Viewing report routes of 002 (``/api/v1/analytics/*``), with its parameters and response shapes."""
+"""The cinema Analytics Service's viewing reports (``/api/v1/analytics/*``), in its parameters and shapes."""
 
 from __future__ import annotations
 
