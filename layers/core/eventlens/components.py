@@ -92,4 +92,3 @@ def _state(check: object) -> str:
         return "connected" if check() else "down"  # type: ignore[operator]
     except (WarehouseError, GraphError, OSError, RuntimeError) as exc:
         return f"down: {exc}"
-
