@@ -51,13 +51,14 @@ def test_unknown_total_shows_count_and_rate_only() -> None:
 
 def test_state_log_tells_each_state_and_how_long_the_one_before_took() -> None:
     stream = io.StringIO()
-    with StateLog("pipeline", stream) as states:
-        for state in ("Export", "Snapshot", "Train"):
-            states(state)
+    states = StateLog("pipeline", stream)
+    for state in ("Export", "Snapshot", "Train"):
+        states(state)
     lines = stream.getvalue().splitlines()
     assert lines[0] == "pipeline: Export …"
     assert lines[1].startswith("pipeline: Snapshot … (Export took ") and lines[1].endswith(" s)")
-    assert lines[-1].startswith("pipeline: Train done (")
+    assert lines[2].startswith("pipeline: Train … (Snapshot took ")
+    assert states.states == ["Export", "Snapshot", "Train"]
 
 
 def test_event_feed_counts_every_event_and_its_estimate_converges() -> None:

@@ -237,8 +237,7 @@ def _pipeline(settings: Settings, until: str | None, start: str | None) -> int:
     from eventlens_tools.progress import StateLog
 
     request = PipelineInput.model_validate({"until": until, "start": start})
-    with StateLog("pipeline") as states:
-        result = run_ml_pipeline(settings, sys.stdout, request, on_state=states)
+    result = run_ml_pipeline(settings, sys.stdout, request, on_state=StateLog("pipeline"))
     return 0 if result["status"] == "SUCCEEDED" else 1
 
 

@@ -38,8 +38,7 @@ def run_demo(
     figures = _ingest_and_report(settings, users, days, seed, out, shoppers)
     out.write("\n")
     out.flush()
-    with StateLog("ML pipeline") as states:
-        figures["ml"] = run_ml_pipeline(settings, out, on_state=states)
+    figures["ml"] = run_ml_pipeline(settings, out, on_state=StateLog("ML pipeline"))
     return figures
 
 

@@ -172,7 +172,8 @@ def report_stage(desc: str, stream: TextIO | None = None) -> None:
 class StateLog:
     """Tells, on stderr, each state of a state machine as it is entered and how long the one before
     it took: ``pipeline: Train … (Snapshot took 2.1 s)``. Plain lines on a terminal too: a state
-    machine has a handful of states, and each line is worth keeping. A callable context manager."""
+    machine has a handful of states, and each line is worth keeping. (The run's summary says how
+    long it took in all.)"""
 
     def __init__(self, prefix: str, stream: TextIO | None = None) -> None:
         self.prefix = prefix
@@ -187,12 +188,3 @@ class StateLog:
         self._since = now
         self._stream.write(f"{self.prefix}: {state} …{took}\n")
         self._stream.flush()
-
-    def __enter__(self) -> StateLog:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.states:
-            took = time.monotonic() - self._since
-            self._stream.write(f"{self.prefix}: {self.states[-1]} done ({took:.1f} s)\n")
-            self._stream.flush()
