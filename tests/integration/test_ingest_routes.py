@@ -118,6 +118,26 @@ def test_partially_bad_batch_keeps_the_good_events_and_names_the_bad(
     assert sorted(v["user_id"] for v in _values(components.settings)) == ["a", "c"]
 
 
+def test_two_events_with_one_id_in_a_batch_are_one_accepted_and_one_duplicate(
+    functions: dict, components: Components
+) -> None:
+    # Given a batch in which two different events carry the same UUID, and one other event
+    shared = "123e4567-e89b-12d3-a456-426614174000"
+    batch = {
+        "events": [
+            {"user_id": "a", "type": "page_view", "event_id": shared},
+            {"user_id": "b", "type": "click"},
+            {"user_id": "a", "type": "purchase", "event_id": shared},
+        ]
+    }
+    # When it is posted
+    body = response_json(functions["ingest"].invoke(http_event("ingest_v1_events.json", batch)))
+    # Then the answer counts two accepted and names the repeat, which is not queued
+    assert body["accepted"] == 2
+    assert body["duplicates"] == [{"index": 2, "event_id": shared, "first_index": 0}]
+    assert sorted(v["type"] for v in _values(components.settings)) == ["click", "page_view"]
+
+
 def test_batch_with_no_good_event_is_422(functions: dict, components: Components) -> None:
     response = functions["ingest"].invoke(http_event("ingest_v1_events.json", {"events": [{"type": "x"}]}))
     assert response["statusCode"] == 422

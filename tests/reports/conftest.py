@@ -51,7 +51,9 @@ def _frame(events: list[dict[str, Any]]) -> pd.DataFrame:
 def _ingest(functions: dict[str, LocalFunction], events: list[dict[str, Any]]) -> None:
     response = functions["ingest"].invoke(http_event("ingest_v1_events.json", {"events": events}))
     body = json.loads(response["body"])
-    assert response["statusCode"] == 202 and body["accepted"] == len(events), body
+    distinct = len({e["event_id"] for e in events})
+    assert response["statusCode"] == 202 and body["accepted"] == distinct, body
+    assert len(body["duplicates"]) == len(events) - distinct, body
 
 
 def _consume(functions: dict[str, LocalFunction], settings: Settings, redeliver: bool = False) -> None:

@@ -185,9 +185,23 @@ def test_event_ids_are_kept_generated_or_mapped_stably() -> None:
     ids = [event.event_id for _, event in accepted]
     assert ids[0] == given
     assert uuid.UUID(ids[1]).version == 4
-    assert ids[2] == str(uuid.uuid5(EVENT_ID_NAMESPACE, "commerce:1"))
+    assert ids[2] == str(uuid.uuid5(EVENT_ID_NAMESPACE, "commerce:u:1"))
     again, _ = validate_events(items[2:], NOW)
     assert again[0][1].event_id == ids[2]
+
+
+def test_two_users_sending_the_same_non_uuid_id_get_two_events() -> None:
+    # Given two AnModel-style clients that both number their events from "1", and one re-send
+    items = [
+        {"user_id": "alice", "type": "click", "source": "commerce", "event_id": "1"},
+        {"user_id": "bob", "type": "click", "source": "commerce", "event_id": "1"},
+        {"user_id": "alice", "type": "click", "source": "commerce", "event_id": "1"},
+    ]
+    # When they are validated
+    accepted, _ = validate_events(items, NOW)
+    ids = [event.event_id for _, event in accepted]
+    # Then the two users' events differ, and the re-sent one keeps its identity
+    assert ids[0] != ids[1] and ids[0] == ids[2]
 
 
 def test_events_analytics_api_field_names_and_integer_user_ids_are_accepted() -> None:

@@ -23,7 +23,8 @@ without a zone is UTC; every timestamp is stored in UTC. One more than ``max_fut
 ahead of the server clock, or older than ``max_event_age_days``, is rejected, naming the field.
 
 A missing event_id is generated (UUID4). An event_id that is not a UUID (AnModel sends "1") is mapped
-to a stable UUID5 of source and id, so a re-sent event keeps its identity and counts once.
+to a stable UUID5 of source, user and id, so a re-sent event keeps its identity and counts once, and
+two users whose clients both number their events from "1" never collide.
 """
 
 from __future__ import annotations
@@ -289,7 +290,7 @@ def validate_events(
                 rejected.append(Rejection(index=index, field=field, reason=reason))
                 continue
             event = Event(
-                event_id=event_id_for(event_in.event_id, event_in.source),
+                event_id=event_id_for(event_in.event_id, event_in.source, event_in.user_id),
                 user_id=event_in.user_id,
                 type=event_in.type,
                 timestamp=timestamp,
@@ -306,7 +307,10 @@ def validate_events(
 def _checked_timestamp(timestamp: datetime | None, received_at: datetime, rule: TimestampRule) -> datetime:
     if timestamp is None:
         return received_at
-    timestamp = _utc(timestamp)
+    try:
+        timestamp = _utc(timestamp)
+    except OverflowError:  # 9999-12-31T23:59:59-01:00 is past the last representable moment in UTC
+        raise FieldError("timestamp", "is outside the representable range of dates") from None
     if timestamp > received_at + rule.max_future_skew:
         raise FieldError(
             "timestamp", f"is more than {int(rule.max_future_skew.total_seconds())} s in the future"
@@ -341,9 +345,13 @@ def _list_adapter(model: type) -> TypeAdapter[list[dict[str, Any]]]:
     return TypeAdapter(list[model])  # type: ignore[valid-type]
 
 
-def event_id_for(raw: str | None, source: str) -> str:
+def event_id_for(raw: str | None, source: str, user_id: str | None = None) -> str:
     """The stored id, as canonical UUID text: the client's UUID, a stable UUID5 of a non-UUID id,
-    or a new UUID4."""
+    or a new UUID4.
+
+    A client's non-UUID id is scoped by ``user_id`` when given (ids that clients number per device
+    or per user); without it (an importer's primary keys, unique in their table) by source alone.
+    """
     if raw is None:
         return str(uuid.uuid4())
     if _CANONICAL_UUID.fullmatch(raw):
@@ -351,7 +359,8 @@ def event_id_for(raw: str | None, source: str) -> str:
     try:
         return str(uuid.UUID(raw))
     except ValueError:
-        return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{source}:{raw}"))
+        scope = source if user_id is None else f"{source}:{user_id}"
+        return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{scope}:{raw}"))
 
 
 def _first_error_per_index(exc: ValidationError) -> dict[int, Rejection]:

@@ -15,12 +15,22 @@ from eventlens.queue import EventQueue
 from eventlens.settings import Settings
 
 
+class Duplicate(BaseModel):
+    """An event of the batch whose id an earlier event of the same batch already has."""
+
+    index: int
+    event_id: str
+    first_index: int
+
+
 class IngestResult(BaseModel):
-    """What became of a batch: the ids of the accepted events, and each rejected one by index."""
+    """What became of a batch: the ids of the accepted events, each rejected one by index, and
+    each repeat of an id within the batch (not published: the first event with the id was)."""
 
     accepted: int
     rejected: list[Rejection]
     event_ids: list[str]
+    duplicates: list[Duplicate] = []
 
 
 # Kafka's (and MSK's) default message.max.bytes is 1 MB; records stay well under it.
@@ -86,14 +96,46 @@ def ingest_events(
         max_future_skew=timedelta(seconds=settings.max_future_skew_s),
         max_age=timedelta(days=settings.max_event_age_days),
     )
-    accepted, rejected = validate_events(items, received_at, rule)
+    valid, rejected = validate_events(items, received_at, rule)
+    first_of: dict[str, int] = {}
+    accepted: list[Event] = []
+    duplicates: list[Duplicate] = []
+    for index, event in valid:
+        first = first_of.setdefault(event.event_id, index)
+        if first == index:
+            accepted.append(event)
+        else:
+            duplicates.append(Duplicate(index=index, event_id=event.event_id, first_index=first))
     if accepted:
-        queue.publish(user_records([event for _, event in accepted]))
+        try:
+            records = user_records(accepted)
+        except orjson.JSONEncodeError:  # properties nested past orjson's limit (254 levels)
+            accepted, records = _without_unserialisable(accepted, first_of, rejected)
+        if records:
+            queue.publish(records)
+    rejected.sort(key=lambda r: r.index)
     return IngestResult(
         accepted=len(accepted),
         rejected=rejected,
-        event_ids=[event.event_id for _, event in accepted],
+        event_ids=[event.event_id for event in accepted],
+        duplicates=duplicates,
     )
+
+
+def _without_unserialisable(
+    events: list[Event], index_of: dict[str, int], rejected: list[Rejection]
+) -> tuple[list[Event], list[tuple[bytes, bytes]]]:
+    """The events that serialise, with their records; each that does not is added to ``rejected``."""
+    kept = []
+    for event in events:
+        try:
+            orjson.dumps(event, option=orjson.OPT_UTC_Z)
+        except orjson.JSONEncodeError:
+            reason = "is nested too deeply to store (JSON nesting is limited to about 250 levels)"
+            rejected.append(Rejection(index=index_of[event.event_id], field="properties", reason=reason))
+        else:
+            kept.append(event)
+    return kept, user_records(kept) if kept else []
 
 
 def ingest_payload(
