@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from eventlens.errors import InvalidParameter
+from eventlens.reports.bounds import check_day
 from eventlens.reports.segments import Segment, on_rollup, with_segments
 from eventlens.warehouse import Warehouse
 
@@ -94,7 +95,10 @@ class EventCount(BaseModel):
 
 
 def check_range(start: date, end: date) -> None:
-    """A report's day range: ``from`` not after ``to``, at most ``MAX_RANGE_DAYS`` long."""
+    """A report's day range: days the warehouse holds, ``from`` not after ``to``, at most
+    ``MAX_RANGE_DAYS`` long."""
+    check_day("from", start)
+    check_day("to", end)
     if start > end:
         raise InvalidParameter("from", f"{start} is after to={end}")
     if end - start > timedelta(days=MAX_RANGE_DAYS):

@@ -14,6 +14,7 @@ import orjson
 from pydantic import BaseModel
 
 from eventlens.errors import InvalidParameter
+from eventlens.reports.bounds import check_day, check_moment
 from eventlens.warehouse import Warehouse
 
 MAX_LIMIT = 1000
@@ -247,15 +248,11 @@ class MemorySummary(BaseModel):
 
 
 def _time_range(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
-    start = _utc(start) if start else datetime(1970, 1, 1, tzinfo=UTC)
-    end = _utc(end) if end else datetime(2200, 1, 1, tzinfo=UTC)
+    start = check_moment("from", start) if start else datetime(1970, 1, 1, tzinfo=UTC)
+    end = check_moment("to", end) if end else datetime(2149, 6, 7, tzinfo=UTC)
     if start >= end:
         raise InvalidParameter("from", f"{start.isoformat()} is not before to={end.isoformat()}")
     return start, end
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def stream_events(
@@ -325,6 +322,8 @@ def summary_range(
         raise InvalidParameter("period", "give either period or from/to, not both")
     if start is None or end is None:
         raise InvalidParameter("from" if start is None else "to", "from and to go together")
+    check_day("from", start)
+    check_day("to", end)
     if start > end:
         raise InvalidParameter("from", f"{start} is after to={end}")
     if (end - start).days >= MAX_SUMMARY_DAYS:

@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from eventlens.errors import InvalidParameter
+from eventlens.reports.bounds import check_day
 from eventlens.reports.segments import Segment, with_segments
 from eventlens.warehouse import Warehouse
 
@@ -63,7 +64,8 @@ def retention_cohorts(
     end_date: date | None = None,
 ) -> list[dict[str, Any]]:
     """One row per cohort week: ``{"cohort_week", "week_0": size, "week_1": %, …}`` (see the module doc)."""
-    end_date = end_date or datetime.now(UTC).date()
+    check_day("start_date", start_date)
+    end_date = check_day("end_date", end_date) if end_date else datetime.now(UTC).date()
     if not 1 <= windows <= MAX_WINDOWS:
         raise InvalidParameter("windows", f"must be between 1 and {MAX_WINDOWS}, got {windows}")
     first = start_date + timedelta(days=(7 - start_date.weekday()) % 7)  # first Monday on or after
