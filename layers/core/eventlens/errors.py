@@ -29,6 +29,14 @@ class NotFound(FieldError, LookupError):
     """What a request names does not exist, e.g. an unknown user (HTTP 404)."""
 
 
+class Unauthorized(FieldError):
+    """No API key, or one that is unknown, revoked or expired (HTTP 401)."""
+
+
+class Forbidden(FieldError):
+    """A valid key that may not do this, e.g. a write key on a read route (HTTP 403)."""
+
+
 class QueueUnavailable(RuntimeError):
     """The queue cannot take or give records now; the caller may retry later (HTTP 503)."""
 

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     chdb_dir: Path | None = Field(default=None, alias="EVENTLENS_CHDB_PATH")
     retention_days: int | None = Field(default=None, ge=1, alias="EVENTLENS_RETENTION_DAYS")
 
+    # Projects and API keys: a DynamoDB table when given, SQLite under $EVENTLENS_HOME otherwise.
+    keys_table: str | None = Field(default=None, alias="EVENTLENS_KEYS_TABLE")
+
     # Object storage: an S3 bucket when given, local files under $EVENTLENS_HOME/objects otherwise.
     bucket: str | None = Field(default=None, alias="EVENTLENS_BUCKET")
 
