@@ -12,7 +12,17 @@ import pytest
 
 from eventlens_tools import cli
 
-COMMANDS = ("demo", "local", "dead-letters", "build", "pipeline", "import-postgres", "import-csv")
+COMMANDS = (
+    "demo",
+    "local",
+    "dead-letters",
+    "build",
+    "pipeline",
+    "import-postgres",
+    "import-csv",
+    "projects",
+    "keys",
+)
 
 
 def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:

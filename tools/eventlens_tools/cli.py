@@ -10,6 +10,7 @@ import threading
 from typing import Any
 
 from eventlens.settings import Settings
+from eventlens_tools import projects_cli
 
 DESCRIPTION = """\
 eventlens collects user-behaviour events over HTTP, queues them, stores them in ClickHouse,
@@ -164,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
         "path", help="the CSV file: event_id, occurred_at, user_id, event_type, properties"
     )
     import_csv.add_argument("--batch-size", type=int, default=10_000, help="rows per ingest batch")
+    projects_cli.register(lambda name, summary, text: command(name, summary, text, with_logs=False))
     return parser
 
 
@@ -175,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         # logger is made: Powertools reads the level once.)
         os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-    if args.command != "build":
+    if args.command not in ("build", "projects", "keys"):
         from eventlens.observability import use_log_format
 
         use_log_format(args.log_format)
@@ -194,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
         return _pipeline(Settings(), args.until, args.start)
     if args.command == "build":
         return _build(args.no_deps, args.dist)
+    if args.command in ("projects", "keys"):
+        return projects_cli.run(args, Settings())
     settings = Settings()
     if args.command == "demo":
         from eventlens_tools.demo import run_demo

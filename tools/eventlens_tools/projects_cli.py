@@ -1,0 +1,119 @@
+"""``eventlens projects …`` and ``eventlens keys …``: projects and their API keys.
+
+They read and write the key store directly (SQLite under $EVENTLENS_HOME, or the DynamoDB table
+EVENTLENS_KEYS_TABLE), so they work whether or not ``eventlens local`` is running. Plain keys are
+printed once, when made; listings show a key's id and hint only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, TextIO
+
+from eventlens.errors import FieldError
+from eventlens.keys import (
+    ApiKey,
+    KeyStore,
+    create_key,
+    create_project,
+    open_key_store,
+    revoke_key,
+    rotate_key,
+)
+from eventlens.settings import Settings
+
+Command = Callable[[str, str, str], argparse.ArgumentParser]
+
+
+def register(command: Command) -> None:
+    """Add the ``projects`` and ``keys`` commands through the main parser's ``command`` factory."""
+    projects = command(
+        "projects",
+        "create and list projects (each gets a write key and a secret key)",
+        "A project is the unit of isolation. 'create' prints one JSON object with the project id and\n"
+        "its first write key (send events; safe to ship in an app) and secret key (reports,\n"
+        "predictions, administration). Keep the secret key secret: it is shown only here.",
+    )
+    actions = projects.add_subparsers(dest="action", required=True, metavar="ACTION", help="create or list")
+    create = actions.add_parser("create", help="a new project with a write key and a secret key")
+    create.add_argument("name", help="the project's name (letters, digits, space, '.', '_', '-')")
+    actions.add_parser("list", help="every project, as JSON")
+
+    keys = command(
+        "keys",
+        "create, list, rotate and revoke API keys",
+        "Keys are sent as 'Authorization: Bearer <key>'. 'rotate' makes a new key of the same kind\n"
+        "and lets the old one work for --overlap-hours more; 'revoke' stops a key at once (running\n"
+        "containers may accept it for up to 30 s from their cache).",
+    )
+    key_actions = keys.add_subparsers(
+        dest="action", required=True, metavar="ACTION", help="create, list, revoke or rotate"
+    )
+    new = key_actions.add_parser("create", help="a new key for a project")
+    new.add_argument("--project", required=True, help="the project id")
+    new.add_argument("--kind", choices=["write", "secret"], default="write", help="what the key may do")
+    listing = key_actions.add_parser("list", help="keys (id, project, kind, hint, state), as JSON")
+    listing.add_argument("--project", help="only this project's keys")
+    revoke = key_actions.add_parser("revoke", help="stop a key working")
+    revoke.add_argument("key_id", help="the key's id (key_…), from 'keys list'")
+    rotate = key_actions.add_parser("rotate", help="replace a key, the old one working for an overlap")
+    rotate.add_argument("key_id", help="the key's id (key_…), from 'keys list'")
+    rotate.add_argument(
+        "--overlap-hours", type=float, default=24.0, help="how long the old key keeps working"
+    )
+
+
+def run(args: argparse.Namespace, settings: Settings, out: TextIO | None = None) -> int:
+    """Carry out a ``projects`` or ``keys`` command; 2 with a one-line error on a bad argument."""
+    store = open_key_store(settings)
+    try:
+        answer = _projects(store, args) if args.command == "projects" else _keys(store, args)
+    except FieldError as exc:
+        print(f"eventlens {args.command} {args.action}: {exc.field}: {exc.reason}", file=sys.stderr)
+        return 2
+    (out or sys.stdout).write(json.dumps(answer, indent=2, ensure_ascii=False) + "\n")
+    return 0
+
+
+def _projects(store: KeyStore, args: argparse.Namespace) -> Any:
+    if args.action == "create":
+        project, write, secret = create_project(store, args.name)
+        return {
+            "project_id": project.project_id,
+            "name": project.name,
+            "write_key": write,
+            "secret_key": secret,
+        }
+    return [
+        {"project_id": p.project_id, "name": p.name, "created_at": p.created_at.isoformat()}
+        for p in store.projects()
+    ]
+
+
+def _keys(store: KeyStore, args: argparse.Namespace) -> Any:
+    if args.action == "create":
+        key, plain = create_key(store, args.project, args.kind)
+        return {**_shown(key), "key": plain}
+    if args.action == "list":
+        return [_shown(k) for k in store.api_keys(args.project)]
+    if args.action == "revoke":
+        return _shown(revoke_key(store, args.key_id))
+    new, plain, old = rotate_key(store, args.key_id, timedelta(hours=args.overlap_hours))
+    return {"new": {**_shown(new), "key": plain}, "old": _shown(old)}
+
+
+def _shown(key: ApiKey) -> dict[str, Any]:
+    """A key as listings show it: never its hash or the key itself."""
+    return {
+        "key_id": key.key_id,
+        "project_id": key.project_id,
+        "kind": key.kind,
+        "hint": key.hint + "…",
+        "created_at": key.created_at.isoformat(),
+        "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
+        "expires_at": key.expires_at.isoformat() if key.expires_at else None,
+    }
