@@ -18,6 +18,7 @@ from eventlens.settings import Settings
 
 if TYPE_CHECKING:
     from eventlens.deadletter import DeadLetterStore
+    from eventlens.keys import Authenticator
     from eventlens.mining.graph import GraphStore
     from eventlens.objectstore import ObjectStore
     from eventlens.queue import EventQueue
@@ -50,6 +51,13 @@ class Components:
         from eventlens.objectstore import open_object_store
 
         return open_object_store(self.settings)
+
+    @cached_property
+    def keys(self) -> Authenticator:
+        """Who a request's API key says it is (projects and keys, cached per container)."""
+        from eventlens.keys import Authenticator, open_key_store
+
+        return Authenticator(open_key_store(self.settings))
 
     @cached_property
     def dead_letters(self) -> DeadLetterStore:

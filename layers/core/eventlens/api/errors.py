@@ -9,11 +9,13 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 
 from eventlens.errors import (
     BatchTooLarge,
+    Forbidden,
     GraphError,
     InvalidParameter,
     NotFound,
     PayloadError,
     QueueUnavailable,
+    Unauthorized,
     WarehouseError,
 )
 from eventlens.observability import logger
@@ -42,6 +44,19 @@ def register(app: APIGatewayHttpResolver) -> None:
     @app.exception_handler(PayloadError)
     def _payload(exc: PayloadError) -> Response[Any]:
         return _field_error(400, exc.field, exc.reason)
+
+    @app.exception_handler(Unauthorized)
+    def _unauthorized(exc: Unauthorized) -> Response[Any]:
+        return Response(
+            status_code=401,
+            content_type=content_types.APPLICATION_JSON,
+            body={"error": {"field": exc.field, "reason": exc.reason}},
+            headers={"WWW-Authenticate": 'Bearer realm="eventlens"'},
+        )
+
+    @app.exception_handler(Forbidden)
+    def _forbidden(exc: Forbidden) -> Response[Any]:
+        return _field_error(403, exc.field, exc.reason)
 
     @app.exception_handler(BatchTooLarge)
     def _too_large(exc: BatchTooLarge) -> Response[Any]:
