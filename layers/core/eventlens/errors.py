@@ -37,6 +37,14 @@ class Forbidden(FieldError):
     """A valid key that may not do this, e.g. a write key on a read route (HTTP 403)."""
 
 
+class RateLimited(FieldError):
+    """Over a rate limit; ``retry_after`` seconds until the window ends (HTTP 429, Retry-After)."""
+
+    def __init__(self, field: str, reason: str, retry_after: int) -> None:
+        super().__init__(field, reason)
+        self.retry_after = retry_after
+
+
 class QueueUnavailable(RuntimeError):
     """The queue cannot take or give records now; the caller may retry later (HTTP 503)."""
 

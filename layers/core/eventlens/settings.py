@@ -46,6 +46,9 @@ class Settings(BaseSettings):
 
     # Projects and API keys: a DynamoDB table when given, SQLite under $EVENTLENS_HOME otherwise.
     keys_table: str | None = Field(default=None, alias="EVENTLENS_KEYS_TABLE")
+    # Requests a minute per client IP (the Events Analytics API's 1,000) and per API key; 0 turns one off.
+    rate_limit_per_ip: int = Field(default=1_000, ge=0, alias="EVENTLENS_RATE_LIMIT_PER_IP")
+    rate_limit_per_key: int = Field(default=6_000, ge=0, alias="EVENTLENS_RATE_LIMIT_PER_KEY")
 
     # Object storage: an S3 bucket when given, local files under $EVENTLENS_HOME/objects otherwise.
     bucket: str | None = Field(default=None, alias="EVENTLENS_BUCKET")
