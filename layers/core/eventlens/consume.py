@@ -34,12 +34,20 @@ from importlib import resources
 
 import pyarrow as pa
 
+from eventlens import hot_properties
 from eventlens.deadletter import DeadLetter, DeadLetterStore
 from eventlens.events import SOURCES
 from eventlens.queue import QueuedRecord
 from eventlens.warehouse import Warehouse
 
-_PARSE = resources.files("eventlens.sql").joinpath("parse_incoming.sql").read_text()
+# The hot property parts are generated from the one list of them (our own constants, no input).
+_PARSE = (
+    resources.files("eventlens.sql")
+    .joinpath("parse_incoming.sql")
+    .read_text()
+    .replace("/*HOT_TUPLE_TYPE*/", hot_properties.parse_tuple_type())
+    .replace("/*HOT_COLUMNS*/", hot_properties.parse_expressions("hot"))
+)
 
 _CREATE_INCOMING = """
 CREATE TEMPORARY TABLE IF NOT EXISTS incoming
@@ -53,7 +61,7 @@ CREATE TEMPORARY TABLE IF NOT EXISTS incoming
 ENGINE = Memory
 """
 
-_CREATE_PARSED = """
+_CREATE_PARSED = f"""
 CREATE TEMPORARY TABLE IF NOT EXISTS incoming_parsed
 (
     topic       String,
@@ -69,14 +77,7 @@ CREATE TEMPORARY TABLE IF NOT EXISTS incoming_parsed
     source      String,
     properties  String,
     received_at DateTime64(3, 'UTC'),
-    country          String,
-    session_id       String,
-    item             String,
-    amount           Nullable(Float64),
-    movie_id         String,
-    position_seconds Nullable(UInt32),
-    lat              Nullable(Float64),
-    lon              Nullable(Float64),
+    {hot_properties.column_definitions()},
     reason      String
 )
 ENGINE = Memory
@@ -89,17 +90,14 @@ _REJECTED = (
     "SELECT topic, partition, offset, item_index, key, raw, reason FROM incoming_parsed WHERE reason != ''"
 )
 
-_COLUMNS = (
-    "event_id, user_id, event_type, ts, source, properties, received_at,"
-    " country, session_id, item, amount, movie_id, position_seconds, lat, lon"
-)
+_COLUMNS = f"event_id, user_id, event_type, ts, source, properties, received_at, {hot_properties.COLUMNS}"
 
 # Step 1: the decision, sealed in the stage. Valid events whose id is not stored yet, once each.
 _STAGE = f"""
 INSERT INTO consume_stage (batch_id, topic, partition, offset, item_index, {_COLUMNS})
 SELECT {{batch:String}}, topic, partition, offset, item_index,
        assumeNotNull(event_id) AS event_id, user_id, event_type, assumeNotNull(ts) AS ts, source, properties,
-       received_at, country, session_id, item, amount, movie_id, position_seconds, lat, lon
+       received_at, {hot_properties.COLUMNS}
 FROM incoming_parsed
 WHERE reason = ''
   AND event_id NOT IN (

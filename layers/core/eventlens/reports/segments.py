@@ -12,17 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from eventlens.errors import InvalidParameter
+from eventlens.hot_properties import SEGMENT_COLUMNS
 
 # Segmentable columns of the events table (after the ``:``, the value is compared as text).
 COLUMNS = {"event_type": "event_type", "type": "event_type", "user_id": "user_id", "source": "source"}
-# Properties that are MATERIALIZED columns: read the column, not the JSON.
-HOT_PROPERTIES = {
-    "country": "country",
-    "session_id": "session_id",
-    "movie_id": "movie_id",
-    "item_id": "item",
-    "item": "item",
-}
+# Properties with a column of their own (hot_properties.py): read the column, not the JSON.
+HOT_PROPERTIES = SEGMENT_COLUMNS
 _KEY = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 MAX_SEGMENTS = 8
 MAX_DEPTH = 4

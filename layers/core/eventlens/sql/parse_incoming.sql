@@ -13,14 +13,8 @@ WITH
                timestamp Nullable(String), source Nullable(String), received_at Nullable(String),
                properties Nullable(String))'
     ) AS doc,
-    -- The hot properties, from one parse of the properties (same values as the columns' DEFAULTs).
-    JSONExtract(
-        properties,
-        'Tuple(country Nullable(String), session_id Nullable(String), item_id Nullable(String),
-               item Nullable(String), amount Nullable(Float64), price Nullable(Float64),
-               movie_id Nullable(String), position_seconds Nullable(UInt32),
-               lat Nullable(Float64), lon Nullable(Float64))'
-    ) AS hot
+    -- The hot properties (eventlens/hot_properties.py), from one parse of the properties.
+    JSONExtract(properties, '/*HOT_TUPLE_TYPE*/') AS hot
 SELECT
     topic,
     partition,
@@ -35,14 +29,7 @@ SELECT
     ifNull(doc.source, '') AS source,
     ifNull(doc.properties, '') AS properties,
     coalesce(parseDateTime64BestEffortOrNull(doc.received_at, 3, 'UTC'), now64(3, 'UTC')) AS received_at,
-    ifNull(hot.country, '') AS country,
-    ifNull(hot.session_id, '') AS session_id,
-    ifNull(coalesce(hot.item_id, hot.item), '') AS item,
-    coalesce(hot.amount, hot.price) AS amount,
-    ifNull(hot.movie_id, '') AS movie_id,
-    hot.position_seconds AS position_seconds,
-    hot.lat AS lat,
-    hot.lon AS lon,
+    /*HOT_COLUMNS*/,
     multiIf(
         NOT isValidJSON(raw), 'value: not valid JSON',
         NOT startsWith(trimLeft(raw), '{'), 'value: not a JSON object',
