@@ -41,6 +41,7 @@ NOT_IN_LAYER = {
     "boto3": "provided by the Lambda Python runtime",
     "localstack-client": "a local-development helper",
     "tqdm": "progress bars of the eventlens command; the layer reports progress through callbacks",
+    "prometheus-client": "eventlens local's /metrics; on Lambda the functions print EMF metrics",
 }
 
 # From extras, needed by zip functions: numpy (the snapshot and export functions' features) and

@@ -13,7 +13,6 @@ import threading
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from eventlens.errors import GraphError, WarehouseError
 from eventlens.settings import Settings
 
 if TYPE_CHECKING:
@@ -76,27 +75,30 @@ class Components:
             self.settings.neo4j_uri, self.settings.neo4j_user, self.settings.neo4j_password
         )
 
-    def health(self) -> dict[str, str]:
-        """Each dependency and its state: connected, down (and why), or not configured."""
-        states = {
-            "warehouse": _state(lambda: self.warehouse.ping()),
-            "queue": _state(lambda: self.queue.ping()),
-            "object_store": _state(lambda: self.objects.ping()),
-            "graph": "not configured",
+    def health(self, on_lambda: bool = False) -> dict[str, str]:
+        """Each dependency and its state: connected, down (and why, credentials masked), or not
+        configured. ``on_lambda``: a queue or object store without settings is not configured (their
+        embedded stand-ins have no place on Lambda). The whole check is ``eventlens.health``."""
+        from eventlens.health import NOT_CONFIGURED, dependency_state
+
+        configured = {
+            "queue": not on_lambda or bool(self.settings.kafka_bootstrap),
+            "object_store": not on_lambda or bool(self.settings.bucket),
+            "graph": bool(self.settings.neo4j_uri),
         }
-        if self.settings.neo4j_uri:
-            states["graph"] = _state(lambda: self.graph is not None and self.graph.ping())
-        return states
+        checks = {
+            "warehouse": lambda: self.warehouse.ping(),
+            "queue": lambda: self.queue.ping(),
+            "object_store": lambda: self.objects.ping(),
+            "graph": lambda: self.graph is not None and self.graph.ping(),
+        }
+        return {
+            name: dependency_state(check) if configured.get(name, True) else NOT_CONFIGURED
+            for name, check in checks.items()
+        }
 
     def close(self) -> None:
         for name in ("queue", "warehouse", "graph"):
             part = self.__dict__.pop(name, None)
             if part is not None:
                 part.close()
-
-
-def _state(check: object) -> str:
-    try:
-        return "connected" if check() else "down"  # type: ignore[operator]
-    except (WarehouseError, GraphError, OSError, RuntimeError) as exc:
-        return f"down: {exc}"

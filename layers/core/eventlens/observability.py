@@ -9,7 +9,12 @@ Two log formats, one logger (Powertools'):
   ``key=value``): by default on a terminal (``eventlens local``), or with ``EVENTLENS_LOG_FORMAT=text``.
 
 Each invocation's metrics (CloudWatch EMF JSON lines) are printed on Lambda and when JSON is asked
-for, not otherwise: off Lambda no one reads them unless they asked.
+for, not otherwise: off Lambda no one reads them unless they asked. Whoever invokes a handler may
+also take its counts as they are made (:func:`counting_into`): the local runtime's Prometheus
+``/metrics`` counts the same figures the EMF lines carry on Lambda.
+
+Every line either format writes passes through :func:`eventlens.redaction.redact`: no password,
+token or key reaches a log, whatever an exception's text holds.
 """
 
 from __future__ import annotations
@@ -17,13 +22,17 @@ from __future__ import annotations
 import os
 import sys
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, TextIO
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+
+from eventlens.redaction import redact
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.logging.types import LogRecord
@@ -56,6 +65,13 @@ def log_format(environ: Mapping[str, str] | None = None, stream: TextIO | None =
         return "text" if stream.isatty() else "json"
     except (AttributeError, ValueError):  # no stream, or a closed one
         return "json"
+
+
+class JsonFormatter(LambdaPowertoolsFormatter):
+    """Powertools' JSON lines, with credentials masked."""
+
+    def serialize(self, log: LogRecord) -> str:
+        return redact(super().serialize(log))
 
 
 class TextFormatter(LambdaPowertoolsFormatter):
@@ -99,7 +115,7 @@ class TextFormatter(LambdaPowertoolsFormatter):
         line = " ".join(parts) + (f"  {keys}" if keys else "")
         if log.get("exception"):
             line += "\n" + str(log["exception"])
-        return line
+        return redact(line)
 
 
 def _text(value: Any) -> str:
@@ -109,7 +125,7 @@ def _text(value: Any) -> str:
 
 _format = log_format()
 _metrics_printed = on_lambda() or asked_log_format() == "json"
-logger = Logger(service=SERVICE, logger_formatter=TextFormatter() if _format == "text" else None)
+logger = Logger(service=SERVICE, logger_formatter=TextFormatter() if _format == "text" else JsonFormatter())
 metrics = Metrics(service=SERVICE, namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "eventlens"))
 
 # An invocation that counted nothing (say, a batch of only duplicates) is normal here.
@@ -128,7 +144,7 @@ def use_log_format(fmt: str | None = None) -> str:
     _metrics_printed = on_lambda() or (fmt or asked_log_format()) == "json"
     if chosen != _format:
         keys = dict(logger.get_current_keys())
-        formatter = TextFormatter() if chosen == "text" else LambdaPowertoolsFormatter()
+        formatter = TextFormatter() if chosen == "text" else JsonFormatter()
         logger.registered_handler.setFormatter(formatter)
         formatter.append_keys(
             **{k: v for k, v in keys.items() if k not in ("level", "location", "message", "timestamp")}
@@ -146,8 +162,26 @@ def metrics_printed() -> bool:
     return _metrics_printed and not is_metrics_disabled()
 
 
+CountSink = Callable[[str, float], None]
+_count_sink: ContextVar[CountSink | None] = ContextVar("count_sink", default=None)
+
+
+@contextmanager
+def counting_into(sink: CountSink) -> Iterator[None]:
+    """Hand every :func:`count` made in this context (this thread, this invocation) to ``sink`` too."""
+    token = _count_sink.set(sink)
+    try:
+        yield
+    finally:
+        _count_sink.reset(token)
+
+
 def count(name: str, value: float) -> None:
     """Add a Count metric, when metrics are printed (see the module doc) and not disabled
-    (``POWERTOOLS_METRICS_DISABLED``: Powertools would still buffer and print them)."""
+    (``POWERTOOLS_METRICS_DISABLED``: Powertools would still buffer and print them); and hand it to
+    the sink of :func:`counting_into`, when the invoker set one."""
+    sink = _count_sink.get()
+    if sink is not None:
+        sink(name, value)
     if metrics_printed():
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)

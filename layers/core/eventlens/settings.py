@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     # Requests a minute per client IP (the Events Analytics API's 1,000) and per API key; 0 turns one off.
     rate_limit_per_ip: int = Field(default=1_000, ge=0, alias="EVENTLENS_RATE_LIMIT_PER_IP")
     rate_limit_per_key: int = Field(default=6_000, ge=0, alias="EVENTLENS_RATE_LIMIT_PER_KEY")
+    # The HTTP API's authorizer: the route keys ("POST /v1/events") a write key may call, a JSON list
+    # the Pulumi program writes from the manifest; every other route it is asked about takes a secret key.
+    write_routes: frozenset[str] = Field(default=frozenset(), alias="EVENTLENS_WRITE_ROUTES")
 
     # Object storage: an S3 bucket when given, local files under $EVENTLENS_HOME/objects otherwise.
     bucket: str | None = Field(default=None, alias="EVENTLENS_BUCKET")
@@ -72,6 +75,16 @@ class Settings(BaseSettings):
     neo4j_user: str = Field(default="neo4j", alias="NEO4J_USER")
     neo4j_password: str | None = Field(default=None, alias="NEO4J_PASSWORD")
     pattern_miner_min_cluster_size: int = Field(default=3, ge=2, alias="PATTERN_MINER_MIN_CLUSTER_SIZE")
+
+    # Health (GET /health): consume fails when records wait and no batch was stored for this long;
+    # lags past this many waiting records; the embedded mode's disk needs this much free space;
+    # dead letters past this many in the last hour pile up.
+    health_consume_stall_s: float = Field(default=180.0, gt=0, alias="EVENTLENS_HEALTH_CONSUME_STALL_S")
+    health_max_lag_records: int = Field(default=50_000, ge=0, alias="EVENTLENS_HEALTH_MAX_LAG_RECORDS")
+    health_min_free_mb: int = Field(default=256, ge=0, alias="EVENTLENS_HEALTH_MIN_FREE_MB")
+    health_max_dead_letters_per_hour: int = Field(
+        default=100, ge=0, alias="EVENTLENS_HEALTH_MAX_DEAD_LETTERS_PER_HOUR"
+    )
 
     @property
     def home_dir(self) -> Path:

@@ -3,6 +3,11 @@
 HTTP requests become API Gateway HTTP API (2.0) events for the function that owns the route. The
 consume function gets MSK-shaped events from Kafka (``KAFKA_BOOTSTRAP``) or the embedded queue,
 and the offsets are committed only after it returns; when it raises, the batch is delivered again.
+``GET /metrics`` answers Prometheus's text format (``eventlens_tools.local.metrics``).
+
+``stop`` works from any state (started or not, half started, a batch in consume) and in bounded
+time: the feeders finish the batch in hand, and a feeder still busy after ``STOP_WAIT_S`` is left to
+the process's exit (its uncommitted batch is delivered again next time, and stored once).
 """
 
 from __future__ import annotations
@@ -15,16 +20,20 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from eventlens.components import Components
+from eventlens.deadletter import PENDING
 from eventlens.errors import QueueUnavailable
+from eventlens.health import queue_lag
 from eventlens.manifest import Function, HttpRoute, load_manifest
 from eventlens.msk import event_from_records
-from eventlens.observability import logger
+from eventlens.observability import counting_into, logger
 from eventlens.queue import QueueReader, open_reader
 from eventlens.settings import Settings
 from eventlens_tools.local.apigw import http_api_event, http_response
 from eventlens_tools.local.invoke import LocalFunction
+from eventlens_tools.local.metrics import CONTENT_TYPE, RuntimeMetrics
 
 HTTP_CONCURRENCY = 4
+STOP_WAIT_S = 10.0  # how long stop waits for a feeder's batch in hand
 
 
 @dataclass(frozen=True)
@@ -63,7 +72,12 @@ class LocalRuntime:
         self._server.daemon_threads = True
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._serving = False
         self.consumed_batches = 0
+        self.metrics = RuntimeMetrics(
+            lag=lambda: queue_lag(settings),
+            dead_letters=lambda: sum(1 for _ in self.components.objects.list(PENDING)),
+        )
 
     @property
     def port(self) -> int:
@@ -80,6 +94,8 @@ class LocalRuntime:
             _ = self.components.warehouse
         for name, fn in self.manifest.items():
             for trigger in fn.kafka:
+                if self._stop.is_set():
+                    return
                 thread = threading.Thread(
                     target=self._feed,
                     args=(self.functions[name], trigger.batch_size, trigger.maximum_batching_window_s),
@@ -88,18 +104,35 @@ class LocalRuntime:
                 )
                 thread.start()
                 self._threads.append(thread)
+        if self._stop.is_set():
+            return
         server_thread = threading.Thread(target=self._server.serve_forever, name="http", daemon=True)
+        self._serving = True
         server_thread.start()
         self._threads.append(server_thread)
         logger.info("eventlens local is serving", extra={"url": self.url})
 
-    def stop(self) -> None:
+    def stop(self) -> bool:
+        """Stop serving and feeding, and close the dependencies; from any state, in bounded time.
+        Returns False when a feeder was still busy after ``STOP_WAIT_S`` (its batch is delivered
+        again on the next start); the dependencies are then left open for the process's exit."""
+        if self._stop.is_set() and not self._threads and not self._serving:
+            return True
         self._stop.set()
-        self._server.shutdown()
+        if self._serving:  # shutdown() waits for serve_forever, forever if it never ran
+            self._server.shutdown()
+            self._serving = False
         self._server.server_close()
+        deadline = time.monotonic() + STOP_WAIT_S
         for thread in self._threads:
-            thread.join(timeout=30)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        busy = [thread.name for thread in self._threads if thread.is_alive()]
+        self._threads = []
+        if busy:
+            logger.warning("stopped without waiting for a batch in hand", extra={"feeders": busy})
+            return False
         self.components.close()
+        return True
 
     def route(self, method: str, path: str) -> tuple[RouteTarget, dict[str, str]] | None:
         for target in self.routes:
@@ -110,35 +143,59 @@ class LocalRuntime:
         return None
 
     def _feed(self, function: LocalFunction, batch_size: int, window_s: float) -> None:
-        """Poll the queue, invoke the function with MSK events, commit only after it succeeds."""
+        """Poll the queue, invoke the function with MSK events, commit only after it succeeds.
+        Every wait (the poll, the back-off after a failure) ends when the runtime stops."""
         reader: QueueReader | None = None
         backoff = 0.5
         while not self._stop.is_set():
             try:
                 reader = reader or open_reader(self.settings)
                 records = reader.poll(max_records=batch_size, timeout_s=min(window_s, 1.0))
-                if not records:
-                    continue
-                function.invoke(
-                    event_from_records(records, bootstrap=self.settings.kafka_bootstrap or "embedded")
-                )
+                if not records or self._stop.is_set():
+                    continue  # stopping: the records polled are not committed, so they come again
+                started = time.perf_counter()
+                with counting_into(self.metrics.count):
+                    result = function.invoke(
+                        event_from_records(records, bootstrap=self.settings.kafka_bootstrap or "embedded")
+                    )
+                self.metrics.consume_batch(time.perf_counter() - started, result)
                 reader.commit(records)
                 self.consumed_batches += 1
                 backoff = 0.5
             except QueueUnavailable as exc:
                 logger.warning("queue unavailable; retrying", extra={"reason": str(exc)})
-                time.sleep(backoff)
+                self._stop.wait(backoff)
                 backoff = min(backoff * 2, 10)
             except Exception as exc:  # noqa: BLE001 - the batch is redelivered, never dropped
+                self.metrics.batches_failed.inc()
                 logger.exception(
                     "consume failed; the batch will be delivered again", extra={"reason": str(exc)}
                 )
                 if reader is not None:
                     reader.rewind()
-                time.sleep(backoff)
+                self._stop.wait(backoff)
                 backoff = min(backoff * 2, 10)
         if reader is not None:
             reader.close()
+
+    def answer(
+        self, method: str, target: RouteTarget, event: dict[str, Any]
+    ) -> tuple[int, dict[str, str], bytes]:
+        """The function's HTTP answer to ``event`` (500 when it raises, as API Gateway answers),
+        its counts and its latency recorded for ``/metrics``."""
+        started = time.perf_counter()
+        try:
+            with counting_into(self.metrics.count):
+                answer = http_response(target.function.invoke(event))
+        except Exception as exc:  # noqa: BLE001 - API Gateway answers 500 for a crashed function
+            logger.exception("function failed", extra={"reason": str(exc)})
+            answer = 500, {"content-type": "application/json"}, b'{"message":"Internal Server Error"}'
+        self.metrics.request(method, target.route.path, answer[0], time.perf_counter() - started)
+        return answer
+
+    def metrics_answer(self) -> tuple[int, dict[str, str], bytes]:
+        """``GET /metrics``: the Prometheus text exposition."""
+        return 200, {"content-type": CONTENT_TYPE}, self.metrics.exposition()
 
     def lag(self) -> int:
         """Records in the queue not yet committed by the consume function."""
@@ -157,6 +214,9 @@ def _handler_class(runtime: LocalRuntime) -> type[BaseHTTPRequestHandler]:
             parts = urlsplit(self.path)
             length = int(self.headers.get("content-length") or 0)
             body = self.rfile.read(length) if length else b""
+            if self.command == "GET" and parts.path == "/metrics":
+                self._answer(*runtime.metrics_answer())
+                return
             found = runtime.route(self.command, parts.path)
             if found is None:
                 self._answer(
@@ -176,16 +236,7 @@ def _handler_class(runtime: LocalRuntime) -> type[BaseHTTPRequestHandler]:
                 path_parameters,
                 self.client_address[0],
             )
-            try:
-                status, headers, payload = http_response(target.function.invoke(event))
-            except Exception as exc:  # noqa: BLE001 - API Gateway answers 500 for a crashed function
-                logger.exception("function failed", extra={"reason": str(exc)})
-                status, headers, payload = (
-                    500,
-                    {"content-type": "application/json"},
-                    b'{"message":"Internal Server Error"}',
-                )
-            self._answer(status, headers, payload)
+            self._answer(*runtime.answer(self.command, target, event))
 
         def _answer(self, status: int, headers: dict[str, str], payload: bytes) -> None:
             self.send_response(status)

@@ -10,7 +10,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from eventlens.api.errors import json_response
+from eventlens.api.parameters import ISO_8601
 from eventlens.api.parts import Parts
+from eventlens.health import HealthReport, check_health
+from eventlens.observability import on_lambda
 from eventlens.reports import activity, retention
 from eventlens.reports.segments import parse_segments
 
@@ -20,8 +23,8 @@ Segment = Annotated[
     str | None,
     Query(description="column:value or properties.key:value; several comma-separated, combined with AND"),
 ]
-From = Annotated[date, Query(alias="from", description="first day, YYYY-MM-DD (UTC)")]
-To = Annotated[date, Query(alias="to", description="last day, inclusive")]
+From = Annotated[date, ISO_8601, Query(alias="from", description="first day, YYYY-MM-DD (UTC)")]
+To = Annotated[date, ISO_8601, Query(alias="to", description="last day, inclusive")]
 
 
 @router.get("/stats/dau")
@@ -57,9 +60,13 @@ def get_top_events(
 @router.get("/stats/retention")
 def get_retention(
     parts: Parts,
-    start_date: Annotated[date, Query(description="cohorts start at the first Monday on or after this day")],
+    start_date: Annotated[
+        date, ISO_8601, Query(description="cohorts start at the first Monday on or after this day")
+    ],
     windows: Annotated[int, Query(ge=1, le=retention.MAX_WINDOWS, description="weeks after the cohort")] = 4,
-    end_date: Annotated[date | None, Query(description="the last cohort: this day's week (today)")] = None,
+    end_date: Annotated[
+        date | None, ISO_8601, Query(description="the last cohort: this day's week (today)")
+    ] = None,
     segment: Segment = None,
 ) -> list[dict[str, Any]]:
     """Weekly retention: per cohort week, week_0 = new users, week_k = % of them active k weeks later."""
@@ -69,8 +76,10 @@ def get_retention(
 
 
 @router.get("/health")
-def get_health(parts: Parts) -> Response[dict[str, Any]]:
-    """Each dependency and its state; 503 when a configured one is down."""
-    states = parts.health()
-    healthy = all(state in ("connected", "not configured") for state in states.values())
-    return json_response(200 if healthy else 503, {"status": "healthy" if healthy else "unhealthy", **states})
+def get_health(parts: Parts) -> Response[HealthReport]:
+    """Whether events are being stored: each dependency, consume (last batch stored, records waiting),
+    the embedded mode's free disk and the last hour's dead letters. 503 when events are not being
+    stored or a configured dependency is down; ``degraded`` (200) when consume lags or dead letters
+    pile up. Never a credential (see ``eventlens.health``)."""
+    report = check_health(parts, on_lambda=on_lambda())
+    return json_response(report.http_status, report.model_dump(mode="json"))
