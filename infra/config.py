@@ -33,6 +33,11 @@ class StackConfig:
     log_retention_days: int = 30
     dead_letter_retention_days: int = 90
     image_tag: str = "latest"
+    # The HTTP API: how long API Gateway keeps the authorizer's answer for one key on one route, and
+    # the stage's throttle over all clients together (requests per second, and the burst above it).
+    authorizer_cache_seconds: int = 300
+    throttling_rate_limit: float = 500.0
+    throttling_burst_limit: int = 1000
     # Further settings for every function, by their environment names (EVENTLENS_RETENTION_DAYS, ...).
     settings: dict[str, str] = field(default_factory=dict)
     # dev and localstack stacks can be destroyed with their objects; prod keeps them.
@@ -57,6 +62,9 @@ class StackConfig:
             log_retention_days=config.get_int("logRetentionDays") or 30,
             dead_letter_retention_days=config.get_int("deadLetterRetentionDays") or 90,
             image_tag=config.get("imageTag") or "latest",
+            authorizer_cache_seconds=config.get_int("authorizerCacheSeconds", 300),  # 0: no cache
+            throttling_rate_limit=config.get_float("throttlingRateLimit") or 500.0,
+            throttling_burst_limit=config.get_int("throttlingBurstLimit") or 1000,
             settings=dict(config.get_object("settings") or {}),
             force_destroy=config.get_bool("forceDestroy") or False,
         )

@@ -18,6 +18,7 @@ from infra.config import StackConfig
 from infra.credentials import Credentials
 from infra.kafka import Kafka
 from infra.network import Network
+from infra.routes import RouteTable
 from infra.storage import Buckets
 
 LAMBDA_HOME = "/tmp/eventlens"  # the only writable directory of a Lambda container
@@ -32,6 +33,8 @@ class Shared:
     artifacts: Artifacts
     layers: list[aws.lambda_.LayerVersion]
     buckets: Buckets
+    keys_table: aws.dynamodb.Table
+    routes: RouteTable
     kafka: Kafka
     network: Network | None
     credentials: Credentials
@@ -72,6 +75,12 @@ def environment(function: Function, shared: Shared) -> dict[str, pulumi.Input[st
         variables[setting("bucket")] = shared.buckets.data.bucket
     if "secrets:clickhouse" in function.needs:
         variables[setting("clickhouse_database")] = shared.config.clickhouse_database
+    if "keys" in function.needs or "keys:read" in function.needs:
+        variables[setting("keys_table")] = shared.keys_table.name
+    if function.authorizer:
+        if "keys" not in function.needs and "keys:read" not in function.needs:
+            raise ValueError(f"function {function.name}: an authorizer needs 'keys:read' to read the keys")
+        variables[setting("write_routes")] = json.dumps(shared.routes.write_routes)
     for need in function.needs:
         variables.update(shared.credentials.environment.get(need, {}))
     return variables
@@ -131,6 +140,7 @@ def _policy(
         log_group_arn=log_group.arn,
         data_bucket_arn=shared.buckets.data.arn,
         failed_batches_bucket_arn=shared.buckets.failed_batches.arn,
+        keys_table_arn=shared.keys_table.arn,
         kafka_cluster_arn=shared.kafka.cluster.arn if shared.kafka.cluster is not None else None,
         subnet_ids=network.subnet_ids if network else [],
         security_group_ids=network.security_group_ids if network else [],

@@ -17,7 +17,12 @@ from eventlens.manifest import Function
 
 Statement = dict[str, Any]
 
-KNOWN_NEEDS = frozenset({"kafka", "bucket", "bucket:read", "secrets:clickhouse", "secrets:neo4j"})
+KNOWN_NEEDS = frozenset(
+    {"kafka", "bucket", "bucket:read", "secrets:clickhouse", "secrets:neo4j", "keys", "keys:read"}
+)
+
+# eventlens.ratelimit.DynamoCounterStore's items; the only ones a function may update.
+RATE_LIMIT_ITEMS = "rl#*"
 
 DESCRIBE_ONLY_ON_ANY_RESOURCE = frozenset(
     {"ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets", "ec2:DescribeVpcs", "ec2:DescribeSecurityGroups"}
@@ -37,6 +42,7 @@ class Grants:
     log_group_arn: str
     data_bucket_arn: str
     failed_batches_bucket_arn: str
+    keys_table_arn: str
     kafka_topic: str
     kafka_cluster_arn: str | None = None  # None: a Kafka of your own, authorized by the network
     subnet_ids: tuple[str, ...] = ()
@@ -86,6 +92,7 @@ def function_statements(
         allow("WriteLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{grants.log_group_arn}:*"])
     ]
     statements += _bucket(function.needs, grants.data_bucket_arn)
+    statements += _keys(function.needs, grants.keys_table_arn)
     if "kafka" in function.needs and grants.kafka_cluster_arn:
         statements += _msk_publish(grants.kafka_cluster_arn, grants.kafka_topic)
     if function.kafka:
@@ -107,6 +114,25 @@ def _bucket(needs: tuple[str, ...], bucket_arn: str) -> list[Statement]:
             allow("DataList", ["s3:ListBucket"], [bucket_arn]),
         ]
     return []
+
+
+def _keys(needs: tuple[str, ...], table_arn: str) -> list[Statement]:
+    """Look a key up by its hash (GetItem); with ``keys``, also count requests (UpdateItem of the
+    rate-limit items only). No Scan, Put or Delete: projects and keys are made by ``eventlens
+    projects`` / ``eventlens keys`` with an operator's credentials, never by a function."""
+    if "keys" not in needs and "keys:read" not in needs:
+        return []
+    statements = [allow("KeysRead", ["dynamodb:GetItem"], [table_arn])]
+    if "keys" in needs:
+        statements.append(
+            allow(
+                "RateLimitCounters",
+                ["dynamodb:UpdateItem"],
+                [table_arn],
+                {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [RATE_LIMIT_ITEMS]}},
+            )
+        )
+    return statements
 
 
 def msk_arn(cluster_arn: str, kind: str, name: str) -> str:

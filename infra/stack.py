@@ -9,13 +9,14 @@ import pulumi_aws as aws
 
 from eventlens.manifest import load_manifest
 from eventlens_tools.build import Artifacts
-from infra import api, kafka, monitoring, schedules, state_machines, storage
+from infra import api, kafka, keys, monitoring, schedules, state_machines, storage
 from infra.account import current_account
 from infra.config import StackConfig
 from infra.credentials import credentials
 from infra.functions import DeployedFunction, Shared, deploy_function
 from infra.layers import layers
 from infra.network import network
+from infra.routes import route_table
 
 
 @dataclass(frozen=True)
@@ -24,22 +25,27 @@ class Deployment:
     api: aws.apigatewayv2.Api | None
     state_machines: dict[str, aws.sfn.StateMachine]
     buckets: storage.Buckets
+    keys_table: aws.dynamodb.Table
     kafka: kafka.Kafka
 
 
 def deploy(config: StackConfig, artifacts: Artifacts) -> Deployment:
     """Declare every resource of the stack ``config`` describes, from ``artifacts`` built beforehand."""
     manifest = load_manifest(config.functions_dir)
+    routes = route_table(manifest)
     account = current_account()
     buckets = storage.buckets(config)
     net = network(config)
     cluster = kafka.kafka(config, net)
+    keys_table = keys.keys_table(config)
     shared = Shared(
         config=config,
         account=account,
         artifacts=artifacts,
         layers=layers(config, artifacts, buckets.artifacts),
         buckets=buckets,
+        keys_table=keys_table,
+        routes=routes,
         kafka=cluster,
         network=net,
         credentials=credentials(config),
@@ -53,9 +59,9 @@ def deploy(config: StackConfig, artifacts: Artifacts) -> Deployment:
     machines = state_machines.state_machines(
         config.state_machines_dir, deployed, account, config.functions_dir
     )
-    http = api.http_api(config, deployed)
+    http = api.http_api(config, deployed, routes)
     monitoring.monitoring(config, deployed, http)
     storage.export(buckets)
     pulumi.export("kafka_bootstrap", cluster.bootstrap)
     pulumi.export("functions", {name: item.function.name for name, item in deployed.items()})
-    return Deployment(deployed, http, machines, buckets, cluster)
+    return Deployment(deployed, http, machines, buckets, keys_table, cluster)

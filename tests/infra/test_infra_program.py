@@ -47,7 +47,16 @@ description = "serve predictions"
 handler = "handler.lambda_handler"
 memory = 1024
 timeout = 30
+needs = ["keys"]
 http = ["GET /v1/predict/{user_id}"]
+
+[functions.authorizer]
+description = "API keys"
+handler = "handler.lambda_handler"
+memory = 256
+timeout = 5
+needs = ["keys:read"]
+authorizer = true
 """
 
 PIPELINE = {
@@ -212,7 +221,11 @@ def test_every_route_is_wired_to_its_function_which_only_that_route_may_invoke(d
     routes = {
         r.inputs["routeKey"]: r.inputs["target"] for r in recording.of_type("aws:apigatewayv2/route:Route")
     }
-    permissions = [p.inputs for p in recording.of_type("aws:lambda/permission:Permission")]
+    permissions = [
+        p.inputs
+        for p in recording.of_type("aws:lambda/permission:Permission")
+        if p.name != "invoke-authorizer"
+    ]
     expected = {f"{r.method} {r.path}": name for name, spec in manifest.items() for r in spec.http}
     assert set(routes) == set(expected)
     for route_key, name in expected.items():
@@ -250,7 +263,8 @@ def test_every_task_of_every_state_machine_calls_a_deployed_function(
         recording.one("aws:iam/rolePolicy:RolePolicy", "pipeline-states-policy").inputs["policy"]
     )
     invocable = {arn for statement in policy["Statement"] for arn in as_list(statement["Resource"])}
-    assert invocable == {*functions.values(), *(f"{arn}:*" for arn in functions.values())}
+    tasks = [functions[name] for name in ("export", "training", "predict")]
+    assert invocable == {*tasks, *(f"{arn}:*" for arn in tasks)}
 
 
 def test_every_task_of_the_repository_state_machines_calls_a_deployed_function(deploy: Deploy) -> None:
@@ -341,7 +355,7 @@ def test_without_a_vpc_no_policy_names_every_resource(deploy: Deploy) -> None:
 
 
 def test_each_function_is_granted_only_what_its_manifest_needs(deploy: Deploy) -> None:
-    # Given ingest needs Kafka, consume the bucket and ClickHouse, report ClickHouse alone
+    # Given ingest needs Kafka and the keys, consume the bucket and ClickHouse, report ClickHouse and the keys
     # When the program runs
     recording = deploy()
     ingest, consume, report = (granted_actions(recording, name) for name in ("ingest", "consume", "report"))
@@ -349,8 +363,8 @@ def test_each_function_is_granted_only_what_its_manifest_needs(deploy: Deploy) -
     assert "kafka-cluster:WriteData" in ingest and not any(a.startswith("s3:") for a in ingest)
     # And consume reads the topic, writes objects, and cannot publish
     assert {"kafka-cluster:ReadData", "s3:PutObject"} <= consume and "kafka-cluster:WriteData" not in consume
-    # And report may only write its logs
-    assert report == {"logs:CreateLogStream", "logs:PutLogEvents"}
+    # And report may only write its logs and look keys up (and count requests)
+    assert report == {"logs:CreateLogStream", "logs:PutLogEvents", "dynamodb:GetItem", "dynamodb:UpdateItem"}
     # And each writes only its own log group
     for name in ("ingest", "consume", "report"):
         logs = next(s for s in role_policy(recording, name) if s["Sid"] == "WriteLogs")

@@ -8,13 +8,21 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+# The key a function's HTTP routes take (eventlens.keys): "write" sends events, "secret" reads too.
+Access = Literal["write", "secret"]
 
 
 @dataclass(frozen=True)
 class HttpRoute:
     method: str
     path: str
+
+    @property
+    def key(self) -> str:
+        """The route key as API Gateway names it: ``"GET /stats/dau"``."""
+        return f"{self.method} {self.path}"
 
     @property
     def pattern(self) -> re.Pattern[str]:
@@ -48,6 +56,11 @@ class Function:
     # fit Lambda's 250 MB unzipped limit); ``extras`` are the pyproject extras an image installs.
     package: str = "zip"
     extras: tuple[str, ...] = ()
+    # The key its HTTP routes need ("secret" unless told), and the routes that need none.
+    access: Access = "secret"
+    public: tuple[HttpRoute, ...] = ()
+    # The HTTP API's Lambda authorizer: asked before every route but the public ones (no routes of its own).
+    authorizer: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -69,6 +82,10 @@ def load_manifest(directory: Path | None = None) -> dict[str, Function]:
         package = spec.pop("package", "zip")
         if package not in ("zip", "image"):
             raise ValueError(f"function {name}: package must be 'zip' or 'image', not {package!r}")
+        access, public = _access(name, spec, routes)
+        authorizer = spec.pop("authorizer", False)
+        if authorizer is not False and (authorizer is not True or routes or kafka or schedule):
+            raise ValueError(f"function {name}: authorizer = true, on a function without triggers")
         functions[name] = Function(
             name=name,
             description=spec.pop("description"),
@@ -82,9 +99,31 @@ def load_manifest(directory: Path | None = None) -> dict[str, Function]:
             needs=tuple(spec.pop("needs", [])),
             package=package,
             extras=tuple(spec.pop("extras", [])),
+            access=access,
+            public=public,
+            authorizer=authorizer,
             extra=spec,
         )
+    authorizers = sorted(name for name, function in functions.items() if function.authorizer)
+    if len(authorizers) > 1:
+        raise ValueError(f"one authorizer per API; the manifest has {authorizers}")
     return functions
+
+
+def _access(
+    name: str, spec: dict[str, Any], routes: tuple[HttpRoute, ...]
+) -> tuple[Access, tuple[HttpRoute, ...]]:
+    """A function's ``access`` and ``public`` routes, checked against its ``http`` routes."""
+    if ("access" in spec or "public" in spec) and not routes:
+        raise ValueError(f"function {name}: access and public are about http routes, and it has none")
+    access = spec.pop("access", "secret")
+    if access not in ("write", "secret"):
+        raise ValueError(f"function {name}: access must be 'write' or 'secret', not {access!r}")
+    public = tuple(HttpRoute(*route.split(" ", 1)) for route in spec.pop("public", []))
+    unknown = [route.key for route in public if route not in routes]
+    if unknown:
+        raise ValueError(f"function {name}: public routes {unknown} are not among its http routes")
+    return access, public
 
 
 # An ASL file names a function by this placeholder; nothing else may be a placeholder.
