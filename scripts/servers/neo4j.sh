@@ -120,9 +120,12 @@ dbms.routing.enabled=false
 dbms.security.auth_enabled=false
 dbms.usage_report.enabled=false
 
-# Small page cache and transaction logs: a test database, not a production one.
+# Small page cache and transaction logs, not preallocated (256 MB per database otherwise): a test
+# database, not a production one.
 server.memory.pagecache.size=64m
 db.tx_log.rotation.retention_policy=false
+db.tx_log.rotation.size=32m
+db.tx_log.preallocate=false
 
 # Stop in about a second instead of ~10 s of Netty's graceful Bolt shutdown.
 internal.dbms.bolt.netty_server_shutdown_quiet_period=0
