@@ -1,11 +1,20 @@
-"""Domain errors → HTTP answers, in one place. Every error body names the field and the reason."""
+"""Domain errors → HTTP answers, in one place. Every error body names the field and the reason.
+
+The answers' shapes are here too, for the OpenAPI document: a route lists the error statuses it can
+answer with ``answers(...)``, so what the document promises is what the handlers below send.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from pydantic import BaseModel
 
 from eventlens.errors import (
     BatchTooLarge,
@@ -19,6 +28,54 @@ from eventlens.errors import (
     WarehouseError,
 )
 from eventlens.observability import logger
+
+
+class FieldProblem(BaseModel):
+    field: str
+    reason: str
+
+
+class FieldErrorAnswer(BaseModel):
+    """The body of an error answer: the field at fault and why."""
+
+    error: FieldProblem
+
+
+class NotFoundAnswer(FieldErrorAnswer):
+    """A 404: the field and why, and ``detail`` as the Reports Backend answered it."""
+
+    detail: str
+
+
+class InvalidAnswer(FieldErrorAnswer):
+    """A 422: the first problem named; for a malformed parameter or body, every problem in ``detail``."""
+
+    detail: list[dict[str, Any]] | None = None
+
+
+def answer(description: str, model: type[BaseModel] | None = None) -> OpenAPIResponse:
+    """One documented answer; with no model, the route's return type is its body."""
+    if model is None:
+        return {"description": description}
+    return {"description": description, "content": {content_types.APPLICATION_JSON: {"model": model}}}
+
+
+ERROR_ANSWERS: dict[int, OpenAPIResponse] = {
+    400: answer("The body is not JSON text (UTF-8), or its outer shape is wrong", FieldErrorAnswer),
+    404: answer("What the request names does not exist", NotFoundAnswer),
+    413: answer("The body is over the limit", FieldErrorAnswer),
+    415: answer("The body is not of a content type this route reads (JSON)", FieldErrorAnswer),
+    422: answer("A parameter or the body is not valid: the field and why", InvalidAnswer),
+    503: answer("A dependency (warehouse, queue, graph) cannot answer now; retry", FieldErrorAnswer),
+}
+
+
+def answers(*errors: int, ok: int = 200) -> dict[int, OpenAPIResponse]:
+    """A route's documented answers: ``ok`` with the route's return type as its body, 422 (every
+    validated route can answer it), and each status of ``errors`` in this module's shapes."""
+    chosen = {ok: answer("Successful Response"), 422: ERROR_ANSWERS[422]}
+    chosen.update({status: ERROR_ANSWERS[status] for status in errors})
+    return chosen
 
 
 def json_response(status: int, body: Any) -> Response[Any]:
@@ -36,10 +93,21 @@ def register(app: APIGatewayHttpResolver) -> None:
     def _request_validation(exc: RequestValidationError) -> Response[Any]:
         # Powertools' own 422 names the location only; add the first problem in words.
         errors = exc.errors()
-        first = errors[0] if errors else {"loc": ("request",), "msg": "is not valid"}
+        first: dict[str, Any] = errors[0] if errors else {"loc": ("request",), "msg": "is not valid"}
         field = ".".join(str(part) for part in first["loc"][1:]) or str(first["loc"][0])
         reason = first.get("msg") or first.get("type", "is not valid")
+        if first.get("type") == "json_invalid":  # its location is a character position, not a field
+            field, reason = "body", f"is not valid JSON ({first.get('ctx', {}).get('error', reason)})"
         return json_response(422, {"error": {"field": field, "reason": reason}, "detail": errors})
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _content_type(exc: RequestUnsupportedContentType) -> Response[Any]:
+        return _field_error(415, "content-type", "the body must be JSON (application/json)")
+
+    @app.exception_handler(UnicodeDecodeError)
+    def _not_utf8(exc: UnicodeDecodeError) -> Response[Any]:
+        # Powertools decodes a route's JSON body as UTF-8 before validating it, outside any answer.
+        return _field_error(400, "body", f"is not UTF-8 text (byte {exc.start}: {exc.reason})")
 
     @app.exception_handler(PayloadError)
     def _payload(exc: PayloadError) -> Response[Any]:

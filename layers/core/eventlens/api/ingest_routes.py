@@ -7,6 +7,8 @@ the OpenAPI document takes the bodies' shapes from ``eventlens.api.ingest_bodies
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Callable
 from typing import Any
 
@@ -14,54 +16,54 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.event_handler.request import Request
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from pydantic import BaseModel
 
 from eventlens import wire_formats
-from eventlens.api.errors import json_response
+from eventlens.api.errors import FieldErrorAnswer, answer, json_response
 from eventlens.api.parts import Parts
 from eventlens.components import Components
+from eventlens.errors import PayloadError
 from eventlens.ingest import IngestResult, ingest_payload
 from eventlens.observability import count
 
 router = APIGatewayHttpRouter()
 
 
-class FieldProblem(BaseModel):
-    field: str
-    reason: str
-
-
-class FieldErrorAnswer(BaseModel):
-    """The body of an error answer (``eventlens.api.errors``): the field at fault and why."""
-
-    error: FieldProblem
-
-
-def _answer(description: str, model: type[BaseModel]) -> OpenAPIResponse:
-    return {"description": description, "content": {"application/json": {"model": model}}}
-
-
 # The answers of every ingest route, for the OpenAPI document.
 ANSWERS: dict[int, OpenAPIResponse] = {
-    202: _answer("Accepted: the ids of the accepted events, and each rejected one by index", IngestResult),
-    400: _answer("The body is not JSON, or its outer shape is wrong; nothing was accepted", FieldErrorAnswer),
-    413: _answer("Over the batch's byte or event limit; nothing was accepted", FieldErrorAnswer),
-    422: _answer("No event of the batch is valid: each one rejected by index", IngestResult),
-    503: _answer("The queue cannot take events now; nothing was accepted, retry", FieldErrorAnswer),
+    202: answer("Accepted: the ids of the accepted events, and each rejected one by index", IngestResult),
+    400: answer(
+        "The body is not JSON text (UTF-8), or its outer shape is wrong; nothing was accepted",
+        FieldErrorAnswer,
+    ),
+    413: answer("Over the batch's byte or event limit; nothing was accepted", FieldErrorAnswer),
+    422: answer("No event of the batch is valid: each one rejected by index", IngestResult),
+    503: answer("The queue cannot take events now; nothing was accepted, retry", FieldErrorAnswer),
 }
 
 
 def _ingest(
     request: Request, parts: Components, to_items: Callable[[Any], list[Any]]
 ) -> Response[dict[str, Any]]:
-    body = request.resolved_event.decoded_body or ""
-    result = ingest_payload(
-        body.encode() if isinstance(body, str) else body, to_items, parts.queue, parts.settings
-    )
+    result = ingest_payload(_raw_body(request), to_items, parts.queue, parts.settings)
     count("EventsAccepted", result.accepted)
     count("EventsRejected", len(result.rejected))
     status = 202 if result.accepted else 422
     return json_response(status, result.model_dump())
+
+
+def _raw_body(request: Request) -> bytes:
+    """The body's bytes as the client sent them, for the JSON parser to judge (orjson rejects
+    text that is not UTF-8, naming the body). Powertools' ``decoded_body`` would decode them as
+    UTF-8 first and fail outside any answer (a 500)."""
+    event = request.resolved_event
+    body = event.body or ""
+    if not event.is_base64_encoded:
+        # A lone surrogate (a JSON event may carry one) is kept, to be rejected by the parser.
+        return body.encode("utf-8", errors="surrogatepass")
+    try:
+        return base64.b64decode(body, validate=True)
+    except binascii.Error:
+        raise PayloadError("body", "is marked base64-encoded but is not base64") from None
 
 
 @router.post("/v1/events", responses=ANSWERS)

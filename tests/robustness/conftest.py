@@ -1,0 +1,102 @@
+"""A real ``eventlens local`` for the robustness tests, and a client that sends exactly what it is told.
+
+The runtime is ``LocalRuntime`` on a free port with its own home and its own database in the
+session's chDB directory, as ``eventlens local`` runs it; requests go over real sockets, with a
+client-side timeout so that a hang fails the test instead of stalling it.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from eventlens.settings import Settings
+from eventlens_tools.local.runtime import LocalRuntime
+from tests.conftest import isolated_settings
+
+INGEST_ROUTES = [
+    "/v1/events",
+    "/events",
+    "/collect",
+    "/api/v1/stream/ingest",
+    "/api/v1/stream/ingest/single",
+    "/api/v1/analytics/events",
+]
+CLIENT_TIMEOUT_S = 10.0
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def send(
+    port: int, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+) -> Answer:
+    """One request with exactly these headers (Content-Length added for a body), one answer."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=CLIENT_TIMEOUT_S)
+    try:
+        connection.putrequest(method, path, skip_accept_encoding=True)
+        for name, value in {
+            **({"content-length": str(len(body))} if body else {}),
+            **(headers or {}),
+        }.items():
+            connection.putheader(name, value)
+        connection.endheaders(body or None)
+        response = connection.getresponse()
+        return Answer(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
+    finally:
+        connection.close()
+
+
+def send_raw(port: int, request: bytes) -> Answer:
+    """These bytes as the request (headers and all, a body short or absent), then one answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=CLIENT_TIMEOUT_S) as sock:
+        sock.sendall(request)
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        return Answer(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
+
+
+def field_of(answer: Answer) -> str:
+    """The field an error answer names (every error body does)."""
+    problem = answer.json()["error"]
+    assert problem["reason"], answer
+    return str(problem["field"])
+
+
+def runtime_settings(home: Path, chdb_dir: Path) -> Settings:
+    return isolated_settings(home, chdb_dir, prefix="robust")
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory, chdb_dir: Path) -> Iterator[LocalRuntime]:
+    """``eventlens local`` with every function of the manifest, serving on a free port."""
+    settings = runtime_settings(tmp_path_factory.mktemp("robust-home"), chdb_dir)
+    runtime = LocalRuntime(settings, port=0)
+    runtime.start()
+    yield runtime
+    runtime.components.warehouse.command(f"DROP DATABASE IF EXISTS {settings.clickhouse_database}")
+    runtime.stop()
+
+
+@pytest.fixture(scope="module")
+def served_ingest(tmp_path_factory: pytest.TempPathFactory, chdb_dir: Path) -> Iterator[LocalRuntime]:
+    """``eventlens local --functions ingest``: the ingest routes alone, on a free port."""
+    settings = runtime_settings(tmp_path_factory.mktemp("robust-ingest-home"), chdb_dir)
+    runtime = LocalRuntime(settings, port=0, only={"ingest"})
+    runtime.start()
+    yield runtime
+    runtime.stop()
