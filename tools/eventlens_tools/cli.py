@@ -6,7 +6,7 @@ import argparse
 import os
 import signal
 import sys
-import threading
+import time
 from typing import Any
 
 from eventlens.settings import Settings
@@ -198,28 +198,68 @@ def main(argv: list[str] | None = None) -> int:
         return _build(args.no_deps, args.dist)
     if args.command in ("projects", "keys"):
         return projects_cli.run(args, Settings())
-    settings = Settings()
-    if args.command == "demo":
-        from eventlens_tools.demo import run_demo
-
-        run_demo(settings, args.users, args.days, args.seed, sys.stdout, args.shoppers)
-        return 0
-    if args.command == "local":
-        only = set(args.functions.split(",")) if args.functions else None
-        return _serve(settings, args.host, args.port, only)
-    return _dead_letters(settings, args.action, args.keys)
+    if args.command in ("demo", "local"):
+        stop_on_signals()  # before anything starts: a Ctrl-C or SIGTERM while it starts stops it too
+        try:
+            return _demo(Settings(), args) if args.command == "demo" else _serve(Settings(), args)
+        except StopRequested:  # before a runtime existed (while importing): nothing to stop
+            return 0
+    return _dead_letters(Settings(), args.action, args.keys)
 
 
-def _serve(settings: Settings, host: str, port: int, only: set[str] | None) -> int:
+class StopRequested(KeyboardInterrupt):
+    """SIGINT or SIGTERM, raised in the main thread by the handler :func:`stop_on_signals` installs.
+    A KeyboardInterrupt, so what stops on Ctrl-C stops on SIGTERM alike."""
+
+
+def stop_on_signals() -> list[str]:
+    """Make SIGINT and SIGTERM raise :class:`StopRequested` in the main thread, the first time; later
+    signals are noted in the returned list and ignored, so the stop the first one began runs to its
+    end. The handler only appends to a list and raises: a lock, Event or Condition taken in a signal
+    handler deadlocks when the signal lands while the main thread holds it."""
+    received: list[str] = []
+
+    def on_signal(signum: int, _frame: object) -> None:
+        received.append(signal.Signals(signum).name)
+        if len(received) == 1:
+            raise StopRequested(received[0])
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, on_signal)
+    return received
+
+
+def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    from eventlens_tools.demo import run_demo
+
+    run_demo(settings, args.users, args.days, args.seed, sys.stdout, args.shoppers)  # says what a stop kept
+    return 0
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    """``eventlens local`` until SIGINT or SIGTERM, which stop it from any state (starting, serving,
+    a batch in consume) in bounded time, exiting 0."""
+    from eventlens.errors import GraphError, QueueUnavailable, WarehouseError
+    from eventlens.observability import logger
+    from eventlens.redaction import redact
     from eventlens_tools.local.runtime import LocalRuntime
 
-    stopped = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):  # before starting: a Ctrl-C while it starts stops it too
-        signal.signal(sig, lambda *_: stopped.set())
-    runtime = LocalRuntime(settings, port=port, host=host, only=only)
-    runtime.start()  # logs "eventlens local is serving" with its url, once, in the chosen log format
-    stopped.wait()
-    runtime.stop()
+    only = set(args.functions.split(",")) if args.functions else None
+    runtime: LocalRuntime | None = None
+    try:
+        runtime = LocalRuntime(settings, port=args.port, host=args.host, only=only)
+        runtime.start()  # logs "eventlens local is serving" with its url, once, in the chosen log format
+        while True:
+            time.sleep(3600)  # until a signal raises StopRequested here
+    except StopRequested as stop:
+        logger.info("eventlens local is stopping", extra={"signal": str(stop)})
+    except (OSError, ValueError, WarehouseError, QueueUnavailable, GraphError) as exc:
+        print(f"eventlens local: cannot start: {redact(str(exc))}", file=sys.stderr)
+        return 1
+    finally:
+        if runtime is not None:
+            runtime.stop()
+    logger.info("eventlens local stopped")
     return 0
 
 

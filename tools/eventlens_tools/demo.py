@@ -4,6 +4,9 @@ Generates a year of mixed events for many users, sends them through the HTTP ing
 runtime, waits until the consume function has stored them in ClickHouse (chDB), and prints what the
 report routes answer. Progress goes to stderr (see ``eventlens_tools.progress``): a bar while the
 events are sent and while consume stores them, and each state of the ML pipeline as it runs.
+
+Ctrl-C (or SIGTERM, through the ``eventlens`` command) stops it promptly wherever it is: the
+senders finish the batch in flight, the runtime stops, and one line says what was kept.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import itertools
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TextIO
 
@@ -29,22 +33,79 @@ SENDERS = 2
 # guess of how many events there will be, until the users generated so far tell better.
 EVENTS_PER_USER_DAY = {"mixed": 1.0, "shoppers": 0.62}
 SO_FAR = "(so far)"
+SENDER_STOP_S = 5.0  # how long a stop waits for the batches in flight
+
+
+@dataclass
+class Sent:
+    """What ingest accepted so far: events, their distinct ids, and the events it rejected."""
+
+    accepted: int = 0
+    rejected: int = 0
+    ids: set[str] = field(default_factory=set)
+
+
+@dataclass
+class DemoProgress:
+    """How far the demo got, for the line a stop prints."""
+
+    phase: str = "starting"  # starting, sending, storing, reporting, ml
+    sent: Sent = field(default_factory=Sent)
+    stored: int = 0
 
 
 def run_demo(
     settings: Settings, users: int, days: int, seed: int, out: TextIO, shoppers: int = 1500
 ) -> dict[str, Any]:
-    """Run the demo; returns the figures it printed."""
-    figures = _ingest_and_report(settings, users, days, seed, out, shoppers)
-    out.write("\n")
-    out.flush()
-    figures["ml"] = run_ml_pipeline(settings, out, on_state=StateLog("ML pipeline"))
+    """Run the demo; returns the figures it printed. Stopped (KeyboardInterrupt: Ctrl-C, or SIGTERM
+    through the ``eventlens`` command), it stops the runtime, prints one line saying what was kept
+    and returns ``{"stopped": phase, …}``."""
+    progress = DemoProgress()
+    try:
+        figures = _ingest_and_report(settings, users, days, seed, out, shoppers, progress)
+        out.write("\n")
+        out.flush()
+        progress.phase = "ml"
+        figures["ml"] = run_ml_pipeline(settings, out, on_state=StateLog("ML pipeline"))
+    except KeyboardInterrupt:
+        out.write(stopped_line(progress, settings, seed) + "\n")
+        out.flush()
+        return {"stopped": progress.phase, "accepted": progress.sent.accepted, "stored": progress.stored}
     return figures
 
 
+def stopped_line(progress: DemoProgress, settings: Settings, seed: int) -> str:
+    """One line: where the demo stopped and what it kept."""
+    home, accepted = settings.home_dir, progress.sent.accepted
+    again = f"a re-run with --seed {seed} sends the same ids, which count once"
+    if progress.phase in ("starting", "sending"):
+        return (
+            f"stopped while sending: {accepted:,} events accepted so far are kept in the queue under {home}; "
+            f"the next 'eventlens local' or demo stores them ({again})"
+        )
+    if progress.phase == "storing":
+        return (
+            f"stopped while consume stored the events: {progress.stored:,} of {len(progress.sent.ids):,} "
+            f"are stored, the rest kept in the queue under {home} for the next 'eventlens local' or demo"
+        )
+    if progress.phase == "reporting":
+        return f"stopped while reporting: all {progress.stored:,} events are stored under {home}"
+    return (
+        f"stopped during the ML pipeline: the {progress.stored:,} events stay stored under {home}; "
+        "'eventlens pipeline run' runs the pipeline again"
+    )
+
+
 def _ingest_and_report(
-    settings: Settings, users: int, days: int, seed: int, out: TextIO, shoppers: int
+    settings: Settings,
+    users: int,
+    days: int,
+    seed: int,
+    out: TextIO,
+    shoppers: int,
+    progress: DemoProgress | None = None,
 ) -> dict[str, Any]:
+    progress = progress or DemoProgress()
     runtime = LocalRuntime(settings, port=0)
     runtime.start()
     try:
@@ -66,8 +127,9 @@ def _ingest_and_report(
             ]
         )
         out.flush()
+        progress.phase = "sending"
         with Progress("sending events", total=stream.estimate(), unit="events", estimated=True) as sending:
-            accepted, distinct, rejected = _send_all(runtime.url, stream, sending)
+            accepted, distinct, rejected = _send_all(runtime.url, stream, sending, progress.sent)
         sent_s = time.perf_counter() - started
         out.write(
             f"sent {accepted:,} events for {users + shoppers:,} users over {days} days in {sent_s:.1f} s "
@@ -75,8 +137,10 @@ def _ingest_and_report(
         )
         client = EventlensClient(runtime.url)
         first_day, last_day = (end - timedelta(days=days)).date(), end.date()
+        progress.phase = "storing"
         with Progress("waiting for consume to store them", total=distinct, unit="events") as storing:
-            stored = _wait_until_stored(runtime, client, first_day, last_day, distinct, storing)
+            stored = _wait_until_stored(runtime, client, first_day, last_day, distinct, storing, progress)
+        progress.phase, progress.stored = "reporting", stored
         total_s = time.perf_counter() - started
         out.write(
             f"{stored:,} events visible in reports after {total_s:.1f} s "
@@ -163,46 +227,58 @@ class EventFeed:
 
 
 def _send_all(
-    url: str, events: Iterator[dict[str, Any]], progress: Progress | None = None
+    url: str, events: Iterator[dict[str, Any]], progress: Progress | None = None, sent: Sent | None = None
 ) -> tuple[int, int, int]:
-    """POST the events in batches from a few keep-alive connections.
+    """POST the events in batches from a few keep-alive connections, counting into ``sent``.
 
-    Returns (accepted, distinct event ids accepted, rejected): each id counts once in the reports."""
+    Returns (accepted, distinct event ids accepted, rejected): each id counts once in the reports.
+    Interrupted (KeyboardInterrupt in this, the main thread), the senders stop after the batch in
+    flight (``sent`` then holds what was accepted) and the interrupt goes on."""
     lock = threading.Lock()
-    totals = [0, 0]
-    ids: set[str] = set()
+    sent = sent if sent is not None else Sent()
     failures: list[str] = []
+    stop = threading.Event()
 
     def sender() -> None:
         client = EventlensClient(url)
-        while True:
-            with lock:
-                batch = list(itertools.islice(events, BATCH))
-                estimate = events.estimate() if isinstance(events, EventFeed) else None
-            if not batch:
-                break
-            status, body = client.post("/v1/events", {"events": batch})
-            if status not in (202, 422):
-                failures.append(f"HTTP {status}: {body}")
-                break
-            with lock:
-                totals[0] += body["accepted"]
-                totals[1] += len(body["rejected"])
-                ids.update(body["event_ids"])
-            if progress is not None:
-                if estimate is not None:
-                    progress.set_total(estimate)
-                progress.update(len(batch))
-        client.close()
+        try:
+            while not stop.is_set():
+                with lock:
+                    batch = list(itertools.islice(events, BATCH))
+                    estimate = events.estimate() if isinstance(events, EventFeed) else None
+                if not batch:
+                    break
+                status, body = client.post("/v1/events", {"events": batch})
+                if status not in (202, 422):
+                    failures.append(f"HTTP {status}: {body}")
+                    break
+                with lock:
+                    sent.accepted += body["accepted"]
+                    sent.rejected += len(body["rejected"])
+                    sent.ids.update(body["event_ids"])
+                if progress is not None:
+                    if estimate is not None:
+                        progress.set_total(estimate)
+                    progress.update(len(batch))
+        finally:
+            client.close()
 
-    threads = [threading.Thread(target=sender) for _ in range(SENDERS)]
+    # Daemons: a sender blocked on a runtime that is gone never holds the process up.
+    threads = [threading.Thread(target=sender, name=f"sender-{n}", daemon=True) for n in range(SENDERS)]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join()
+    try:
+        for thread in threads:
+            thread.join()
+    except KeyboardInterrupt:
+        stop.set()
+        deadline = time.monotonic() + SENDER_STOP_S
+        for thread in threads:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        raise
     if failures:
         raise RuntimeError(f"ingest failed: {failures[0]}")
-    return totals[0], len(ids), totals[1]
+    return sent.accepted, len(sent.ids), sent.rejected
 
 
 def _wait_until_stored(
@@ -212,6 +288,7 @@ def _wait_until_stored(
     last: Any,
     expected: int,
     progress: Progress | None = None,
+    demo: DemoProgress | None = None,
     timeout_s: float = 600,
 ) -> int:
     """Wait until the report counts every accepted event, or, when this home already held some of
@@ -221,6 +298,8 @@ def _wait_until_stored(
     while time.monotonic() < deadline:
         _, top = client.get("/stats/top-events", **{"from": str(first), "to": str(last), "limit": 1000})
         now_stored = sum(row["count"] for row in top)
+        if demo is not None:
+            demo.stored = now_stored
         if progress is not None:
             progress.set(min(now_stored, expected))
         if now_stored >= expected:
