@@ -116,6 +116,9 @@ def _outputs(type_: str, name: str, resource_id: str, inputs: dict[str, Any]) ->
                 "repositoryUrl": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{resource_id}",
                 "name": resource_id,
             }
+        case "aws:dynamodb/table:Table":
+            table = inputs.get("name", resource_id)
+            return {"arn": f"{prefix.format('dynamodb')}:table/{table}", "name": table}
         case "aws:secretsmanager/secret:Secret":
             return {"arn": f"{prefix.format('secretsmanager')}:secret:{resource_id}"}
         case _:
