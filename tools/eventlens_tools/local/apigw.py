@@ -7,9 +7,19 @@ import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 from eventlens.manifest import HttpRoute
+
+
+def routed_path(raw_path: str) -> str | None:
+    """The path API Gateway matches routes against: the raw path percent-decoded once (so ``%2F``
+    separates segments, and no route takes it), None when that is not UTF-8. ``rawPath`` keeps the
+    path as sent; ``pathParameters`` are the decoded path's segments."""
+    try:
+        return unquote(raw_path, errors="strict")
+    except UnicodeDecodeError:
+        return None
 
 
 def http_api_event(
@@ -22,7 +32,8 @@ def http_api_event(
     path_parameters: dict[str, str],
     source_ip: str = "127.0.0.1",
 ) -> dict[str, Any]:
-    """The event API Gateway would hand the function for this request."""
+    """The event API Gateway would hand the function for this request; ``path_parameters`` decoded
+    (``routed_path``), ``raw_path`` as sent."""
     joined_headers: dict[str, str] = {}
     cookies: list[str] = []
     for name, value in headers:

@@ -40,7 +40,12 @@ def get_openapi() -> Response[str]:
 
 @router.get(
     "/docs",
-    responses={200: {"description": "Swagger UI on this document", "content": {"text/html": {}}}},
+    responses={
+        200: {
+            "description": "Swagger UI on this document; with ?format=json, the document",
+            "content": {content_types.TEXT_HTML: {}, content_types.APPLICATION_JSON: {}},
+        }
+    },
 )
 def get_docs(
     output: Annotated[Literal["json"] | None, Query(alias="format", description="json: the document")] = None,

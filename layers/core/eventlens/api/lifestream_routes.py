@@ -9,15 +9,19 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
+from eventlens.api.errors import answers
+from eventlens.api.parameters import ISO_8601, PERCENT_DECODED
 from eventlens.api.parts import Parts
 from eventlens.errors import InvalidParameter
 from eventlens.reports import lifestream
 
 router = APIGatewayHttpRouter()
 
-UserId = Annotated[str, Path(min_length=1, max_length=256)]
-Since = Annotated[datetime | None, Query(alias="from", description="from this moment, ISO 8601 (UTC)")]
-Until = Annotated[datetime | None, Query(alias="to", description="up to this moment, exclusive")]
+UserId = Annotated[str, PERCENT_DECODED, Path(min_length=1, max_length=256)]
+Since = Annotated[
+    datetime | None, ISO_8601, Query(alias="from", description="from this moment, ISO 8601 (UTC)")
+]
+Until = Annotated[datetime | None, ISO_8601, Query(alias="to", description="up to this moment, exclusive")]
 _TYPE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 
 
@@ -29,7 +33,7 @@ def _types(raw: str | None) -> list[str]:
     return types
 
 
-@router.get("/api/v1/stream/events/<user_id>")
+@router.get("/api/v1/stream/events/<user_id>", responses=answers(503))
 def get_stream_events(
     parts: Parts,
     user_id: UserId,
@@ -43,7 +47,7 @@ def get_stream_events(
     return lifestream.stream_events(parts.warehouse, user_id, start, end, _types(event_type), limit, offset)
 
 
-@router.get("/api/v1/stream/stats/<user_id>")
+@router.get("/api/v1/stream/stats/<user_id>", responses=answers(503))
 def get_stream_stats(
     parts: Parts, user_id: UserId, start: Since = None, end: Until = None
 ) -> lifestream.StreamStats:
@@ -51,13 +55,15 @@ def get_stream_stats(
     return lifestream.stream_stats(parts.warehouse, user_id, start, end)
 
 
-@router.get("/api/v1/search/memory/<user_id>/summary")
+@router.get("/api/v1/search/memory/<user_id>/summary", responses=answers(503))
 def get_memory_summary(
     parts: Parts,
     user_id: UserId,
     period: Annotated[lifestream.SummaryPeriod | None, Query(description="day, week, month or year")] = None,
-    start: Annotated[date | None, Query(alias="from", description="first day (with to)")] = None,
-    end: Annotated[date | None, Query(alias="to", description="last day, inclusive (with from)")] = None,
+    start: Annotated[date | None, ISO_8601, Query(alias="from", description="first day (with to)")] = None,
+    end: Annotated[
+        date | None, ISO_8601, Query(alias="to", description="last day, inclusive (with from)")
+    ] = None,
 ) -> lifestream.MemorySummary:
     """What happened in a period: places, purchases and spend, people, activity and health."""
     first, last = lifestream.summary_range(period, start, end)

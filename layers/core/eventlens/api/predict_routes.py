@@ -13,8 +13,10 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from pydantic import BaseModel
 
-from eventlens.api.errors import json_response
+from eventlens.api.errors import answer, answers, json_response
+from eventlens.api.parameters import PERCENT_DECODED
 from eventlens.api.parts import Parts
 from eventlens.ml import predict
 from eventlens.observability import logger
@@ -23,13 +25,27 @@ router = APIGatewayHttpRouter()
 predictors = predict.PredictorCache()  # the promoted model, loaded once per warm container
 
 
+class AnModelError(BaseModel):
+    """AnModel's error body."""
+
+    detail: str
+
+
+NO_MODEL = answer("No model is promoted yet (run the ML pipeline); retry later", AnModelError)
+PREDICT_ANSWERS = {
+    **answers(400, 415),
+    404: answer("No such prediction service", AnModelError),
+    503: NO_MODEL,
+}
+
+
 @router.get("/services")
 def get_services(parts: Parts) -> predict.ServicesResponse:
     """The prediction services and whether this container has loaded each."""
     return predict.services(predictors, parts.objects)
 
 
-@router.get("/users")
+@router.get("/users", responses={**answers(), 503: NO_MODEL})
 def get_users(
     parts: Parts,
     offset: Annotated[int, Query(ge=0)] = 0,
@@ -39,7 +55,7 @@ def get_users(
     return predict.users_page(predictors.get(parts.objects), offset, limit)
 
 
-@router.post("/predict")
+@router.post("/predict", responses=PREDICT_ANSWERS)
 def post_predict(
     parts: Parts,
     request: predict.PredictRequest,
@@ -50,9 +66,9 @@ def post_predict(
     return predict.predict_records(predictors.get(parts.objects), request.records)
 
 
-@router.post("/predict/<service_name>")
+@router.post("/predict/<service_name>", responses=PREDICT_ANSWERS)
 def post_predict_service(
-    parts: Parts, service_name: str, request: predict.PredictRequest
+    parts: Parts, service_name: Annotated[str, PERCENT_DECODED], request: predict.PredictRequest
 ) -> predict.PredictResponse:
     """``/predict/context_aware`` is ``/predict?service=context_aware``."""
     predict.check_service(service_name)

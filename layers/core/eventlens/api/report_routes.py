@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from eventlens.api.errors import json_response
+from eventlens.api.errors import answer, answers, json_response
 from eventlens.api.parameters import ISO_8601
 from eventlens.api.parts import Parts
 from eventlens.health import HealthReport, check_health
@@ -25,27 +25,32 @@ Segment = Annotated[
 ]
 From = Annotated[date, ISO_8601, Query(alias="from", description="first day, YYYY-MM-DD (UTC)")]
 To = Annotated[date, ISO_8601, Query(alias="to", description="last day, inclusive")]
+HEALTH_ANSWERS = {
+    **answers(),
+    200: answer("Healthy (or degraded): each dependency and its state"),
+    503: answer("Unhealthy: a configured dependency is down; each one and its state"),
+}
 
 
-@router.get("/stats/dau")
+@router.get("/stats/dau", responses=answers(503))
 def get_dau(parts: Parts, start: From, end: To, segment: Segment = None) -> list[activity.DailyUsers]:
     """Daily active users, each day from ``from`` to ``to`` inclusive."""
     return activity.dau(parts.warehouse, start, end, parse_segments(segment))
 
 
-@router.get("/stats/wau")
+@router.get("/stats/wau", responses=answers(503))
 def get_wau(parts: Parts, start: From, end: To, segment: Segment = None) -> list[activity.WeeklyUsers]:
     """Weekly active users, each calendar week (Monday first) overlapping ``from``–``to``."""
     return activity.wau(parts.warehouse, start, end, parse_segments(segment))
 
 
-@router.get("/stats/mau")
+@router.get("/stats/mau", responses=answers(503))
 def get_mau(parts: Parts, start: From, end: To, segment: Segment = None) -> list[activity.MonthlyUsers]:
     """Monthly active users, each calendar month overlapping ``from``–``to``."""
     return activity.mau(parts.warehouse, start, end, parse_segments(segment))
 
 
-@router.get("/stats/top-events")
+@router.get("/stats/top-events", responses=answers(503))
 def get_top_events(
     parts: Parts,
     start: From,
@@ -57,7 +62,7 @@ def get_top_events(
     return activity.top_events(parts.warehouse, start, end, limit, parse_segments(segment))
 
 
-@router.get("/stats/retention")
+@router.get("/stats/retention", responses=answers(503))
 def get_retention(
     parts: Parts,
     start_date: Annotated[
@@ -75,7 +80,7 @@ def get_retention(
     )
 
 
-@router.get("/health")
+@router.get("/health", responses=HEALTH_ANSWERS)
 def get_health(parts: Parts) -> Response[HealthReport]:
     """Whether events are being stored: each dependency, consume (last batch stored, records waiting),
     the embedded mode's free disk and the last hour's dead letters. 503 when events are not being

@@ -7,6 +7,8 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
+from eventlens.api.errors import answers
+from eventlens.api.parameters import PERCENT_DECODED
 from eventlens.api.parts import Parts
 from eventlens.reports import viewing
 
@@ -16,7 +18,7 @@ router = APIGatewayHttpRouter()
 Days = Annotated[int, Query(ge=1, le=viewing.MAX_DAYS, description="the last N days through today (UTC)")]
 
 
-@router.get("/api/v1/analytics/content/popular")
+@router.get("/api/v1/analytics/content/popular", responses=answers(503))
 def get_popular_content(
     parts: Parts,
     days: Days = 7,
@@ -26,23 +28,23 @@ def get_popular_content(
     return viewing.popular_content(parts.warehouse, days, limit)
 
 
-@router.get("/api/v1/analytics/user/<user_id>/stats")
+@router.get("/api/v1/analytics/user/<user_id>/stats", responses=answers(503))
 def get_user_stats(
     parts: Parts,
-    user_id: Annotated[str, Path(min_length=1, max_length=256)],
+    user_id: Annotated[str, PERCENT_DECODED, Path(min_length=1, max_length=256)],
     days: Days = 30,
 ) -> viewing.UserViewingStats:
     """One user's viewing: movies started and finished, distinct movies, watch time."""
     return viewing.user_stats(parts.warehouse, user_id, days)
 
 
-@router.get("/api/v1/analytics/trends")
+@router.get("/api/v1/analytics/trends", responses=answers(503))
 def get_trends(parts: Parts, days: Days = 7) -> viewing.ViewingTrends:
     """Views, viewers and completions per day."""
     return viewing.trends(parts.warehouse, days)
 
 
-@router.get("/api/v1/analytics/peak-hours")
+@router.get("/api/v1/analytics/peak-hours", responses=answers(503))
 def get_peak_hours(parts: Parts, days: Days = 7) -> viewing.PeakHours:
     """Viewing events and viewers per hour of day (UTC), busiest first."""
     return viewing.peak_hours(parts.warehouse, days)
