@@ -97,11 +97,14 @@ class EmbeddedQueue:
         self.segment_bytes = segment_bytes
         self.retention_s = retention_s
         self.dir = root / topic
-        self.dir.mkdir(parents=True, exist_ok=True)
         self._thread_lock = threading.Lock()
         self._repaired = False
-        with self._locked():
-            self._adopt_single_file_logs()
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            with self._locked():
+                self._adopt_single_file_logs()
+        except OSError as exc:  # a read-only or full disk: a queue that cannot take events (503)
+            raise QueueUnavailable(f"embedded queue cannot open {self.dir}: {exc.strerror or exc}") from exc
 
     def segments(self, partition: int) -> list[tuple[int, Path]]:
         """The partition's segments as (first offset, path), oldest first."""
@@ -120,25 +123,32 @@ class EmbeddedQueue:
             partition = zlib.crc32(key) % self.partitions
             body = _HEADER.pack(0, len(key), len(value), now_ms)[4:] + key + value
             frames.setdefault(partition, []).append(struct.pack(">I", zlib.crc32(body)) + body)
-        with self._locked():
-            if not self._repaired:
-                for partition in range(self.partitions):
-                    _truncate_torn_tail(self.partition_path(partition))
-                self._repaired = True
-            written: list[tuple[Path, int]] = []
-            try:
-                for partition, chunks in frames.items():
-                    path = self._active_segment(partition)
-                    path.parent.mkdir(exist_ok=True)
-                    with open(path, "ab") as log:
-                        written.append((path, log.tell()))
-                        log.write(b"".join(chunks))
-                        log.flush()
-                        os.fsync(log.fileno())
-            except OSError as exc:
-                for path, size in written:  # nothing half-written: roll every partition back
-                    os.truncate(path, size)
-                raise QueueUnavailable(f"embedded queue cannot write: {exc}") from exc
+        try:
+            with self._locked():
+                self._append(frames)
+        except OSError as exc:  # the lock, the repair or the write: nothing of the batch was stored
+            raise QueueUnavailable(f"embedded queue cannot write: {exc}") from exc
+
+    def _append(self, frames: dict[int, list[bytes]]) -> None:
+        """Append each partition's frames, or none of them (call holding the lock)."""
+        if not self._repaired:
+            for partition in range(self.partitions):
+                _truncate_torn_tail(self.partition_path(partition))
+            self._repaired = True
+        written: list[tuple[Path, int]] = []
+        try:
+            for partition, chunks in frames.items():
+                path = self._active_segment(partition)
+                path.parent.mkdir(exist_ok=True)
+                with open(path, "ab") as log:
+                    written.append((path, log.tell()))
+                    log.write(b"".join(chunks))
+                    log.flush()
+                    os.fsync(log.fileno())
+        except OSError:
+            for path, size in written:  # nothing half-written: roll every partition back
+                os.truncate(path, size)
+            raise
 
     def ping(self) -> bool:
         return self.dir.is_dir() and os.access(self.dir, os.W_OK)

@@ -12,12 +12,19 @@ the process's exit (its uncommitted batch is delivered again next time, and stor
 
 from __future__ import annotations
 
+import contextlib
+import os
+import socket
 import threading
 import time
 from dataclasses import dataclass
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+import orjson
 
 from eventlens.components import Components
 from eventlens.deadletter import PENDING
@@ -28,11 +35,17 @@ from eventlens.msk import event_from_records
 from eventlens.observability import counting_into, logger
 from eventlens.queue import QueueReader, open_reader
 from eventlens.settings import Settings
-from eventlens_tools.local.apigw import http_api_event, http_response
+from eventlens_tools.local.apigw import http_api_event, http_response, routed_path
 from eventlens_tools.local.invoke import LocalFunction
 from eventlens_tools.local.metrics import CONTENT_TYPE, RuntimeMetrics
 
 HTTP_CONCURRENCY = 4
+# The HTTP server's limits: a thread per open connection, so each connection is bounded in time and
+# their number is capped; a body is refused by its Content-Length before any of it is read.
+REQUEST_TIMEOUT_S = 30.0  # for each read or write; a body must arrive whole within it (else 408)
+MAX_CONNECTIONS = 64  # open at once; the next is answered 503 and closed
+MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway HTTP API's payload limit (more when ingest takes more)
+LINGER_S = 2.0  # after refusing a body, how long its bytes are read and dropped so the client sees why
 STOP_WAIT_S = 10.0  # how long stop waits for a feeder's batch in hand
 
 
@@ -88,7 +101,9 @@ class LocalRuntime:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        """Open every dependency (migrating the warehouse), start the feeders, then serve HTTP."""
+        """Open every dependency (migrating the warehouse), start the feeders, then serve HTTP.
+        A directory of $EVENTLENS_HOME it cannot write ends the process with one line saying which."""
+        _check_writable(_embedded_directories(self.settings, set(self.manifest)))
         _ = self.components.queue, self.components.objects
         if set(self.manifest) - {"ingest"}:  # every function but ingest reads or writes the warehouse
             _ = self.components.warehouse
@@ -206,50 +221,195 @@ class LocalRuntime:
             reader.close()
 
 
-def _handler_class(runtime: LocalRuntime) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+def _embedded_directories(settings: Settings, functions: set[str]) -> list[Path]:
+    """The directories the embedded parts these functions use write to."""
+    directories = []
+    if not settings.kafka_bootstrap:
+        directories.append(settings.queue_path)
+    if not settings.bucket:
+        directories.append(settings.objects_path)
+    if not settings.clickhouse_url and functions - {"ingest"}:
+        directories.append(settings.chdb_path)
+    return directories
 
-        def _serve(self) -> None:
-            parts = urlsplit(self.path)
-            length = int(self.headers.get("content-length") or 0)
-            body = self.rfile.read(length) if length else b""
-            if self.command == "GET" and parts.path == "/metrics":
-                self._answer(*runtime.metrics_answer())
-                return
-            found = runtime.route(self.command, parts.path)
-            if found is None:
-                self._answer(
-                    404,
-                    {"content-type": "application/json"},
-                    b'{"error":{"field":"path","reason":"no such route"}}',
+
+def _check_writable(directories: list[Path]) -> None:
+    """Create and write a file in each directory; SystemExit naming the first that fails, and why
+    (chDB's own failure on a read-only directory names neither)."""
+    for directory in directories:
+        probe = directory / f".eventlens-write-probe-{os.getpid()}"
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise SystemExit(
+                f"eventlens local: cannot write {directory} ($EVENTLENS_HOME): {exc.strerror or exc}"
+            ) from None
+
+
+def _error_body(field: str, reason: str) -> bytes:
+    return orjson.dumps({"error": {"field": field, "reason": reason}})
+
+
+class _RouteHandler(BaseHTTPRequestHandler):
+    """One connection to the runtime: each request an API Gateway event for its route's function.
+
+    A thread serves each connection, so each is bounded: ``timeout`` for every read and write (set
+    on the socket by socketserver), ``REQUEST_TIMEOUT_S`` for a whole body, at most ``connections``
+    open at once, and a body over ``max_body`` refused by its Content-Length before it is read.
+    """
+
+    protocol_version = "HTTP/1.1"
+    runtime: LocalRuntime
+    connections: threading.BoundedSemaphore
+    max_body: int
+
+    def handle(self) -> None:
+        if not self.connections.acquire(blocking=False):
+            self.request_version, self.command, self.requestline = self.protocol_version, "", ""
+            self._refuse(503, "connection", "the server has as many connections open as it serves; retry")
+            return
+        try:
+            super().handle()
+        finally:
+            self.connections.release()
+
+    def __getattr__(self, name: str) -> Any:
+        # Every method reaches _serve (the stdlib answers 501 for one without a do_ method):
+        # a method the path has no route for is answered 405 with Allow.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
+    def _serve(self) -> None:
+        parts = urlsplit(self.path)
+        body = self._body()
+        if body is None:
+            return  # refused: a bad or too large Content-Length, or a body that did not arrive
+        if self.command == "GET" and parts.path == "/metrics":
+            self._answer(*self.runtime.metrics_answer())
+            return
+        path = routed_path(parts.path)
+        if path is None:
+            self._error(400, "path", "is not UTF-8 once percent-decoded")
+            return
+        found = self.runtime.route(self.command, path)
+        if found is None:
+            allowed = sorted({t.route.method for t in self.runtime.routes if t.route.pattern.match(path)})
+            if allowed:
+                self._error(
+                    405,
+                    "method",
+                    f"{self.command} is not served here; {', '.join(allowed)} is",
+                    {"allow": ", ".join(allowed)},
                 )
-                return
-            target, path_parameters = found
-            event = http_api_event(
-                self.command,
-                parts.path,
-                parts.query,
-                list(self.headers.items()),
-                body,
-                target.route,
-                path_parameters,
-                self.client_address[0],
-            )
-            self._answer(*runtime.answer(self.command, target, event))
+            else:
+                self._error(404, "path", "no such route")
+            return
+        target, path_parameters = found
+        event = http_api_event(
+            self.command,
+            parts.path,
+            parts.query,
+            list(self.headers.items()),
+            body,
+            target.route,
+            path_parameters,
+            self.client_address[0],
+        )
+        self._answer(*self.runtime.answer(self.command, target, event))
 
-        def _answer(self, status: int, headers: dict[str, str], payload: bytes) -> None:
-            self.send_response(status)
-            for name, value in headers.items():
-                if name not in ("content-length", "connection"):
-                    self.send_header(name, value)
-            self.send_header("content-length", str(len(payload)))
-            self.end_headers()
+    def _declared_length(self) -> int | None:
+        """The body's length from Content-Length; None when refused (answered here)."""
+        if self.headers.get("transfer-encoding"):
+            self._refuse(411, "transfer-encoding", "is not read here: send the body with a Content-Length")
+            return None
+        values = set(self.headers.get_all("content-length") or ["0"])
+        value = values.pop().strip()
+        if values or not (value.isascii() and value.isdigit()):
+            self._refuse(400, "content-length", "must be one whole number of bytes")
+            return None
+        if len(value) > 18 or int(value) > self.max_body:
+            self._refuse(413, "body", f"is {value} bytes; the limit is {self.max_body}")
+            return None
+        return int(value)
+
+    def handle_expect_100(self) -> bool:
+        # A body that would be refused is refused before the client sends it.
+        return self._declared_length() is not None and super().handle_expect_100()
+
+    def _body(self) -> bytes | None:
+        """The whole body, within REQUEST_TIMEOUT_S; None when refused (answered here)."""
+        length = self._declared_length()
+        if length is None:
+            return None
+        chunks: list[bytes] = []
+        received = 0
+        deadline = time.monotonic() + REQUEST_TIMEOUT_S
+        try:
+            while received < length:
+                if time.monotonic() > deadline:
+                    raise TimeoutError
+                chunk = self.rfile.read1(min(length - received, 1024 * 1024))
+                if not chunk:
+                    self._refuse(400, "body", f"ended after {received} of its {length} bytes")
+                    return None
+                chunks.append(chunk)
+                received += len(chunk)
+        except TimeoutError:
+            self._refuse(408, "body", f"did not arrive within {REQUEST_TIMEOUT_S:g} s")
+            return None
+        return b"".join(chunks)
+
+    def _error(
+        self, status: int, field: str, reason: str, headers: dict[str, str] | None = None, close: bool = False
+    ) -> None:
+        headers = {"content-type": "application/json", **(headers or {})}
+        self._answer(status, headers, _error_body(field, reason), close)
+
+    def _refuse(self, status: int, field: str, reason: str) -> None:
+        """Answer an error and close the connection, unread bytes of the request dropped first:
+        closing with them unread would reset the connection, and the client could lose the answer."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self._error(status, field, reason, close=True)
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_WR)
+            self.connection.settimeout(LINGER_S)
+            deadline = time.monotonic() + LINGER_S
+            while time.monotonic() < deadline and self.connection.recv(64 * 1024):
+                pass
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        # The stdlib's own refusals (a malformed request line or header), as this API's errors, in
+        # HTTP/1.1 even when the request line was too garbled to say its version.
+        if self.request_version == "HTTP/0.9":
+            self.request_version = self.protocol_version
+        self._refuse(code, "request", message or HTTPStatus(code).phrase)
+
+    def _answer(self, status: int, headers: dict[str, str], payload: bytes, close: bool = False) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            if name not in ("content-length", "connection"):
+                self.send_header(name, value)
+        self.send_header("content-length", str(len(payload)))
+        if close:
+            self.send_header("connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
             self.wfile.write(payload)
 
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
+        pass
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
-            pass
 
-    return Handler
+def _handler_class(runtime: LocalRuntime) -> type[BaseHTTPRequestHandler]:
+    """The request handler of ``runtime``'s server, with the limits as they are now."""
+    namespace = {
+        "runtime": runtime,
+        "timeout": REQUEST_TIMEOUT_S,
+        "connections": threading.BoundedSemaphore(MAX_CONNECTIONS),
+        "max_body": max(MAX_BODY_BYTES, runtime.settings.max_batch_bytes + 64 * 1024),
+    }
+    return type("Handler", (_RouteHandler,), namespace)
