@@ -142,3 +142,15 @@ def test_the_bearer_key_is_read_from_the_authorization_header_in_any_case() -> N
     assert bearer_key({"Authorization": "bearer  el_write_x "}) == "el_write_x"
     assert bearer_key({"authorization": "Basic abc"}) is None
     assert bearer_key({}) is None and bearer_key(None) is None
+
+
+def test_a_key_made_elsewhere_can_be_imported_once_and_only_in_the_shape_of_its_kind(store: KeyStore) -> None:
+    project, _, _ = create_project(store, "shop")
+    shipped = "el_write_" + "k" * 43
+    # When a key already shipped in an app is imported
+    create_key(store, project.project_id, "write", plain=shipped)
+    # Then it authenticates as the project, and it cannot be imported twice or as another kind
+    assert Authenticator(store).principal(shipped, "write").project_id == project.project_id
+    for kind, plain in (("write", shipped), ("secret", shipped), ("write", "el_write_short")):
+        with pytest.raises(InvalidParameter):
+            create_key(store, project.project_id, kind, plain=plain)  # type: ignore[arg-type]

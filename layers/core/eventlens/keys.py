@@ -116,12 +116,25 @@ def ensure_default_project(store: KeyStore) -> tuple[Project, str, str] | None:
 
 
 def create_key(
-    store: KeyStore, project_id: str, kind: KeyKind, expires_at: datetime | None = None
+    store: KeyStore,
+    project_id: str,
+    kind: KeyKind,
+    expires_at: datetime | None = None,
+    plain: str | None = None,
 ) -> tuple[ApiKey, str]:
-    """A new key of ``kind`` for the project; the plain key is returned here and never again."""
+    """A new key of ``kind`` for the project; the plain key is returned here and never again.
+
+    ``plain`` imports a key made elsewhere (one already shipped inside an app, say); it must have
+    the shape of a key of that kind, and may not be in use.
+    """
     if store.project(project_id) is None:
         raise NotFound("project_id", f"no project {project_id}")
-    plain = f"el_{kind}_{secrets.token_urlsafe(32)}"
+    if plain is None:
+        plain = f"el_{kind}_{secrets.token_urlsafe(32)}"
+    elif not _KEY_SHAPE.match(plain) or not plain.startswith(f"el_{kind}_"):
+        raise InvalidParameter("key", f"must be el_{kind}_ followed by 43 characters of [A-Za-z0-9_-]")
+    elif store.key_by_hash(key_hash(plain)) is not None:
+        raise InvalidParameter("key", "is in use already")
     key = ApiKey(
         key_id=f"key_{uuid.uuid4().hex[:16]}",
         project_id=project_id,
