@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
-import time
 from typing import Any
 
 from eventlens.settings import Settings
 from eventlens_tools import projects_cli
+from eventlens_tools.stopping import StopSignals
 
 DESCRIPTION = """\
 eventlens collects user-behaviour events over HTTP, queues them, stores them in ClickHouse,
@@ -172,6 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # The commands that run until stopped note SIGINT and SIGTERM from here on, before anything
+    # starts: a stop while they start stops them too (eventlens_tools.stopping).
+    stop = StopSignals().install() if args.command in ("demo", "local") else StopSignals()
     if args.command in ("demo", "pipeline"):
         # They print a report; the functions' logs and EMF metrics would bury it. (Set before the
         # logger is made: Powertools reads the level once.)
@@ -198,45 +200,22 @@ def main(argv: list[str] | None = None) -> int:
         return _build(args.no_deps, args.dist)
     if args.command in ("projects", "keys"):
         return projects_cli.run(args, Settings())
-    if args.command in ("demo", "local"):
-        stop_on_signals()  # before anything starts: a Ctrl-C or SIGTERM while it starts stops it too
-        try:
-            return _demo(Settings(), args) if args.command == "demo" else _serve(Settings(), args)
-        except StopRequested:  # before a runtime existed (while importing): nothing to stop
-            return 0
+    if args.command == "demo":
+        return _demo(Settings(), args, stop)
+    if args.command == "local":
+        return _serve(Settings(), args, stop)
     return _dead_letters(Settings(), args.action, args.keys)
 
 
-class StopRequested(KeyboardInterrupt):
-    """SIGINT or SIGTERM, raised in the main thread by the handler :func:`stop_on_signals` installs.
-    A KeyboardInterrupt, so what stops on Ctrl-C stops on SIGTERM alike."""
-
-
-def stop_on_signals() -> list[str]:
-    """Make SIGINT and SIGTERM raise :class:`StopRequested` in the main thread, the first time; later
-    signals are noted in the returned list and ignored, so the stop the first one began runs to its
-    end. The handler only appends to a list and raises: a lock, Event or Condition taken in a signal
-    handler deadlocks when the signal lands while the main thread holds it."""
-    received: list[str] = []
-
-    def on_signal(signum: int, _frame: object) -> None:
-        received.append(signal.Signals(signum).name)
-        if len(received) == 1:
-            raise StopRequested(received[0])
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, on_signal)
-    return received
-
-
-def _demo(settings: Settings, args: argparse.Namespace) -> int:
+def _demo(settings: Settings, args: argparse.Namespace, stop: StopSignals) -> int:
     from eventlens_tools.demo import run_demo
 
-    run_demo(settings, args.users, args.days, args.seed, sys.stdout, args.shoppers)  # says what a stop kept
+    # Stopped, it says what it kept and returns: a stop asked for is a clean exit.
+    run_demo(settings, args.users, args.days, args.seed, sys.stdout, args.shoppers, stop)
     return 0
 
 
-def _serve(settings: Settings, args: argparse.Namespace) -> int:
+def _serve(settings: Settings, args: argparse.Namespace, stop: StopSignals) -> int:
     """``eventlens local`` until SIGINT or SIGTERM, which stop it from any state (starting, serving,
     a batch in consume) in bounded time, exiting 0."""
     from eventlens.errors import GraphError, QueueUnavailable, WarehouseError
@@ -247,12 +226,12 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     only = set(args.functions.split(",")) if args.functions else None
     runtime: LocalRuntime | None = None
     try:
-        runtime = LocalRuntime(settings, port=args.port, host=args.host, only=only)
-        runtime.start()  # logs "eventlens local is serving" with its url, once, in the chosen log format
-        while True:
-            time.sleep(3600)  # until a signal raises StopRequested here
-    except StopRequested as stop:
-        logger.info("eventlens local is stopping", extra={"signal": str(stop)})
+        if not stop.requested:
+            runtime = LocalRuntime(settings, port=args.port, host=args.host, only=only)
+        if not stop.requested and runtime is not None:
+            runtime.start()  # logs "eventlens local is serving" with its url, once, in the chosen log format
+        stop.wait()
+        logger.info("eventlens local is stopping", extra={"signal": stop.received[0]})
     except (OSError, ValueError, WarehouseError, QueueUnavailable, GraphError) as exc:
         print(f"eventlens local: cannot start: {redact(str(exc))}", file=sys.stderr)
         return 1

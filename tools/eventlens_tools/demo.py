@@ -5,8 +5,10 @@ runtime, waits until the consume function has stored them in ClickHouse (chDB), 
 report routes answer. Progress goes to stderr (see ``eventlens_tools.progress``): a bar while the
 events are sent and while consume stores them, and each state of the ML pipeline as it runs.
 
-Ctrl-C (or SIGTERM, through the ``eventlens`` command) stops it promptly wherever it is: the
-senders finish the batch in flight, the runtime stops, and one line says what was kept.
+Ctrl-C or SIGTERM stops it promptly wherever it is: the ``eventlens`` command notes the signal
+(``eventlens_tools.stopping``) and the demo stops at its next check (every ``POLL_S`` while it
+sends or waits, at each state of the ML pipeline); the senders finish the batch in flight, the
+runtime stops, and one line says what was kept.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from eventlens_tools.local.pipeline import run_ml_pipeline
 from eventlens_tools.local.runtime import LocalRuntime
 from eventlens_tools.progress import Progress, StateLog
 from eventlens_tools.shoppers import generate_shopper_events
+from eventlens_tools.stopping import POLL_S, StopSignals
 
 BATCH = 2_000
 SENDERS = 2
@@ -55,18 +58,31 @@ class DemoProgress:
 
 
 def run_demo(
-    settings: Settings, users: int, days: int, seed: int, out: TextIO, shoppers: int = 1500
+    settings: Settings,
+    users: int,
+    days: int,
+    seed: int,
+    out: TextIO,
+    shoppers: int = 1500,
+    stop: StopSignals | None = None,
 ) -> dict[str, Any]:
-    """Run the demo; returns the figures it printed. Stopped (KeyboardInterrupt: Ctrl-C, or SIGTERM
-    through the ``eventlens`` command), it stops the runtime, prints one line saying what was kept
-    and returns ``{"stopped": phase, …}``."""
+    """Run the demo; returns the figures it printed. Stopped (``stop`` noted SIGINT or SIGTERM, or a
+    KeyboardInterrupt), it stops the runtime, prints one line saying what was kept and returns
+    ``{"stopped": phase, …}``."""
     progress = DemoProgress()
+    stop = stop or StopSignals()  # never installed: only a KeyboardInterrupt stops it then
+    log_state = StateLog("ML pipeline")
+
+    def on_state(state: str) -> None:
+        stop.check()
+        log_state(state)
+
     try:
-        figures = _ingest_and_report(settings, users, days, seed, out, shoppers, progress)
+        figures = _ingest_and_report(settings, users, days, seed, out, shoppers, progress, stop)
         out.write("\n")
         out.flush()
         progress.phase = "ml"
-        figures["ml"] = run_ml_pipeline(settings, out, on_state=StateLog("ML pipeline"))
+        figures["ml"] = run_ml_pipeline(settings, out, on_state=on_state)
     except KeyboardInterrupt:
         out.write(stopped_line(progress, settings, seed) + "\n")
         out.flush()
@@ -104,11 +120,14 @@ def _ingest_and_report(
     out: TextIO,
     shoppers: int,
     progress: DemoProgress | None = None,
+    stop: StopSignals | None = None,
 ) -> dict[str, Any]:
     progress = progress or DemoProgress()
+    stop = stop or StopSignals()
     runtime = LocalRuntime(settings, port=0)
     runtime.start()
     try:
+        stop.check()
         out.write(f"eventlens local runtime at {runtime.url} (state in {settings.home_dir})\n")
         end = datetime.now(UTC)
         started = time.perf_counter()
@@ -129,7 +148,7 @@ def _ingest_and_report(
         out.flush()
         progress.phase = "sending"
         with Progress("sending events", total=stream.estimate(), unit="events", estimated=True) as sending:
-            accepted, distinct, rejected = _send_all(runtime.url, stream, sending, progress.sent)
+            accepted, distinct, rejected = _send_all(runtime.url, stream, sending, progress.sent, stop)
         sent_s = time.perf_counter() - started
         out.write(
             f"sent {accepted:,} events for {users + shoppers:,} users over {days} days in {sent_s:.1f} s "
@@ -139,8 +158,11 @@ def _ingest_and_report(
         first_day, last_day = (end - timedelta(days=days)).date(), end.date()
         progress.phase = "storing"
         with Progress("waiting for consume to store them", total=distinct, unit="events") as storing:
-            stored = _wait_until_stored(runtime, client, first_day, last_day, distinct, storing, progress)
+            stored = _wait_until_stored(
+                runtime, client, first_day, last_day, distinct, storing, progress, stop
+            )
         progress.phase, progress.stored = "reporting", stored
+        stop.check()
         total_s = time.perf_counter() - started
         out.write(
             f"{stored:,} events visible in reports after {total_s:.1f} s "
@@ -227,22 +249,26 @@ class EventFeed:
 
 
 def _send_all(
-    url: str, events: Iterator[dict[str, Any]], progress: Progress | None = None, sent: Sent | None = None
+    url: str,
+    events: Iterator[dict[str, Any]],
+    progress: Progress | None = None,
+    sent: Sent | None = None,
+    stop: StopSignals | None = None,
 ) -> tuple[int, int, int]:
     """POST the events in batches from a few keep-alive connections, counting into ``sent``.
 
     Returns (accepted, distinct event ids accepted, rejected): each id counts once in the reports.
-    Interrupted (KeyboardInterrupt in this, the main thread), the senders stop after the batch in
+    Stopped (``stop`` noted a signal, or a KeyboardInterrupt), the senders stop after the batch in
     flight (``sent`` then holds what was accepted) and the interrupt goes on."""
     lock = threading.Lock()
     sent = sent if sent is not None else Sent()
     failures: list[str] = []
-    stop = threading.Event()
+    halt = threading.Event()  # the senders stop at their next batch
 
     def sender() -> None:
         client = EventlensClient(url)
         try:
-            while not stop.is_set():
+            while not halt.is_set():
                 with lock:
                     batch = list(itertools.islice(events, BATCH))
                     estimate = events.estimate() if isinstance(events, EventFeed) else None
@@ -268,10 +294,13 @@ def _send_all(
     for thread in threads:
         thread.start()
     try:
-        for thread in threads:
-            thread.join()
+        while any(thread.is_alive() for thread in threads):
+            for thread in threads:
+                thread.join(timeout=POLL_S)
+            if stop is not None:
+                stop.check()
     except KeyboardInterrupt:
-        stop.set()
+        halt.set()
         deadline = time.monotonic() + SENDER_STOP_S
         for thread in threads:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
@@ -289,6 +318,7 @@ def _wait_until_stored(
     expected: int,
     progress: Progress | None = None,
     demo: DemoProgress | None = None,
+    stop: StopSignals | None = None,
     timeout_s: float = 600,
 ) -> int:
     """Wait until the report counts every accepted event, or, when this home already held some of
@@ -296,6 +326,8 @@ def _wait_until_stored(
     deadline = time.monotonic() + timeout_s
     stored, settled_since = -1, time.monotonic()
     while time.monotonic() < deadline:
+        if stop is not None:
+            stop.check()
         _, top = client.get("/stats/top-events", **{"from": str(first), "to": str(last), "limit": 1000})
         now_stored = sum(row["count"] for row in top)
         if demo is not None:
