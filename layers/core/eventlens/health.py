@@ -201,10 +201,12 @@ def queue_lag(settings: Settings) -> int:
 
 
 def kafka_group_lag(settings: Settings, timeout_s: float = 5.0) -> int:
-    """The consumer group's lag on the topic, read without joining the group (that would take its
-    partitions from the real consumer): committed offsets from the group coordinator, ends from the
-    brokers. A partition whose gap holds only transaction markers (nothing a read_committed consumer
-    would get) counts 0: that is checked by reading from the committed offset, at most ``timeout_s``."""
+    """The consumer group's lag on the topic, in offsets, read without joining the group (that would
+    take its partitions from the real consumer): committed offsets from the group coordinator, ends
+    from the brokers. Ingest publishes in transactions, whose commit markers take an offset each: a
+    partition whose gap holds only markers (nothing a read_committed consumer would get) counts 0,
+    checked by reading from the committed offset; in one with records waiting, its markers count
+    too. Each step waits at most ``timeout_s``; an unreachable broker is QueueUnavailable."""
     from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
     from kafka.errors import KafkaError
 
@@ -214,7 +216,10 @@ def kafka_group_lag(settings: Settings, timeout_s: float = 5.0) -> int:
     timeout_ms = int(timeout_s * 1000)
     try:
         admin = KafkaAdminClient(
-            bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=timeout_ms, **security
+            bootstrap_servers=settings.kafka_bootstrap,
+            request_timeout_ms=timeout_ms,
+            bootstrap_timeout_ms=timeout_ms,
+            **security,
         )
         consumer = KafkaConsumer(
             bootstrap_servers=settings.kafka_bootstrap,
@@ -222,6 +227,7 @@ def kafka_group_lag(settings: Settings, timeout_s: float = 5.0) -> int:
             enable_auto_commit=False,
             isolation_level="read_committed",
             request_timeout_ms=timeout_ms + 1000,
+            bootstrap_timeout_ms=timeout_ms,
             **security,
         )
     except (KafkaError, OSError) as exc:
@@ -232,7 +238,8 @@ def kafka_group_lag(settings: Settings, timeout_s: float = 5.0) -> int:
         tps = [TopicPartition(topic, partition) for partition in sorted(partitions)]
         if not tps:
             return 0
-        committed = admin.list_consumer_group_offsets(settings.kafka_consumer_group, partitions=tps)
+        group = settings.kafka_consumer_group
+        committed = admin.list_group_offsets({group: tps}).get(group, {})
         ends = consumer.end_offsets(tps)
         starts = consumer.beginning_offsets(tps)
         behind: dict[TopicPartition, int] = {}
