@@ -88,8 +88,7 @@ def served(tmp_path_factory: pytest.TempPathFactory, chdb_dir: Path) -> Iterator
     runtime = LocalRuntime(settings, port=0)
     runtime.start()
     yield runtime
-    runtime.components.warehouse.command(f"DROP DATABASE IF EXISTS {settings.clickhouse_database}")
-    runtime.stop()
+    runtime.stop()  # its database stays in the session's temporary chDB directory
 
 
 @pytest.fixture(scope="module")

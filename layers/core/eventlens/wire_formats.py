@@ -25,7 +25,7 @@ def anmodel_collect(body: Any) -> list[Any]:
     ``{"event_id", "event_type", "timestamp", "session_id", "user_id", "region", "properties"}``;
     session_id and region are kept among the properties.
     """
-    events = body if isinstance(body, list) else [_object(body)]
+    events = _events_or_one(body)
     items = []
     for event in events:
         if not isinstance(event, dict):
@@ -74,8 +74,7 @@ def viewing_event(body: Any) -> list[Any]:
 
     ``{"user_id", "movie_id", "event_type", "position_seconds", "session_id", "metadata", "timestamp"}``.
     """
-    events = body if isinstance(body, list) else [_object(body)]
-    return [_viewing_item(event) for event in events]
+    return [_viewing_item(event) for event in _events_or_one(body)]
 
 
 def _viewing_item(event: Any) -> Any:
@@ -113,6 +112,15 @@ def _lifestream_item(user_id: Any, event: Any) -> Any:
 def _object(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise PayloadError("body", "must be a JSON object")
+    return body
+
+
+def _events_or_one(body: Any) -> list[Any]:
+    """A list of events, or one event (an object) as a list of one."""
+    if not isinstance(body, list):
+        return [_object(body)]
+    if not body:
+        raise PayloadError("body", "must hold at least one event")
     return body
 
 

@@ -63,7 +63,7 @@ def answer(description: str, model: type[BaseModel] | None = None) -> OpenAPIRes
 ERROR_ANSWERS: dict[int, OpenAPIResponse] = {
     400: answer("The body is not JSON text (UTF-8), or its outer shape is wrong", FieldErrorAnswer),
     404: answer("What the request names does not exist", NotFoundAnswer),
-    413: answer("The body is over the limit", FieldErrorAnswer),
+    413: answer("The body is over the limit (API Gateway takes 10 MB at most)", FieldErrorAnswer),
     415: answer("The body is not of a content type this route reads (JSON)", FieldErrorAnswer),
     422: answer("A parameter or the body is not valid: the field and why", InvalidAnswer),
     503: answer("A dependency (warehouse, queue, graph) cannot answer now; retry", FieldErrorAnswer),

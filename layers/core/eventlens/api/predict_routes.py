@@ -33,7 +33,7 @@ class AnModelError(BaseModel):
 
 NO_MODEL = answer("No model is promoted yet (run the ML pipeline); retry later", AnModelError)
 PREDICT_ANSWERS = {
-    **answers(400, 415),
+    **answers(400, 413, 415),
     404: answer("No such prediction service", AnModelError),
     503: NO_MODEL,
 }

@@ -11,7 +11,7 @@ from eventlens.reports import telemetry
 router = APIGatewayHttpRouter()
 
 
-@router.post("/report", responses=answers(400, 404, 415, 503))
+@router.post("/report", responses=answers(400, 404, 413, 415, 503))
 def post_report(parts: Parts, request: telemetry.TelemetryReportRequest) -> telemetry.TelemetryReport:
     """A user's telemetry in a period (both ends optional, inclusive), in total and by prosthesis type."""
     return telemetry.user_report(parts.warehouse, request.user_id, request.start_ts, request.end_ts)
