@@ -329,7 +329,9 @@ def _import_csv(settings: Settings, path: str, batch_size: int) -> int:
     try:
         result = import_csv_events(Path(path), parts.queue, parts.objects, settings, batch_size, progress)
     except (CsvFileError, QueueUnavailable, OSError, ValueError) as exc:
-        print(f"import-csv: {exc}", file=sys.stderr)
+        from eventlens.redaction import redact
+
+        print(f"import-csv: {redact(str(exc))}", file=sys.stderr)
         return 1
     finally:
         for bar in shown:
