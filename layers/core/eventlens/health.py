@@ -238,8 +238,7 @@ def kafka_group_lag(settings: Settings, timeout_s: float = 5.0) -> int:
         tps = [TopicPartition(topic, partition) for partition in sorted(partitions)]
         if not tps:
             return 0
-        group = settings.kafka_consumer_group
-        committed = admin.list_group_offsets({group: tps}).get(group, {})
+        committed = _committed_offsets(admin, settings.kafka_consumer_group, tps, timeout_s)
         ends = consumer.end_offsets(tps)
         starts = consumer.beginning_offsets(tps)
         behind: dict[TopicPartition, int] = {}
@@ -253,6 +252,22 @@ def kafka_group_lag(settings: Settings, timeout_s: float = 5.0) -> int:
     finally:
         consumer.close()
         admin.close()
+
+
+def _committed_offsets(admin: Any, group: str, tps: list[Any], timeout_s: float) -> dict[Any, Any]:
+    """The group's committed offsets; a retriable error (no coordinator yet: a new cluster creates
+    its offsets topic on first use) is tried again until ``timeout_s``."""
+    from kafka.errors import KafkaError
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            offsets: dict[Any, Any] = admin.list_group_offsets({group: tps}).get(group, {})
+            return offsets
+        except KafkaError as exc:
+            if not getattr(exc, "retriable", False) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.2)
 
 
 def _visible_lag(consumer: Any, behind: dict[Any, int], ends: dict[Any, int], timeout_s: float) -> int:
