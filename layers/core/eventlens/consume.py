@@ -180,6 +180,8 @@ def store_records(
     if stored:
         _mark(warehouse, batch, held, stored, "staged")
         _finish(warehouse, batch, held, stored)
+    else:  # nothing new (all duplicates or dead letters): still a batch handled, which /health reads
+        _mark(warehouse, batch, held, 0, "done")
     return ConsumeResult(
         records=len(records),
         events=events,
