@@ -64,3 +64,20 @@ def test_a_validated_body_that_is_not_utf8_is_400_naming_the_body(served: LocalR
     # Then it is 400 naming the body, not a 500
     assert answer.status == 400, answer
     assert field_of(answer) == "body"
+
+
+@pytest.mark.parametrize("route", ["/report", "/predict"])
+@pytest.mark.parametrize(
+    "content_type", ["multipart/form-data", "application/x-www-form-urlencoded", "text/plain"]
+)
+def test_a_validated_body_of_another_content_type_is_a_4xx_naming_it(
+    served: LocalRuntime, route: str, content_type: str
+) -> None:
+    # Given a JSON route sent a body its content type says is a form (multipart without a boundary
+    # included: Powertools raised a bare ValueError reading it) or plain text
+    body = '{"user_id": "Zoë"}'.encode()
+    # When it is posted
+    answer = send(served.port, "POST", route, body, {"content-type": content_type})
+    # Then it is refused naming what is wrong with it, not a 500
+    assert 400 <= answer.status < 500, answer
+    assert field_of(answer) in ("body", "content-type", "user_id", "records")

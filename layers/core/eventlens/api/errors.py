@@ -6,6 +6,8 @@ answer with ``answers(...)``, so what the document promises is what the handlers
 
 from __future__ import annotations
 
+import traceback
+from pathlib import PurePath
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -88,26 +90,7 @@ def _field_error(status: int, field: str, reason: str) -> Response[Any]:
 
 def register(app: APIGatewayHttpResolver) -> None:
     """Install the exception handlers on a resolver."""
-
-    @app.exception_handler(RequestValidationError)
-    def _request_validation(exc: RequestValidationError) -> Response[Any]:
-        # Powertools' own 422 names the location only; add the first problem in words.
-        errors = exc.errors()
-        first: dict[str, Any] = errors[0] if errors else {"loc": ("request",), "msg": "is not valid"}
-        field = ".".join(str(part) for part in first["loc"][1:]) or str(first["loc"][0])
-        reason = first.get("msg") or first.get("type", "is not valid")
-        if first.get("type") == "json_invalid":  # its location is a character position, not a field
-            field, reason = "body", f"is not valid JSON ({first.get('ctx', {}).get('error', reason)})"
-        return json_response(422, {"error": {"field": field, "reason": reason}, "detail": errors})
-
-    @app.exception_handler(RequestUnsupportedContentType)
-    def _content_type(exc: RequestUnsupportedContentType) -> Response[Any]:
-        return _field_error(415, "content-type", "the body must be JSON (application/json)")
-
-    @app.exception_handler(UnicodeDecodeError)
-    def _not_utf8(exc: UnicodeDecodeError) -> Response[Any]:
-        # Powertools decodes a route's JSON body as UTF-8 before validating it, outside any answer.
-        return _field_error(400, "body", f"is not UTF-8 text (byte {exc.start}: {exc.reason})")
+    _register_request_reading(app)
 
     @app.exception_handler(PayloadError)
     def _payload(exc: PayloadError) -> Response[Any]:
@@ -155,3 +138,45 @@ def register(app: APIGatewayHttpResolver) -> None:
     def _graph_down(exc: GraphError) -> Response[Any]:
         logger.warning("graph error", extra={"reason": str(exc)})
         return _field_error(503, "graph", "the habits graph (Neo4j) cannot answer now; retry")
+
+
+def _register_request_reading(app: APIGatewayHttpResolver) -> None:
+    """The answers to a request Powertools cannot read or validate: each names the field."""
+
+    @app.exception_handler(RequestValidationError)
+    def _request_validation(exc: RequestValidationError) -> Response[Any]:
+        # Powertools' own 422 names the location only; add the first problem in words.
+        errors = exc.errors()
+        first: dict[str, Any] = errors[0] if errors else {"loc": ("request",), "msg": "is not valid"}
+        field = ".".join(str(part) for part in first["loc"][1:]) or str(first["loc"][0])
+        reason = first.get("msg") or first.get("type", "is not valid")
+        if first.get("type") == "json_invalid":  # its location is a character position, not a field
+            field, reason = "body", f"is not valid JSON ({first.get('ctx', {}).get('error', reason)})"
+        return json_response(422, {"error": {"field": field, "reason": reason}, "detail": errors})
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _content_type(exc: RequestUnsupportedContentType) -> Response[Any]:
+        return _field_error(415, "content-type", "the body must be JSON (application/json)")
+
+    # Powertools reads a route's body itself before validating it: as UTF-8 for JSON, by its own
+    # parsers for a form or multipart body. What it cannot read it raises as a bare UnicodeDecodeError
+    # or ValueError (no boundary, not Latin-1): the request's fault, a 400. Raised anywhere else, they
+    # are faults of ours, and stay them.
+
+    @app.exception_handler(UnicodeDecodeError)
+    def _not_utf8(exc: UnicodeDecodeError) -> Response[Any]:
+        if not _raised_by_powertools(exc):
+            raise exc
+        return _field_error(400, "body", f"is not UTF-8 text (byte {exc.start}: {exc.reason})")
+
+    @app.exception_handler(ValueError)
+    def _unreadable_body(exc: ValueError) -> Response[Any]:
+        if not _raised_by_powertools(exc):
+            raise exc
+        return _field_error(400, "body", f"cannot be read as its content type says ({exc})")
+
+
+def _raised_by_powertools(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised in Powertools' own code (reading the request), not in ours."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    return bool(frames) and "aws_lambda_powertools" in PurePath(frames[-1].filename).parts
