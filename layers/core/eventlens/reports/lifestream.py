@@ -76,8 +76,11 @@ ORDER BY visits DESC, lat, lon
 LIMIT {top:UInt32}
 """
 
+# Sums and averages of amounts and durations are taken as decimals parsed from the JSON text: exact,
+# so a report does not change with the order ClickHouse happens to add rows in (float sums do, in the
+# last digit, which rounding to cents can then show).
 _SUMMARY_PURCHASES = """
-SELECT count() AS count, round(sum(JSONExtractFloat(properties, 'amount')), 2) AS spent
+SELECT count() AS count, toFloat64(round(sum(JSONExtract(properties, 'amount', 'Decimal128(6)')), 2)) AS spent
 FROM user_events
 WHERE user_id = {user_id:String} AND source = 'lifestream' AND toDate(ts) BETWEEN {start:Date} AND {end:Date}
     AND event_type = 'purchase'
@@ -87,7 +90,7 @@ _SUMMARY_SPEND_BY_ITEM = """
 SELECT
     JSONExtractString(properties, 'item') AS name,
     count() AS count,
-    round(sum(JSONExtractFloat(properties, 'amount')), 2) AS spent
+    toFloat64(round(sum(JSONExtract(properties, 'amount', 'Decimal128(6)')), 2)) AS spent
 FROM user_events
 WHERE user_id = {user_id:String} AND source = 'lifestream' AND toDate(ts) BETWEEN {start:Date} AND {end:Date}
     AND event_type = 'purchase'
@@ -100,7 +103,7 @@ _SUMMARY_SPEND_BY_PLACE = """
 SELECT
     JSONExtractString(properties, 'place') AS name,
     count() AS count,
-    round(sum(JSONExtractFloat(properties, 'amount')), 2) AS spent
+    toFloat64(round(sum(JSONExtract(properties, 'amount', 'Decimal128(6)')), 2)) AS spent
 FROM user_events
 WHERE user_id = {user_id:String} AND source = 'lifestream' AND toDate(ts) BETWEEN {start:Date} AND {end:Date}
     AND event_type = 'purchase' AND name != ''
@@ -123,7 +126,9 @@ LIMIT {top:UInt32}
 """
 
 _SUMMARY_ACTIVITY = """
-SELECT count() AS sessions, round(sum(JSONExtractFloat(properties, 'duration_minutes')), 2) AS minutes
+SELECT
+    count() AS sessions,
+    toFloat64(round(sum(JSONExtract(properties, 'duration_minutes', 'Decimal128(6)')), 2)) AS minutes
 FROM user_events
 WHERE user_id = {user_id:String} AND source = 'lifestream' AND toDate(ts) BETWEEN {start:Date} AND {end:Date}
     AND event_type = 'activity'
@@ -133,7 +138,7 @@ _SUMMARY_ACTIVITY_BY_KIND = """
 SELECT
     JSONExtractString(properties, 'activity') AS activity,
     count() AS sessions,
-    round(sum(JSONExtractFloat(properties, 'duration_minutes')), 2) AS minutes
+    toFloat64(round(sum(JSONExtract(properties, 'duration_minutes', 'Decimal128(6)')), 2)) AS minutes
 FROM user_events
 WHERE user_id = {user_id:String} AND source = 'lifestream' AND toDate(ts) BETWEEN {start:Date} AND {end:Date}
     AND event_type = 'activity'
@@ -145,7 +150,7 @@ _SUMMARY_HEALTH = """
 SELECT
     JSONExtractString(properties, 'metric') AS metric,
     count() AS count,
-    round(avg(JSONExtractFloat(properties, 'value')), 2) AS avg,
+    toFloat64(round(avg(JSONExtract(properties, 'value', 'Decimal128(6)')), 2)) AS avg,
     min(JSONExtractFloat(properties, 'value')) AS min,
     max(JSONExtractFloat(properties, 'value')) AS max
 FROM user_events
