@@ -29,9 +29,18 @@ ROOT = Path(__file__).resolve().parents[1]
 EVENTS_DIR = ROOT / "events"
 
 
-def load_event(name: str) -> dict[str, Any]:
-    """An event fixture from events/ (the same files drive the local runtime and the docs)."""
-    return json.loads((EVENTS_DIR / name).read_text())
+def load_event(name: str, key: str | None = "") -> dict[str, Any]:
+    """An event fixture from events/ (the same files drive the local runtime and the docs). An API
+    Gateway event gets ``key`` as its bearer key (None: none; by default the fixture's own, else the
+    test secret key)."""
+    event: dict[str, Any] = json.loads((EVENTS_DIR / name).read_text())
+    if "routeKey" in event:
+        headers = event.setdefault("headers", {})
+        if key is None:
+            headers.pop("authorization", None)
+        elif key or "authorization" not in headers:
+            headers["authorization"] = f"Bearer {key or TEST_SECRET_KEY}"
+    return event
 
 
 @pytest.fixture(scope="session")
@@ -39,13 +48,33 @@ def chdb_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("chdb")
 
 
+# Every test home's default project has these keys too (imported as a team would import keys it
+# already shipped), so a test's requests can carry a key: http_event sends the secret one.
+TEST_WRITE_KEY = "el_write_" + "w" * 43
+TEST_SECRET_KEY = "el_secret_" + "s" * 43
+
+
 def isolated_settings(home: Path, chdb_dir: Path, prefix: str = "t") -> Settings:
-    """Embedded settings with their own home and their own database in the shared chDB directory."""
-    return Settings(
+    """Embedded settings with their own home and their own database in the shared chDB directory,
+    and the test keys in the home's default project."""
+    settings = Settings(
         EVENTLENS_HOME=home,
         EVENTLENS_CHDB_PATH=chdb_dir,
         CLICKHOUSE_DATABASE=f"{prefix}_{uuid.uuid4().hex[:12]}",
     )
+    provision_test_keys(settings)
+    return settings
+
+
+def provision_test_keys(settings: Settings) -> None:
+    """Give the home's default project ``TEST_WRITE_KEY`` and ``TEST_SECRET_KEY`` (once)."""
+    from eventlens.keys import DEFAULT_PROJECT, create_key, ensure_default_project, key_hash, open_key_store
+
+    store = open_key_store(settings)
+    ensure_default_project(store)
+    for kind, plain in (("write", TEST_WRITE_KEY), ("secret", TEST_SECRET_KEY)):
+        if store.key_by_hash(key_hash(plain)) is None:
+            create_key(store, DEFAULT_PROJECT, kind, plain=plain)  # type: ignore[arg-type]
 
 
 def hand(parts: Components, functions: dict[str, LocalFunction]) -> None:
@@ -93,10 +122,15 @@ def components(settings: Settings, functions: dict[str, LocalFunction]) -> Itera
 
 
 def http_event(
-    name: str, body: Any = None, raw_body: bytes | None = None, query: str | None = None
+    name: str,
+    body: Any = None,
+    raw_body: bytes | None = None,
+    query: str | None = None,
+    key: str | None = TEST_SECRET_KEY,
 ) -> dict[str, Any]:
-    """An API Gateway fixture from events/, with its body (JSON or raw bytes) or query replaced."""
-    event = load_event(name)
+    """An API Gateway fixture from events/, with its body (JSON or raw bytes) or query replaced, and
+    ``key`` as its bearer key (None: no Authorization header)."""
+    event = load_event(name, key)
     if raw_body is not None:
         event["body"] = raw_body.decode()
     elif body is not None:

@@ -291,10 +291,12 @@ def test_the_report_answers_through_eventlens_local(components: Components, sour
     try:
         # When a Reports Backend client posts its request over HTTP
         body = {"user_id": 9, "start_ts": "2026-01-01T00:00:00", "end_ts": "2026-03-01T23:59:59"}
+        assert runtime.default_keys is not None
+        secret = runtime.default_keys.secret_key
         request = urllib.request.Request(
             f"{runtime.url}/report",
             data=json.dumps(body).encode(),
-            headers={"content-type": "application/json"},
+            headers={"content-type": "application/json", "authorization": f"Bearer {secret}"},
         )
         with urllib.request.urlopen(request, timeout=30) as response:
             got = json.loads(response.read())

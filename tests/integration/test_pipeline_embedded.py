@@ -14,7 +14,7 @@ from eventlens.queue import EmbeddedQueue, QueuedRecord
 from eventlens.settings import Settings
 from eventlens_tools.http_client import EventlensClient
 from eventlens_tools.local.runtime import LocalRuntime
-from tests.conftest import http_event, load_event, response_json
+from tests.conftest import TEST_SECRET_KEY, http_event, load_event, response_json
 
 
 def _drain(components: Components, functions: dict, group: str = "consume") -> list[QueuedRecord]:
@@ -152,7 +152,7 @@ def test_local_runtime_serves_http_and_feeds_consume(settings: Settings) -> None
     # Given eventlens local on the embedded defaults
     runtime = LocalRuntime(settings, port=0)
     runtime.start()
-    client = EventlensClient(runtime.url)
+    client = EventlensClient(runtime.url, key=TEST_SECRET_KEY)
     try:
         # Then it reports healthy, naming each dependency
         status, health = client.get("/health")

@@ -15,7 +15,14 @@ from eventlens.queue import KafkaQueueReader, QueuedRecord
 from eventlens.settings import Settings
 from eventlens_tools.http_client import EventlensClient
 from eventlens_tools.local.runtime import LocalRuntime
-from tests.conftest import free_port_pair, http_event, opened_components, response_json, server_script
+from tests.conftest import (
+    TEST_SECRET_KEY,
+    free_port_pair,
+    http_event,
+    opened_components,
+    response_json,
+    server_script,
+)
 
 pytestmark = pytest.mark.kafka
 
@@ -146,7 +153,7 @@ def test_broker_down_answers_503_then_recovers_with_nothing_lost(functions: dict
 def test_local_runtime_feeds_consume_from_kafka(kafka_settings: Settings) -> None:
     runtime = LocalRuntime(kafka_settings, port=0)
     runtime.start()
-    client = EventlensClient(runtime.url)
+    client = EventlensClient(runtime.url, key=TEST_SECRET_KEY)
     try:
         status, body = client.post("/v1/events", _batch(200, "k4"))
         assert status == 202 and body["accepted"] == 200

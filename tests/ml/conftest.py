@@ -20,7 +20,7 @@ from eventlens.ml.contracts import PipelineInput
 from eventlens_tools.local.invoke import LocalFunction
 from eventlens_tools.local.pipeline import PipelineRun, run_pipeline
 from eventlens_tools.shoppers import generate_shopper_events, warehouse_rows
-from tests.conftest import hand, isolated_settings, opened_components
+from tests.conftest import TEST_SECRET_KEY, hand, isolated_settings, opened_components
 
 END = datetime(2026, 3, 1, tzinfo=UTC)  # history ends here; the pipeline exports through LAST_DAY
 LAST_DAY = date(2026, 2, 28)
@@ -68,6 +68,7 @@ def api_event(
 
     raw = json.dumps(body).encode() if body is not None else b""
     headers = [("content-type", "application/json")] if body is not None else []
+    headers.append(("authorization", f"Bearer {TEST_SECRET_KEY}"))
     template = HttpRoute(method, route or path)
     parameters = template.pattern.match(path).groupdict()  # type: ignore[union-attr]
     return http_api_event(method, path, query, headers, raw, template, parameters)

@@ -8,6 +8,7 @@ from eventlens.ml.contracts import PipelineInput
 from eventlens_tools.http_client import EventlensClient
 from eventlens_tools.local.pipeline import run_pipeline
 from eventlens_tools.local.runtime import LocalRuntime
+from tests.conftest import TEST_SECRET_KEY
 from tests.ml.conftest import LAST_DAY
 
 
@@ -17,7 +18,7 @@ def test_the_pipeline_runs_beside_a_serving_runtime_and_each_keeps_its_component
     # Given eventlens local serving the shoppers' home, where a model is promoted
     runtime = LocalRuntime(served.settings, port=0)
     runtime.start()
-    client = EventlensClient(runtime.url)
+    client = EventlensClient(runtime.url, key=TEST_SECRET_KEY)
     try:
         # When the pipeline runs in the same process on other components, whose warehouse is empty
         run = run_pipeline(components.settings, PipelineInput(until=LAST_DAY), parts=components)

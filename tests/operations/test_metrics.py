@@ -16,6 +16,7 @@ from eventlens.queue import open_queue
 from eventlens.settings import Settings
 from eventlens_tools.http_client import EventlensClient
 from eventlens_tools.local.runtime import LocalRuntime
+from tests.conftest import TEST_SECRET_KEY
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -72,7 +73,7 @@ def settled(runtime: LocalRuntime, name: str, expected: float, timeout_s: float 
 
 
 def test_counters_move_by_exactly_what_was_sent_and_stored(runtime: LocalRuntime) -> None:
-    client = EventlensClient(runtime.url)
+    client = EventlensClient(runtime.url, key=TEST_SECRET_KEY)
     before = scrape(runtime)
 
     # When 40 good events and 3 bad ones are sent in one batch
@@ -117,7 +118,7 @@ def test_dead_letters_and_failed_requests_are_counted(runtime: LocalRuntime, set
     assert after[("dead_letters_pending", ())] == 1
 
     # When a request is refused whole (not JSON) and another asks for no route
-    client = EventlensClient(runtime.url)
+    client = EventlensClient(runtime.url, key=TEST_SECRET_KEY)
     assert client.post("/v1/events", None, raw=b"{not json")[0] == 400
     assert client.get("/nowhere")[0] == 404
     client.close()

@@ -170,10 +170,11 @@ def test_sigint_while_consume_stores_a_batch_stops_it(tmp_path: Path) -> None:
         {"user_id": f"u{n % 500}", "type": "page_view", "timestamp": "2026-11-20T10:00:00Z"}
         for n in range(10_000)
     ]
+    write_key = json.loads((tmp_path / "home" / "default-project.json").read_text())["write_key"]
     request = urllib.request.Request(
         f"{url}/v1/events",
         data=orjson.dumps({"events": events}),
-        headers={"content-type": "application/json"},
+        headers={"content-type": "application/json", "authorization": f"Bearer {write_key}"},
     )
     assert urllib.request.urlopen(request, timeout=60).status == 202
     # When Ctrl-C comes

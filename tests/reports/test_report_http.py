@@ -197,9 +197,13 @@ def test_every_route_answers_through_eventlens_local(reports: Dataset, functions
     runtime = LocalRuntime(settings, port=0)
     runtime.start()
     try:
+        # (its first start made project default, whose secret key reads the reports)
+        assert runtime.default_keys is not None and runtime.default_keys.created
+        secret = {"authorization": f"Bearer {runtime.default_keys.secret_key}"}
         for route, path, query, expected in _cases(reports):
             # When each report is fetched over HTTP
-            with urllib.request.urlopen(f"{runtime.url}{path}?{query}", timeout=30) as response:
+            request = urllib.request.Request(f"{runtime.url}{path}?{query}", headers=secret)
+            with urllib.request.urlopen(request, timeout=30) as response:
                 # Then it answers as the report function does
                 assert (route, response.status, json.loads(response.read())) == (route, 200, expected)
         with urllib.request.urlopen(f"{runtime.url}/docs", timeout=30) as response:
@@ -207,7 +211,10 @@ def test_every_route_answers_through_eventlens_local(reports: Dataset, functions
         with urllib.request.urlopen(f"{runtime.url}/openapi.json", timeout=30) as response:
             assert "/stats/retention" in json.loads(response.read())["paths"]
         with pytest.raises(urllib.error.HTTPError) as bad:
-            urllib.request.urlopen(f"{runtime.url}/api/v1/analytics/trends?days=0", timeout=30)
+            urllib.request.urlopen(
+                urllib.request.Request(f"{runtime.url}/api/v1/analytics/trends?days=0", headers=secret),
+                timeout=30,
+            )
         assert bad.value.code == 422 and json.loads(bad.value.read())["error"]["field"] == "days"
     finally:
         runtime.stop()

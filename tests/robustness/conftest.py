@@ -10,7 +10,7 @@ from __future__ import annotations
 import http.client
 import json
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ import pytest
 
 from eventlens.settings import Settings
 from eventlens_tools.local.runtime import LocalRuntime
-from tests.conftest import isolated_settings
+from tests.conftest import TEST_SECRET_KEY, isolated_settings
 
 INGEST_ROUTES = [
     "/v1/events",
@@ -43,17 +43,20 @@ class Answer:
 
 
 def send(
-    port: int, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+    port: int, method: str, path: str, body: bytes = b"", headers: Mapping[str, str | None] | None = None
 ) -> Answer:
-    """One request with exactly these headers (Content-Length added for a body), one answer."""
+    """One request with exactly these headers (Content-Length added for a body; the test secret key
+    unless ``headers`` names an authorization, None for none), one answer."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=CLIENT_TIMEOUT_S)
     try:
         connection.putrequest(method, path, skip_accept_encoding=True)
         for name, value in {
             **({"content-length": str(len(body))} if body else {}),
+            "authorization": f"Bearer {TEST_SECRET_KEY}",
             **(headers or {}),
         }.items():
-            connection.putheader(name, value)
+            if value is not None:
+                connection.putheader(name, value)
         connection.endheaders(body or None)
         response = connection.getresponse()
         return Answer(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
@@ -78,7 +81,10 @@ def field_of(answer: Answer) -> str:
 
 
 def runtime_settings(home: Path, chdb_dir: Path) -> Settings:
-    return isolated_settings(home, chdb_dir, prefix="robust")
+    """A test home's settings without rate limits: the fuzzers send thousands of requests a minute
+    from one address (rate limits have tests of their own)."""
+    settings = isolated_settings(home, chdb_dir, prefix="robust")
+    return settings.model_copy(update={"rate_limit_per_ip": 0, "rate_limit_per_key": 0})
 
 
 @pytest.fixture(scope="module")

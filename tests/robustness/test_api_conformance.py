@@ -19,6 +19,7 @@ from schemathesis.specs.openapi.checks import (
 
 from eventlens.api.docs_routes import openapi_document
 from eventlens_tools.local.runtime import LocalRuntime
+from tests.conftest import TEST_SECRET_KEY
 from tests.robustness.conftest import send
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -41,7 +42,7 @@ def api_schema(served: LocalRuntime) -> Any:
 
 
 def _checked(case: schemathesis.Case) -> None:
-    response = case.call(timeout=30)
+    response = case.call(timeout=30, headers={"authorization": f"Bearer {TEST_SECRET_KEY}"})
     checks = CHECKS
     if case.operation.path in NO_MODEL_OPERATIONS and response.status_code == 503:
         assert "no model" in response.json()["detail"], response.text

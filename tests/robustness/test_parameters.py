@@ -14,6 +14,7 @@ from eventlens.manifest import HttpRoute
 from eventlens_tools.local.apigw import http_api_event, routed_path
 from eventlens_tools.local.invoke import LocalFunction
 from eventlens_tools.local.runtime import LocalRuntime
+from tests.conftest import TEST_SECRET_KEY
 from tests.robustness.conftest import field_of, send
 
 USER = "用户一 50%/x"  # non-ASCII, a space, a percent sign and a slash: each must survive the round trip
@@ -38,8 +39,9 @@ def test_a_report_route_reads_the_decoded_id_from_api_gateways_event(
 ) -> None:
     # Given API Gateway's event for GET /api/v1/stream/stats/{user_id}: rawPath as sent, parameters decoded
     raw = "/api/v1/stream/stats/" + quote(USER, safe="")
+    secret = [("authorization", f"Bearer {TEST_SECRET_KEY}")]
     event = http_api_event(
-        "GET", raw, "", [], b"", HttpRoute("GET", "/api/v1/stream/stats/{user_id}"), {"user_id": USER}
+        "GET", raw, "", secret, b"", HttpRoute("GET", "/api/v1/stream/stats/{user_id}"), {"user_id": USER}
     )
     # When the report function answers it
     response = functions["report"].invoke(event)

@@ -57,17 +57,18 @@ def test_start_fails_with_one_line_naming_the_directory(
     assert str(home) in lines[0] and "Not a directory" in lines[0], lines[0]
 
 
-def test_ingest_answers_503_when_its_queue_cannot_be_opened(
+def test_ingest_answers_503_when_its_home_cannot_be_opened(
     tmp_path: Path, chdb_dir: Path, functions: dict[str, LocalFunction]
 ) -> None:
-    # Given the ingest function handed components whose home cannot be written
-    settings = isolated_settings(_unwritable_home(tmp_path), chdb_dir)
+    # Given the ingest function handed components whose home cannot be written (nor its key store,
+    # which lives there too)
+    settings = Settings(EVENTLENS_HOME=_unwritable_home(tmp_path), EVENTLENS_CHDB_PATH=chdb_dir)
     with opened_components(settings, serve=functions):
         # When a good batch is posted
         response = functions["ingest"].invoke(http_event("ingest_v1_events.json"))
-    # Then it is 503 naming the queue: nothing was accepted, a retry may succeed
+    # Then it is 503 naming what is down first, the keys: nothing was accepted, a retry may succeed
     assert response["statusCode"] == 503, response
-    assert json.loads(response["body"])["error"]["field"] == "queue"
+    assert json.loads(response["body"])["error"]["field"] == "keys"
 
 
 def test_ingest_answers_503_when_the_queue_stops_taking_writes(tmp_path: Path, chdb_dir: Path) -> None:

@@ -128,7 +128,13 @@ def _ingest_and_report(
     runtime.start()
     try:
         stop.check()
-        out.write(f"eventlens local runtime at {runtime.url} (state in {settings.home_dir})\n")
+        keys = runtime.default_keys
+        if keys is None:
+            raise RuntimeError("the local runtime serves no HTTP route: the demo has nothing to send to")
+        out.write(
+            f"eventlens local runtime at {runtime.url} (state in {settings.home_dir}; "
+            f"the keys of project default in {keys.path})\n"
+        )
         end = datetime.now(UTC)
         started = time.perf_counter()
         # The mixed stream of all four families, and AnModel's shoppers (cohorts, promo windows,
@@ -148,13 +154,15 @@ def _ingest_and_report(
         out.flush()
         progress.phase = "sending"
         with Progress("sending events", total=stream.estimate(), unit="events", estimated=True) as sending:
-            accepted, distinct, rejected = _send_all(runtime.url, stream, sending, progress.sent, stop)
+            accepted, distinct, rejected = _send_all(
+                runtime.url, stream, sending, progress.sent, stop, key=keys.write_key
+            )
         sent_s = time.perf_counter() - started
         out.write(
             f"sent {accepted:,} events for {users + shoppers:,} users over {days} days in {sent_s:.1f} s "
             f"({accepted / sent_s:,.0f} events/s through HTTP ingest); {rejected} rejected\n"
         )
-        client = EventlensClient(runtime.url)
+        client = EventlensClient(runtime.url, key=keys.secret_key)
         first_day, last_day = (end - timedelta(days=days)).date(), end.date()
         progress.phase = "storing"
         with Progress("waiting for consume to store them", total=distinct, unit="events") as storing:
@@ -254,6 +262,7 @@ def _send_all(
     progress: Progress | None = None,
     sent: Sent | None = None,
     stop: StopSignals | None = None,
+    key: str | None = None,
 ) -> tuple[int, int, int]:
     """POST the events in batches from a few keep-alive connections, counting into ``sent``.
 
@@ -266,7 +275,7 @@ def _send_all(
     halt = threading.Event()  # the senders stop at their next batch
 
     def sender() -> None:
-        client = EventlensClient(url)
+        client = EventlensClient(url, key=key)
         try:
             while not halt.is_set():
                 with lock:

@@ -10,12 +10,14 @@ import orjson
 
 
 class EventlensClient:
-    def __init__(self, base_url: str, timeout_s: float = 60.0) -> None:
+    def __init__(self, base_url: str, timeout_s: float = 60.0, key: str | None = None) -> None:
+        """``key`` is sent as ``Authorization: Bearer <key>`` on every request."""
         parts = urlsplit(base_url)
         self._host = parts.hostname or "127.0.0.1"
         self._port = parts.port or 80
         self._timeout = timeout_s
         self._connection: http.client.HTTPConnection | None = None
+        self._auth = {"authorization": f"Bearer {key}"} if key else {}
 
     def post(self, path: str, body: Any, raw: bytes | None = None) -> tuple[int, Any]:
         payload = raw if raw is not None else orjson.dumps(body)
@@ -38,6 +40,7 @@ class EventlensClient:
             self._connection = connection
             try:
                 headers = {"content-type": "application/json"} if payload is not None else {}
+                headers.update(self._auth)
                 connection.request(method, path, body=payload, headers=headers)
                 response = connection.getresponse()
                 data = response.read()

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from eventlens.mining.graph import GraphStore
     from eventlens.objectstore import ObjectStore
     from eventlens.queue import EventQueue
+    from eventlens.ratelimit import RateLimiter
     from eventlens.warehouse import Warehouse
 
 
@@ -54,9 +55,22 @@ class Components:
     @cached_property
     def keys(self) -> Authenticator:
         """Who a request's API key says it is (projects and keys, cached per container)."""
+        from eventlens.errors import KeyStoreUnavailable
         from eventlens.keys import Authenticator, open_key_store
 
-        return Authenticator(open_key_store(self.settings))
+        try:
+            return Authenticator(open_key_store(self.settings))
+        except (OSError, RuntimeError) as exc:  # e.g. an unwritable home: not cached, tried again
+            if isinstance(exc, KeyStoreUnavailable):
+                raise
+            raise KeyStoreUnavailable(f"cannot open API keys: {type(exc).__name__}") from exc
+
+    @cached_property
+    def rate_limiter(self) -> RateLimiter:
+        """Request counters shared by every process and container (SQLite here, DynamoDB on AWS)."""
+        from eventlens.ratelimit import open_rate_limiter
+
+        return open_rate_limiter(self.settings)  # an unopenable store raises; tried again next request
 
     @cached_property
     def dead_letters(self) -> DeadLetterStore:

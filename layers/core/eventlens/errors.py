@@ -45,6 +45,10 @@ class RateLimited(FieldError):
         self.retry_after = retry_after
 
 
+class KeyStoreUnavailable(RuntimeError):
+    """The store of projects and keys cannot be read now; the caller may retry later (HTTP 503)."""
+
+
 class QueueUnavailable(RuntimeError):
     """The queue cannot take or give records now; the caller may retry later (HTTP 503)."""
 

@@ -32,7 +32,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from eventlens.errors import Forbidden, InvalidParameter, NotFound, Unauthorized
+from eventlens.errors import Forbidden, InvalidParameter, KeyStoreUnavailable, NotFound, Unauthorized
 from eventlens.settings import Settings
 
 KeyKind = Literal["write", "secret"]
@@ -213,7 +213,10 @@ class Authenticator:
             cached = self._cache.get(computed)
         if cached is not None and now - cached[0] < self.cache_seconds:
             return cached[1]
-        key = self.store.key_by_hash(computed)
+        try:
+            key = self.store.key_by_hash(computed)
+        except Exception as exc:  # sqlite3, OS or AWS errors alike: the request may be retried
+            raise KeyStoreUnavailable(f"cannot read API keys: {type(exc).__name__}") from exc
         with self._lock:
             if len(self._cache) > 10_000:  # keys guessed at random must not grow it without bound
                 self._cache.clear()

@@ -41,11 +41,20 @@ class RateLimiter:
         self.store = store
 
     def check(self, client: str, limit: Limit, now: float | None = None) -> None:
-        """Pass, or raise ``RateLimited`` with the seconds until the window ends."""
+        """Pass, or raise ``RateLimited`` with the seconds until the window ends. When the store of
+        counters fails, the request passes (and a warning is logged): an outage of the counters
+        must not become an outage of ingest; API Gateway's throttling still stands in front."""
         now = time.time() if now is None else now
         window_start = int(now // limit.window_s * limit.window_s)
         window_end = window_start + limit.window_s
-        if not self.store.take(client, window_start, limit.requests, window_end + limit.window_s):
+        try:
+            taken = self.store.take(client, window_start, limit.requests, window_end + limit.window_s)
+        except Exception as exc:  # the counters are down: let the request through rather than refuse all
+            from eventlens.observability import logger
+
+            logger.warning("rate limit not checked: its store failed", extra={"reason": type(exc).__name__})
+            return
+        if not taken:
             retry_after = max(1, int(window_end - now + 0.999))
             raise RateLimited(
                 "rate_limit",

@@ -214,14 +214,20 @@ def run_ml_pipeline(
 
 def _top_users(settings: Settings, limit: int) -> list[dict[str, Any]]:
     """``GET /users`` through the predict function's handler, as API Gateway would call it."""
+    from eventlens.keys import open_key_store
     from eventlens.manifest import HttpRoute
     from eventlens_tools.local.apigw import http_api_event, http_response
     from eventlens_tools.local.invoke import LocalFunction
+    from eventlens_tools.local.projects import default_project_keys
 
     parts = Components(settings)
     try:
         function = LocalFunction(load_manifest()["predict"], parts=parts)
-        event = http_api_event("GET", "/users", f"limit={limit}", [], b"", HttpRoute("GET", "/users"), {})
+        secret = default_project_keys(open_key_store(settings), settings.home_dir).secret_key
+        headers = [("authorization", f"Bearer {secret}")]
+        event = http_api_event(
+            "GET", "/users", f"limit={limit}", headers, b"", HttpRoute("GET", "/users"), {}
+        )
         status, _, body = http_response(function.invoke(event))
         return json.loads(body)["users"] if status == 200 else []
     finally:

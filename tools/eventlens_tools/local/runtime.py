@@ -30,6 +30,7 @@ from eventlens.components import Components
 from eventlens.deadletter import PENDING
 from eventlens.errors import QueueUnavailable
 from eventlens.health import queue_lag
+from eventlens.keys import open_key_store
 from eventlens.manifest import Function, HttpRoute, load_manifest
 from eventlens.msk import event_from_records
 from eventlens.observability import counting_into, logger
@@ -38,6 +39,7 @@ from eventlens.settings import Settings
 from eventlens_tools.local.apigw import http_api_event, http_response, routed_path
 from eventlens_tools.local.invoke import LocalFunction
 from eventlens_tools.local.metrics import CONTENT_TYPE, RuntimeMetrics
+from eventlens_tools.local.projects import DefaultKeys, default_project_keys
 
 HTTP_CONCURRENCY = 4
 # The HTTP server's limits: a thread per open connection, so each connection is bounded in time and
@@ -87,6 +89,7 @@ class LocalRuntime:
         self._threads: list[threading.Thread] = []
         self._serving = False
         self.consumed_batches = 0
+        self.default_keys: DefaultKeys | None = None  # set by start() when HTTP routes are served
         self.metrics = RuntimeMetrics(
             lag=lambda: queue_lag(settings),
             dead_letters=lambda: sum(1 for _ in self.components.objects.list(PENDING)),
@@ -121,6 +124,12 @@ class LocalRuntime:
                 self._threads.append(thread)
         if self._stop.is_set():
             return
+        if any(fn.http for fn in self.manifest.values()):
+            self.default_keys = default_project_keys(open_key_store(self.settings), self.settings.home_dir)
+            logger.info(
+                "project default: made now" if self.default_keys.created else "project default",
+                extra={"keys": str(self.default_keys.path)},
+            )
         server_thread = threading.Thread(target=self._server.serve_forever, name="http", daemon=True)
         self._serving = True
         server_thread.start()

@@ -1,30 +1,87 @@
-"""Which key a route takes: ``WriteKey`` on the ingest routes, ``SecretKey`` on every read route.
+"""What a route asks of its caller: ``WriterParts`` on the ingest routes, ``ReaderParts`` on every
+read route (``Parts`` alone only on the public ones: /health, /docs, /openapi.json).
 
-A route names the access it needs as a parameter (``key: SecretKey``); Powertools' ``Depends``
-reads ``Authorization: Bearer <key>`` from the request being answered and asks the function's
-``Authenticator`` (``parts.keys``) who it is. A missing, unknown or revoked key is a 401, a write key
-on a read route a 403. The answer names the project: routes take the project from it, never from a
-parameter or a body field.
+Each is the function's ``Components``, handed over only after the caller passed, in this order: the
+per-IP rate limit (before the key is looked at, so guessing keys is limited too), the key from
+``Authorization: Bearer <key>`` (401 missing, unknown or revoked; 403 a write key on a read route),
+then the per-key rate limit (429 with Retry-After). Who the caller is (``Principal``: the project
+and the key) is left in the request's context as ``principal``; the project always comes from it,
+never from a parameter or a body field.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, get_type_hints
 
 from aws_lambda_powertools.event_handler import Depends
 from aws_lambda_powertools.event_handler.request import Request
 
 from eventlens.api.parts import handed_parts
-from eventlens.keys import Principal, bearer_key
+from eventlens.components import Components
+from eventlens.keys import KeyKind, Principal, bearer_key
+from eventlens.ratelimit import Limit, RateLimiter
 
 
-def write_access(request: Request) -> Principal:
-    return handed_parts(request).keys.principal(bearer_key(dict(request.headers)), "write")
+def admit(parts: Components, headers: Mapping[str, str], client_ip: str, need: KeyKind) -> Principal:
+    """The caller, if it may pass: the per-IP limit, the key, the per-key limit (see the module doc)."""
+    settings = parts.settings
+    if settings.rate_limit_per_ip:
+        _limiter(parts).check(f"ip:{client_ip}", Limit(settings.rate_limit_per_ip))
+    principal = parts.keys.principal(bearer_key(dict(headers)), need)
+    if settings.rate_limit_per_key:
+        _limiter(parts).check(f"key:{principal.key_id}", Limit(settings.rate_limit_per_key))
+    return principal
 
 
-def secret_access(request: Request) -> Principal:
-    return handed_parts(request).keys.principal(bearer_key(dict(request.headers)), "secret")
+def _admitted(request: Request, need: KeyKind) -> Components:
+    parts = handed_parts(request)
+    request.context["principal"] = admit(parts, request.headers, source_ip(request.resolved_event), need)
+    return parts
 
 
-WriteKey = Annotated[Principal, Depends(write_access)]
-SecretKey = Annotated[Principal, Depends(secret_access)]
+def writer_parts(request: Request) -> Components:
+    return _admitted(request, "write")
+
+
+def reader_parts(request: Request) -> Components:
+    return _admitted(request, "secret")
+
+
+def required_access(route_function: Callable[..., Any]) -> KeyKind | None:
+    """What key a route function asks for (``WriterParts``/``ReaderParts``), None on a public one."""
+    for hint in get_type_hints(route_function, include_extras=True).values():
+        for marker in getattr(hint, "__metadata__", ()):
+            dependency = getattr(marker, "dependency", None)
+            if dependency is writer_parts:
+                return "write"
+            if dependency is reader_parts:
+                return "secret"
+    return None
+
+
+def _limiter(parts: Components) -> RateLimiter:
+    try:
+        return parts.rate_limiter
+    except OSError as exc:  # its store cannot be opened (an unwritable home): count nothing now
+        from eventlens.observability import logger
+
+        logger.warning("rate limit not checked: its store cannot be opened", extra={"reason": str(exc)})
+        return RateLimiter(_Uncounted())
+
+
+class _Uncounted:
+    def take(self, client: str, window_start: int, limit: int, expires_at: int) -> bool:
+        return True
+
+
+def source_ip(event: Any) -> str:
+    """The client address API Gateway saw (``requestContext.http.sourceIp``)."""
+    try:
+        return str(event.request_context.http.source_ip) or "unknown"
+    except (AttributeError, KeyError):
+        return "unknown"
+
+
+WriterParts = Annotated[Components, Depends(writer_parts)]
+ReaderParts = Annotated[Components, Depends(reader_parts)]

@@ -85,7 +85,40 @@ def openapi_document() -> dict[str, Any]:
     document: dict[str, Any] = json.loads(whole.get_openapi_json_schema(title=TITLE, description=DESCRIPTION))
     for path, model in ingest_bodies.REQUEST_BODIES.items():
         _add_request_body(document, path, model, ingest_bodies.EXAMPLES.get(path))
+    _add_key_requirements(document)
     return document
+
+
+# Routes anyone may call (the manifest's ``public``; a test holds the two lists together).
+PUBLIC = frozenset({("get", "/health"), ("get", "/docs"), ("get", "/openapi.json")})
+_KEY_ANSWERS = {
+    "401": "No API key, or one that is unknown, revoked or expired (Authorization: Bearer <key>)",
+    "403": "The key may not do this: a write key on a read route",
+    "429": "Over the rate limit, per IP or per key; Retry-After says when to come back",
+}
+
+
+def _add_key_requirements(document: dict[str, Any]) -> None:
+    """Every route but the public ones takes a bearer key and may answer 401, 403 and 429."""
+    components = document.setdefault("components", {})
+    components.setdefault("securitySchemes", {})["apiKey"] = {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A project's write key (ingest routes) or secret key (every route)",
+    }
+    error = {"$ref": COMPONENT_REF_TEMPLATE.format(model="FieldErrorAnswer")}
+    if "FieldErrorAnswer" not in components.get("schemas", {}):
+        raise ValueError("the document has no FieldErrorAnswer schema for the key answers to refer to")
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if (method, path) in PUBLIC:
+                continue
+            operation["security"] = [{"apiKey": []}]
+            for status, description in _KEY_ANSWERS.items():
+                operation["responses"][status] = {
+                    "description": description,
+                    "content": {content_types.APPLICATION_JSON: {"schema": error}},
+                }
 
 
 def _add_request_body(

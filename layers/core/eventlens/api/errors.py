@@ -23,9 +23,11 @@ from eventlens.errors import (
     Forbidden,
     GraphError,
     InvalidParameter,
+    KeyStoreUnavailable,
     NotFound,
     PayloadError,
     QueueUnavailable,
+    RateLimited,
     Unauthorized,
     WarehouseError,
 )
@@ -88,6 +90,60 @@ def _field_error(status: int, field: str, reason: str) -> Response[Any]:
     return json_response(status, {"error": {"field": field, "reason": reason}})
 
 
+def _unauthorized(exc: Unauthorized) -> Response[Any]:
+    return Response(
+        status_code=401,
+        content_type=content_types.APPLICATION_JSON,
+        body={"error": {"field": exc.field, "reason": exc.reason}},
+        headers={"WWW-Authenticate": 'Bearer realm="eventlens"'},
+    )
+
+
+def _forbidden(exc: Forbidden) -> Response[Any]:
+    return _field_error(403, exc.field, exc.reason)
+
+
+def _rate_limited(exc: RateLimited) -> Response[Any]:
+    return Response(
+        status_code=429,
+        content_type=content_types.APPLICATION_JSON,
+        body={"error": {"field": exc.field, "reason": exc.reason}},
+        headers={"Retry-After": str(exc.retry_after)},
+    )
+
+
+def _keys_down(exc: KeyStoreUnavailable) -> Response[Any]:
+    logger.warning("key store unavailable", extra={"reason": str(exc)})
+    return _field_error(503, "keys", "API keys cannot be checked now; nothing was done, retry")
+
+
+def _key_refusal(app: APIGatewayHttpResolver) -> Response[Any] | None:
+    """The answer to a caller who may not use the matched route, or None.
+
+    Powertools reads and validates a request before it resolves a route's dependencies, so a
+    request it cannot read would be answered 4xx on its parameters or body before the key was
+    asked for: the answers to such requests ask for the key first.
+    """
+    from eventlens.api.access import admit, required_access, source_ip
+
+    route = app.context.get("_route")
+    parts = app.context.get("parts")
+    need = required_access(route.func) if route is not None else None
+    if need is None or parts is None:
+        return None
+    try:
+        admit(parts, app.current_event.headers, source_ip(app.current_event), need)
+    except Unauthorized as exc:
+        return _unauthorized(exc)
+    except Forbidden as exc:
+        return _forbidden(exc)
+    except RateLimited as exc:
+        return _rate_limited(exc)
+    except KeyStoreUnavailable as exc:
+        return _keys_down(exc)
+    return None
+
+
 def register(app: APIGatewayHttpResolver) -> None:
     """Install the exception handlers on a resolver."""
     _register_request_reading(app)
@@ -96,18 +152,10 @@ def register(app: APIGatewayHttpResolver) -> None:
     def _payload(exc: PayloadError) -> Response[Any]:
         return _field_error(400, exc.field, exc.reason)
 
-    @app.exception_handler(Unauthorized)
-    def _unauthorized(exc: Unauthorized) -> Response[Any]:
-        return Response(
-            status_code=401,
-            content_type=content_types.APPLICATION_JSON,
-            body={"error": {"field": exc.field, "reason": exc.reason}},
-            headers={"WWW-Authenticate": 'Bearer realm="eventlens"'},
-        )
-
-    @app.exception_handler(Forbidden)
-    def _forbidden(exc: Forbidden) -> Response[Any]:
-        return _field_error(403, exc.field, exc.reason)
+    app.exception_handler(Unauthorized)(_unauthorized)
+    app.exception_handler(Forbidden)(_forbidden)
+    app.exception_handler(RateLimited)(_rate_limited)
+    app.exception_handler(KeyStoreUnavailable)(_keys_down)
 
     @app.exception_handler(BatchTooLarge)
     def _too_large(exc: BatchTooLarge) -> Response[Any]:
@@ -145,6 +193,8 @@ def _register_request_reading(app: APIGatewayHttpResolver) -> None:
 
     @app.exception_handler(RequestValidationError)
     def _request_validation(exc: RequestValidationError) -> Response[Any]:
+        if (refused := _key_refusal(app)) is not None:
+            return refused
         # Powertools' own 422 names the location only; add the first problem in words.
         errors = exc.errors()
         first: dict[str, Any] = errors[0] if errors else {"loc": ("request",), "msg": "is not valid"}
@@ -156,6 +206,8 @@ def _register_request_reading(app: APIGatewayHttpResolver) -> None:
 
     @app.exception_handler(RequestUnsupportedContentType)
     def _content_type(exc: RequestUnsupportedContentType) -> Response[Any]:
+        if (refused := _key_refusal(app)) is not None:
+            return refused
         return _field_error(415, "content-type", "the body must be JSON (application/json)")
 
     # Powertools reads a route's body itself before validating it: as UTF-8 for JSON, by its own
@@ -167,12 +219,16 @@ def _register_request_reading(app: APIGatewayHttpResolver) -> None:
     def _not_utf8(exc: UnicodeDecodeError) -> Response[Any]:
         if not _raised_by_powertools(exc):
             raise exc
+        if (refused := _key_refusal(app)) is not None:
+            return refused
         return _field_error(400, "body", f"is not UTF-8 text (byte {exc.start}: {exc.reason})")
 
     @app.exception_handler(ValueError)
     def _unreadable_body(exc: ValueError) -> Response[Any]:
         if not _raised_by_powertools(exc):
             raise exc
+        if (refused := _key_refusal(app)) is not None:
+            return refused
         return _field_error(400, "body", f"cannot be read as its content type says ({exc})")
 
 

@@ -9,9 +9,9 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
+from eventlens.api.access import ReaderParts
 from eventlens.api.errors import answers
 from eventlens.api.parameters import ISO_8601, PERCENT_DECODED
-from eventlens.api.parts import Parts
 from eventlens.errors import InvalidParameter
 from eventlens.reports import lifestream
 
@@ -35,7 +35,7 @@ def _types(raw: str | None) -> list[str]:
 
 @router.get("/api/v1/stream/events/<user_id>", responses=answers(503))
 def get_stream_events(
-    parts: Parts,
+    parts: ReaderParts,
     user_id: UserId,
     start: Since = None,
     end: Until = None,
@@ -49,7 +49,7 @@ def get_stream_events(
 
 @router.get("/api/v1/stream/stats/<user_id>", responses=answers(503))
 def get_stream_stats(
-    parts: Parts, user_id: UserId, start: Since = None, end: Until = None
+    parts: ReaderParts, user_id: UserId, start: Since = None, end: Until = None
 ) -> lifestream.StreamStats:
     """How many events a user has, by type, with the first and last of each."""
     return lifestream.stream_stats(parts.warehouse, user_id, start, end)
@@ -57,7 +57,7 @@ def get_stream_stats(
 
 @router.get("/api/v1/search/memory/<user_id>/summary", responses=answers(503))
 def get_memory_summary(
-    parts: Parts,
+    parts: ReaderParts,
     user_id: UserId,
     period: Annotated[lifestream.SummaryPeriod | None, Query(description="day, week, month or year")] = None,
     start: Annotated[date | None, ISO_8601, Query(alias="from", description="first day (with to)")] = None,

@@ -15,9 +15,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel
 
+from eventlens.api.access import ReaderParts
 from eventlens.api.errors import answer, answers, json_response
 from eventlens.api.parameters import PERCENT_DECODED
-from eventlens.api.parts import Parts
 from eventlens.ml import predict
 from eventlens.observability import logger
 
@@ -40,14 +40,14 @@ PREDICT_ANSWERS = {
 
 
 @router.get("/services")
-def get_services(parts: Parts) -> predict.ServicesResponse:
+def get_services(parts: ReaderParts) -> predict.ServicesResponse:
     """The prediction services and whether this container has loaded each."""
     return predict.services(predictors, parts.objects)
 
 
 @router.get("/users", responses={**answers(), 503: NO_MODEL})
 def get_users(
-    parts: Parts,
+    parts: ReaderParts,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> predict.UsersResponse:
@@ -57,7 +57,7 @@ def get_users(
 
 @router.post("/predict", responses=PREDICT_ANSWERS)
 def post_predict(
-    parts: Parts,
+    parts: ReaderParts,
     request: predict.PredictRequest,
     service: Annotated[str | None, Query(description="service/model name")] = None,
 ) -> predict.PredictResponse:
@@ -68,7 +68,7 @@ def post_predict(
 
 @router.post("/predict/<service_name>", responses=PREDICT_ANSWERS)
 def post_predict_service(
-    parts: Parts, service_name: Annotated[str, PERCENT_DECODED], request: predict.PredictRequest
+    parts: ReaderParts, service_name: Annotated[str, PERCENT_DECODED], request: predict.PredictRequest
 ) -> predict.PredictResponse:
     """``/predict/context_aware`` is ``/predict?service=context_aware``."""
     predict.check_service(service_name)

@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
+from eventlens.api.access import ReaderParts
 from eventlens.api.errors import answer, answers, json_response
 from eventlens.api.parameters import ISO_8601
 from eventlens.api.parts import Parts
@@ -33,26 +34,26 @@ HEALTH_ANSWERS = {
 
 
 @router.get("/stats/dau", responses=answers(503))
-def get_dau(parts: Parts, start: From, end: To, segment: Segment = None) -> list[activity.DailyUsers]:
+def get_dau(parts: ReaderParts, start: From, end: To, segment: Segment = None) -> list[activity.DailyUsers]:
     """Daily active users, each day from ``from`` to ``to`` inclusive."""
     return activity.dau(parts.warehouse, start, end, parse_segments(segment))
 
 
 @router.get("/stats/wau", responses=answers(503))
-def get_wau(parts: Parts, start: From, end: To, segment: Segment = None) -> list[activity.WeeklyUsers]:
+def get_wau(parts: ReaderParts, start: From, end: To, segment: Segment = None) -> list[activity.WeeklyUsers]:
     """Weekly active users, each calendar week (Monday first) overlapping ``from``–``to``."""
     return activity.wau(parts.warehouse, start, end, parse_segments(segment))
 
 
 @router.get("/stats/mau", responses=answers(503))
-def get_mau(parts: Parts, start: From, end: To, segment: Segment = None) -> list[activity.MonthlyUsers]:
+def get_mau(parts: ReaderParts, start: From, end: To, segment: Segment = None) -> list[activity.MonthlyUsers]:
     """Monthly active users, each calendar month overlapping ``from``–``to``."""
     return activity.mau(parts.warehouse, start, end, parse_segments(segment))
 
 
 @router.get("/stats/top-events", responses=answers(503))
 def get_top_events(
-    parts: Parts,
+    parts: ReaderParts,
     start: From,
     end: To,
     limit: Annotated[int, Query(ge=1, le=1000)] = 10,
@@ -64,7 +65,7 @@ def get_top_events(
 
 @router.get("/stats/retention", responses=answers(503))
 def get_retention(
-    parts: Parts,
+    parts: ReaderParts,
     start_date: Annotated[
         date, ISO_8601, Query(description="cohorts start at the first Monday on or after this day")
     ],

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
+from eventlens.api.access import ReaderParts
 from eventlens.api.errors import answers
-from eventlens.api.parts import Parts
 from eventlens.reports import telemetry
 
 router = APIGatewayHttpRouter()
 
 
 @router.post("/report", responses=answers(400, 404, 413, 415, 503))
-def post_report(parts: Parts, request: telemetry.TelemetryReportRequest) -> telemetry.TelemetryReport:
+def post_report(parts: ReaderParts, request: telemetry.TelemetryReportRequest) -> telemetry.TelemetryReport:
     """A user's telemetry in a period (both ends optional, inclusive), in total and by prosthesis type."""
     return telemetry.user_report(parts.warehouse, request.user_id, request.start_ts, request.end_ts)

@@ -7,9 +7,9 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
+from eventlens.api.access import ReaderParts
 from eventlens.api.errors import answers
 from eventlens.api.parameters import PERCENT_DECODED
-from eventlens.api.parts import Parts
 from eventlens.reports import viewing
 
 router = APIGatewayHttpRouter()
@@ -20,7 +20,7 @@ Days = Annotated[int, Query(ge=1, le=viewing.MAX_DAYS, description="the last N d
 
 @router.get("/api/v1/analytics/content/popular", responses=answers(503))
 def get_popular_content(
-    parts: Parts,
+    parts: ReaderParts,
     days: Days = 7,
     limit: Annotated[int, Query(ge=1, le=viewing.MAX_LIMIT)] = 10,
 ) -> viewing.PopularContent:
@@ -30,7 +30,7 @@ def get_popular_content(
 
 @router.get("/api/v1/analytics/user/<user_id>/stats", responses=answers(503))
 def get_user_stats(
-    parts: Parts,
+    parts: ReaderParts,
     user_id: Annotated[str, PERCENT_DECODED, Path(min_length=1, max_length=256)],
     days: Days = 30,
 ) -> viewing.UserViewingStats:
@@ -39,12 +39,12 @@ def get_user_stats(
 
 
 @router.get("/api/v1/analytics/trends", responses=answers(503))
-def get_trends(parts: Parts, days: Days = 7) -> viewing.ViewingTrends:
+def get_trends(parts: ReaderParts, days: Days = 7) -> viewing.ViewingTrends:
     """Views, viewers and completions per day."""
     return viewing.trends(parts.warehouse, days)
 
 
 @router.get("/api/v1/analytics/peak-hours", responses=answers(503))
-def get_peak_hours(parts: Parts, days: Days = 7) -> viewing.PeakHours:
+def get_peak_hours(parts: ReaderParts, days: Days = 7) -> viewing.PeakHours:
     """Viewing events and viewers per hour of day (UTC), busiest first."""
     return viewing.peak_hours(parts.warehouse, days)
