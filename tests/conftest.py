@@ -181,3 +181,32 @@ def kafka_bootstrap() -> Iterator[str]:
     """The real Kafka broker: the one scripts/test.sh started, or one started here for this session."""
     with session_server("kafka", os.environ.get("EVENTLENS_TEST_KAFKA"), "127.0.0.1:{port}") as bootstrap:
         yield bootstrap
+
+
+@contextmanager
+def moto_keys_table(name: str = "keys") -> Iterator[Any]:
+    """A DynamoDB client under moto with the keys table as infra/ makes it (partition key pk)."""
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="eu-west-1")
+        client.create_table(
+            TableName=name,
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        yield client
+
+
+@pytest.fixture(params=["sqlite", "dynamodb"])
+def key_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """The keys' store, once embedded (SQLite) and once as on AWS (DynamoDB under moto)."""
+    from eventlens.keys import DynamoKeyStore, SqliteKeyStore
+
+    if request.param == "sqlite":
+        yield SqliteKeyStore(tmp_path / "keys.sqlite3")
+        return
+    with moto_keys_table() as client:
+        yield DynamoKeyStore("keys", client)

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from eventlens.authorizer import Authorization, authorize
 from eventlens.components import Components
-from eventlens.keys import Authenticator, DynamoKeyStore, KeyStore, SqliteKeyStore, create_project, revoke_key
+from eventlens.keys import Authenticator, KeyStore, SqliteKeyStore, create_project, revoke_key
 from eventlens.manifest import load_manifest
 from eventlens_tools.local.invoke import LocalFunction
 from tests.conftest import isolated_settings, load_event
@@ -29,20 +26,9 @@ WRITE_ROUTES = frozenset(
 )
 
 
-@pytest.fixture(params=["sqlite", "dynamodb"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[KeyStore]:
-    if request.param == "sqlite":
-        yield SqliteKeyStore(tmp_path / "keys.sqlite3")
-        return
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="eu-west-1")
-        client.create_table(
-            TableName="keys",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        yield DynamoKeyStore("keys", client)
+@pytest.fixture
+def store(key_store: KeyStore) -> KeyStore:
+    return key_store
 
 
 def bearer(key: str) -> dict[str, str]:

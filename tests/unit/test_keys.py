@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from eventlens.errors import Forbidden, InvalidParameter, Unauthorized
 from eventlens.keys import (
     Authenticator,
-    DynamoKeyStore,
     KeyStore,
     SqliteKeyStore,
     bearer_key,
@@ -25,20 +21,9 @@ from eventlens.keys import (
 )
 
 
-@pytest.fixture(params=["sqlite", "dynamodb"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[KeyStore]:
-    if request.param == "sqlite":
-        yield SqliteKeyStore(tmp_path / "keys.sqlite3")
-        return
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="eu-west-1")
-        client.create_table(
-            TableName="keys",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        yield DynamoKeyStore("keys", client)
+@pytest.fixture
+def store(key_store: KeyStore) -> KeyStore:
+    return key_store
 
 
 def test_a_new_project_has_a_write_key_and_a_secret_key_that_name_it(store: KeyStore) -> None:

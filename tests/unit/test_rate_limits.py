@@ -8,12 +8,11 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from eventlens.errors import RateLimited
 from eventlens.ratelimit import DynamoCounterStore, Limit, RateLimiter, SqliteCounterStore
+from tests.conftest import moto_keys_table
 
 NOW = 1_800_000_030.0  # 30 s into a minute
 
@@ -31,14 +30,7 @@ def limiter(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RateLimi
     if request.param == "sqlite":
         yield RateLimiter(SqliteCounterStore(tmp_path / "rate.sqlite3"))
         return
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="eu-west-1")
-        client.create_table(
-            TableName="keys",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+    with moto_keys_table() as client:
         yield RateLimiter(DynamoCounterStore("keys", client))
 
 
