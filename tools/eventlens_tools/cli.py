@@ -23,7 +23,7 @@ examples:
   eventlens demo                       a year of events end to end, then the ML pipeline
   eventlens local --port 8000          serve every route of the manifest
   eventlens pipeline run               export, snapshot, train, evaluate, promote
-  eventlens import-csv events.csv      import 003's CSV events once
+  eventlens import-csv events.csv      import the Events Analytics API's CSV events once
 
 'eventlens COMMAND --help' describes a command and its options."""
 
@@ -131,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     imports = command(
         "import-postgres",
-        "import 004's CRM users and telemetry from PostgreSQL into the warehouse",
+        "import the Reports Backend's CRM users and telemetry from PostgreSQL into the warehouse",
         "Reloads the users table whole, then brings the telemetry of a window in line with the source:\n"
         "rows gone or changed are removed, new rows inserted; a re-import of the same data changes\n"
         "nothing.",
@@ -155,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     import_csv = command(
         "import-csv",
-        "import a file of 003's CSV events through ingest, once per unchanged file",
+        "import a file of the Events Analytics API's CSV events through ingest, once per unchanged file",
         "Streams the file in batches through ingest's validation onto the queue; a bad row is\n"
         "rejected with its line and column. A file imported already (same path, size and mtime)\n"
         "is skipped.",

@@ -1,4 +1,5 @@
-"""003's CSV import: a file of events, through ingest's validation and publish, imported once.
+"""The Events Analytics API's CSV import: a file of events, through ingest's validation and publish,
+imported once.
 
 ``python import_events.py /app/data/events.csv`` of the Events Analytics API becomes
 ``eventlens import-csv events.csv``. The header names the columns: ``occurred_at, user_id,
@@ -7,9 +8,9 @@ column refuses the file before anything is published.
 
 What one import does:
 
-1. **The batch key.** As 003: the sha256 of ``path:size:mtime`` (the resolved path, mtime in
-   nanoseconds). When the ledger object ``imports/csv/<batch_key>.json`` exists, this very file was
-   imported already and nothing is read again: the result says ``skipped``.
+1. **The batch key.** As the Events Analytics API: the sha256 of ``path:size:mtime`` (the resolved
+   path, mtime in nanoseconds). When the ledger object ``imports/csv/<batch_key>.json`` exists,
+   this very file was imported already and nothing is read again: the result says ``skipped``.
 2. **Rows in chunks.** The file is streamed ``batch_size`` rows at a time (never whole); each chunk
    goes through ``ingest_events``, the same validation and all-or-nothing publish onto the queue as
    ``POST /v1/events``, so consume stores each event once. A bad row is rejected with its CSV line
@@ -24,7 +25,8 @@ shows nothing).
 
 A row without an event_id gets one derived from the file's resolved path, its line number and its
 text, so a re-run after a crash or of a touched but unchanged file sends the same ids again and
-counts once. (003's own batch key, path, size and mtime, changes on a touch; the row's text does not.)
+counts once. (The Events Analytics API's own batch key, path, size and mtime, changes on a touch;
+the row's text does not.)
 """
 
 from __future__ import annotations
@@ -82,7 +84,8 @@ class CsvImportResult(BaseModel):
 
 
 def batch_key(path: Path) -> str:
-    """003's batch key: sha256 of ``resolved path:size:mtime_ns``; it changes when the file does."""
+    """The Events Analytics API's batch key: sha256 of ``resolved path:size:mtime_ns``; it changes
+    when the file does."""
     resolved = path.resolve()
     stat = resolved.stat()
     return hashlib.sha256(f"{resolved}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()
@@ -100,7 +103,8 @@ def import_csv_events(
     batch_size: int = DEFAULT_BATCH_ROWS,
     progress: Callable[[int, int], None] | None = None,
 ) -> CsvImportResult:
-    """Import the events of a 003 CSV file once; see the module doc for what each step guarantees.
+    """Import the events of an Events Analytics API CSV file once; see the module doc for what each
+    step guarantees.
     ``progress(rows_read, bytes_read)`` is called after each published chunk.
 
     Raises ``CsvFileError`` for a file that cannot be read as events (nothing of it is published

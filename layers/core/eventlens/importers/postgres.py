@@ -1,4 +1,5 @@
-"""004's import: users from a CRM PostgreSQL, telemetry from a Telemetry PostgreSQL, into ClickHouse.
+"""The Reports Backend's import: users from a CRM PostgreSQL, telemetry from a Telemetry PostgreSQL,
+into ClickHouse.
 
 What one import does, in this order:
 
@@ -14,11 +15,11 @@ What one import does, in this order:
 4. **What is new, inserted.** Each row becomes a ``telemetry`` event whose event_id is the UUID5 of
    its telemetry id, inserted unless that id is stored already (``event_ids``, as consume does).
 
-Why this and not 004's delete-the-window-then-insert: rows that did not change are never deleted,
-so a report over the window never sees it emptied while an import runs, and a re-import of the same
-data deletes and inserts nothing (deterministic ids + the event table's dedup make it idempotent);
-the rollups stay exact because only really removed rows go through a delete. Only a changed row
-is missing for the moment between its delete and its insert. Telemetry sent over HTTP (no
+Why this and not the Reports Backend's delete-the-window-then-insert: rows that did not change are
+never deleted, so a report over the window never sees it emptied while an import runs, and a
+re-import of the same data deletes and inserts nothing (deterministic ids + the event table's dedup
+make it idempotent); the rollups stay exact because only really removed rows go through a delete.
+Only a changed row is missing for the moment between its delete and its insert. Telemetry sent over HTTP (no
 telemetry id) is never touched by an import.
 
 PostgreSQL is read with ``COPY … TO STDOUT (FORMAT CSV)`` streamed into pyarrow's CSV reader, so
@@ -51,7 +52,7 @@ _EARLIEST = datetime(1970, 1, 1)
 _LATEST = datetime(2200, 1, 1)
 
 # Timestamps leave PostgreSQL as microseconds since the epoch: exact, and the same for timestamp
-# and timestamptz columns (a timestamp without zone is read as UTC, as 004 did).
+# and timestamptz columns (a timestamp without zone is read as UTC, as the Reports Backend did).
 _MICROS = "(extract(epoch FROM {column}) * 1000000)::bigint"
 
 _USERS_COPY = (
