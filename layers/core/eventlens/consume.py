@@ -8,17 +8,26 @@ ClickHouse. Then, in this order (migration 0005 explains the tables):
 1. **decide**: the batch's new events — valid, not in ``event_ids``, first of their id in the batch —
    are written to ``consume_stage`` under a fresh batch id, and a ``staged`` row in
    ``consume_batches`` seals that decision;
-2. **store**: ``INSERT INTO events … FROM consume_stage`` with the batch id as the insert
-   de-duplication token, which also fills the report rollups (materialized views);
+2. **store**: ``INSERT INTO events … FROM consume_stage``, which also fills the report rollups
+   (materialized views);
 3. **finish**: a ``done`` row, and the stage partition is dropped.
 
 ``events`` and each rollup commit on their own, so a process killed (or a warehouse that fails) inside
 step 2 can leave some of them with the batch and some without. Before anything else, every consume
 finishes the batches that were sealed but not done on the partitions it now holds (Kafka gives a
-partition to one consumer at a time, so their consumer is gone): it repeats step 2 from the sealed
-stage, the same rows cut into the same blocks, and the tokens let through exactly the blocks each
-table lacks. A stage that was never sealed is dropped and decided again. Redelivery is then harmless:
-the redelivered events are in ``event_ids`` and count as duplicates.
+partition to one consumer at a time, so their consumer is gone): it removes the sealed batch's events
+from ``events`` and every copy of them, recomputes the rollup rows they touch from ``events``
+(``event_removal.py``, as the importer does), and stores the batch again. A stage that was never
+sealed is dropped and decided again. Redelivery is then harmless: the redelivered events are in
+``event_ids`` and count as duplicates.
+
+Why not ClickHouse's insert de-duplication tokens (``deduplicate_blocks_in_dependent_materialized_views``),
+tried first: killed at random moments, a rollup sometimes lost a batch for good — the token's entry
+in a table's de-duplication log can outlive the part it names, and the retry is then dropped as a
+duplicate. A rebuild from ``events`` depends on nothing but what is stored. Its limit: while one
+partition's batch is rebuilt, a consumer of another partition storing events of the same day and
+source could be counted twice in the daily and hourly rollups (one consumer — ``eventlens local`` —
+never races with itself).
 
 Records that cannot be events go to the dead-letter store with their reason (keyed by topic,
 partition and offset, so a retry rewrites the same objects); they never hold back the rest. A
@@ -36,6 +45,7 @@ import pyarrow as pa
 
 from eventlens import hot_properties
 from eventlens.deadletter import DeadLetter, DeadLetterStore
+from eventlens.event_removal import remove_events
 from eventlens.events import SOURCES
 from eventlens.queue import QueuedRecord
 from eventlens.warehouse import Warehouse
@@ -113,17 +123,20 @@ _MARK = (
     " VALUES ({batch:String}, {topic_partitions:Array(String)}, {rows:UInt64}, {state:String})"
 )
 
-# Step 2: the same rows in the same order on every attempt (one thread), so a repeat is cut into the
-# same blocks and the token drops, per table and per view, each block that landed before.
+# Step 2: the stage into `events`, filling the rollups. Never de-duplicated by the engine: a retried
+# store first takes out whatever the killed one left (see recover_batches), so each row goes in once.
 _STORE = f"""
 INSERT INTO events ({_COLUMNS})
 SELECT {_COLUMNS} FROM consume_stage
 WHERE batch_id = {{batch:String}}
-ORDER BY topic, partition, offset, item_index
-SETTINGS insert_deduplication_token = {{batch:String}},
-         deduplicate_blocks_in_dependent_materialized_views = 1,
-         max_threads = 1, max_insert_threads = 1,
+SETTINGS insert_deduplicate = 0, deduplicate_blocks_in_dependent_materialized_views = 0,
          parallel_view_processing = 1
+"""
+# Recovery lists the batch's events for removal (event_removal.py deletes them wherever they landed
+# and recomputes the rollup rows they touch from `events`), then stores the batch again.
+_LIST_FOR_REMOVAL = """
+INSERT INTO events_removed (event_id, user_id, day, source)
+SELECT event_id, user_id, toDate(ts), source FROM consume_stage WHERE batch_id = {batch:String}
 """
 _DROP_STAGE = "ALTER TABLE consume_stage DROP PARTITION {batch:String}"
 
@@ -202,6 +215,8 @@ def recover_batches(warehouse: Warehouse, topic_partitions: Sequence[str]) -> in
     unfinished = [row["batch_id"] for row in warehouse.query(_UNFINISHED, scope).to_pylist()]
     for batch in unfinished:
         rows = int(warehouse.query(_STAGED_ROWS, {"batch": batch}).column("n")[0].as_py())
+        warehouse.command(_LIST_FOR_REMOVAL, {"batch": batch})
+        remove_events(warehouse)
         _finish(warehouse, batch, list(topic_partitions), rows)
     return len(unfinished)
 
