@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from eventlens.components import Components
-from eventlens.keys import create_project, open_key_store, revoke_key
+from eventlens.keys import create_project, open_key_store, revoke_key, set_keyless_routes
 from eventlens.manifest import load_manifest
 from eventlens.settings import Settings
 from eventlens_tools.local.invoke import LocalFunction
@@ -184,3 +184,29 @@ def test_eventlens_local_enforces_keys_and_the_ip_limit_across_parallel_clients(
     assert statuses.count(202) + statuses.count(429) == 160
     assert retry_after and all(1 <= int(s) <= 60 for s in retry_after)
     assert write != TEST_SECRET_KEY  # the runtime's own keys, not the tests'
+
+
+def test_keyless_reference_routes_reach_only_the_project_that_opted_in(
+    components: Components, functions: dict[str, LocalFunction]
+) -> None:
+    # Given no project opted in: a reference client's request without a key is refused
+    collect = load_event("ingest_anmodel_collect.json", key=None)
+    own = http_event("ingest_v1_events.json", EVENTS, key=None)
+    dau = load_event("report_dau.json", key=None)
+    assert _status(functions["ingest"], collect)[0] == 401
+    store = open_key_store(components.settings)
+    # When the default project opts in to keyless ingest routes (a fresh container: no cache)
+    set_keyless_routes(store, "default", {"write"})
+    fresh = {name: LocalFunction(load_manifest()[name]) for name in ("ingest", "report")}
+    for function in fresh.values():
+        function.bind(Components(components.settings))
+    # Then AnModel's /collect takes the event without a key, eventlens's own /v1/events does not,
+    # and the reads still need a key
+    assert _status(fresh["ingest"], collect)[0] == 202
+    assert _status(fresh["ingest"], own)[0] == 401
+    assert _status(fresh["report"], dau)[0] == 401
+    # And once reads are keyless too, a reference report answers without a key
+    set_keyless_routes(store, "default", {"write", "secret"})
+    again = LocalFunction(load_manifest()["report"])
+    again.bind(Components(components.settings))
+    assert _status(again, dau)[0] == 200

@@ -18,6 +18,7 @@ from eventlens.keys import (
     ensure_default_project,
     revoke_key,
     rotate_key,
+    set_keyless_routes,
 )
 
 
@@ -139,3 +140,25 @@ def test_a_key_made_elsewhere_can_be_imported_once_and_only_in_the_shape_of_its_
     for kind, plain in (("write", shipped), ("secret", shipped), ("write", "el_write_short")):
         with pytest.raises(InvalidParameter):
             create_key(store, project.project_id, kind, plain=plain)  # type: ignore[arg-type]
+
+
+def test_keyless_routes_belong_to_one_project_per_kind_and_can_be_taken_back(store: KeyStore) -> None:
+    a, _, _ = create_project(store, "a")
+    b, _, _ = create_project(store, "b")
+    auth = Authenticator(store, cache_seconds=0)
+    # Off by default
+    with pytest.raises(Unauthorized):
+        auth.principal(None, "write", keyless_route=True)
+    # When a opts in to keyless ingest and then b to both, b holds both kinds
+    set_keyless_routes(store, a.project_id, {"write"})
+    assert auth.principal(None, "write", keyless_route=True).project_id == a.project_id
+    set_keyless_routes(store, b.project_id, {"write", "secret"})
+    assert {auth.principal(None, k, keyless_route=True).project_id for k in ("write", "secret")} == {
+        b.project_id
+    }
+    # And only on keyless routes; taken back, no request without a key passes
+    with pytest.raises(Unauthorized):
+        auth.principal(None, "write", keyless_route=False)
+    set_keyless_routes(store, b.project_id, set())
+    with pytest.raises(Unauthorized):
+        auth.principal(None, "secret", keyless_route=True)

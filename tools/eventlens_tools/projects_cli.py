@@ -17,12 +17,14 @@ from typing import Any, TextIO
 from eventlens.errors import FieldError
 from eventlens.keys import (
     ApiKey,
+    KeyKind,
     KeyStore,
     create_key,
     create_project,
     open_key_store,
     revoke_key,
     rotate_key,
+    set_keyless_routes,
 )
 from eventlens.settings import Settings
 
@@ -38,10 +40,23 @@ def register(command: Command) -> None:
         "its first write key (send events; safe to ship in an app) and secret key (reports,\n"
         "predictions, administration). Keep the secret key secret: it is shown only here.",
     )
-    actions = projects.add_subparsers(dest="action", required=True, metavar="ACTION", help="create or list")
+    actions = projects.add_subparsers(
+        dest="action", required=True, metavar="ACTION", help="create, list or keyless"
+    )
     create = actions.add_parser("create", help="a new project with a write key and a secret key")
     create.add_argument("name", help="the project's name (letters, digits, space, '.', '_', '-')")
     actions.add_parser("list", help="every project, as JSON")
+    keyless = actions.add_parser(
+        "keyless",
+        help="let the reference systems' clients, which send no key, reach this project",
+        description="Requests without a key on the reference systems' routes (their ingest routes,\n"
+        "their read routes, or both) reach this project; off by default, one project per kind at a\n"
+        "time, always behind the per-IP rate limit. eventlens's own /v1/events always needs a key.",
+    )
+    keyless.add_argument("project", help="the project id")
+    keyless.add_argument(
+        "--routes", choices=["ingest", "read", "both", "none"], required=True, help="which routes need no key"
+    )
 
     keys = command(
         "keys",
@@ -80,6 +95,14 @@ def run(args: argparse.Namespace, settings: Settings, out: TextIO | None = None)
 
 
 def _projects(store: KeyStore, args: argparse.Namespace) -> Any:
+    if args.action == "keyless":
+        chosen: dict[str, set[KeyKind]] = {
+            "ingest": {"write"},
+            "read": {"secret"},
+            "both": {"write", "secret"},
+        }
+        set_keyless_routes(store, args.project, chosen.get(args.routes, set()))
+        return {"ingest": store.keyless("write"), "read": store.keyless("secret")}
     if args.action == "create":
         project, write, secret = create_project(store, args.name)
         return {

@@ -39,6 +39,7 @@ KeyKind = Literal["write", "secret"]
 _KEY_SHAPE = re.compile(r"^el_(write|secret)_[A-Za-z0-9_-]{43}$")
 _PROJECT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$")
 DEFAULT_PROJECT = "default"
+KEYLESS = "keyless"  # the key id of a request that came without a key on a keyless route
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,12 @@ class KeyStore(Protocol):
     def api_keys(self, project_id: str | None = None) -> list[ApiKey]: ...
 
     def update_key(self, key: ApiKey) -> None: ...
+
+    def keyless(self, kind: KeyKind) -> str | None:
+        """The project that requests without a key reach on the reference systems' routes of this
+        kind, if one opted in."""
+
+    def set_keyless(self, kind: KeyKind, project_id: str | None) -> None: ...
 
 
 # --- what the command and the routes call -------------------------------------------------------
@@ -174,6 +181,19 @@ def open_key_store(settings: Settings) -> KeyStore:
     return SqliteKeyStore(settings.home_dir / "keys.sqlite3")
 
 
+def set_keyless_routes(store: KeyStore, project_id: str, kinds: set[KeyKind]) -> None:
+    """Let requests without a key reach ``project_id`` on the reference systems' routes of ``kinds``
+    (write: their ingest routes; secret: their read routes), and no other project on those kinds.
+    Passing no kinds takes the project's keyless routes away."""
+    if store.project(project_id) is None:
+        raise NotFound("project_id", f"no project {project_id}")
+    for kind in ("write", "secret"):
+        if kind in kinds:
+            store.set_keyless(kind, project_id)
+        elif store.keyless(kind) == project_id:
+            store.set_keyless(kind, None)
+
+
 def key_hash(plain: str) -> str:
     return hashlib.sha256(plain.encode()).hexdigest()
 
@@ -188,14 +208,20 @@ class Authenticator:
         self.store = store
         self.cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, ApiKey | None]] = {}
+        self._keyless_cache: dict[str, tuple[float, str | None]] = {}
         self._lock = threading.Lock()
 
-    def principal(self, presented: str | None, need: KeyKind) -> Principal:
+    def principal(self, presented: str | None, need: KeyKind, keyless_route: bool = False) -> Principal:
         """Who presented this key; Unauthorized (401) or Forbidden (403) otherwise.
 
-        A secret key may do what a write key may; a write key may only write.
+        A secret key may do what a write key may; a write key may only write. With no key at all, on
+        one of the reference systems' routes (``keyless_route``), the caller is the project that
+        opted in to keyless routes of this kind, if one did (``eventlens projects keyless``).
         """
         if not presented:
+            project = self._keyless(need) if keyless_route else None
+            if project is not None:
+                return Principal(project, need, KEYLESS)
             raise Unauthorized("authorization", "send an API key: Authorization: Bearer <key>")
         if not _KEY_SHAPE.match(presented):
             raise Unauthorized("authorization", "the API key is not valid")
@@ -206,6 +232,20 @@ class Authenticator:
         if need == "secret" and key.kind != "secret":
             raise Forbidden("authorization", "a write key may only send events; use a secret key")
         return Principal(key.project_id, key.kind, key.key_id)
+
+    def _keyless(self, kind: KeyKind) -> str | None:
+        now = time.monotonic()
+        with self._lock:
+            cached = self._keyless_cache.get(kind)
+        if cached is not None and now - cached[0] < self.cache_seconds:
+            return cached[1]
+        try:
+            project = self.store.keyless(kind)
+        except Exception as exc:  # as for keys: the request may be retried
+            raise KeyStoreUnavailable(f"cannot read API keys: {type(exc).__name__}") from exc
+        with self._lock:
+            self._keyless_cache[kind] = (now, project)
+        return project
 
     def _lookup(self, computed: str) -> ApiKey | None:
         now = time.monotonic()
@@ -250,6 +290,9 @@ def _now() -> datetime:
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS projects (
     project_id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS keyless_routes (
+    kind TEXT PRIMARY KEY, project_id TEXT NOT NULL REFERENCES projects(project_id)
 );
 CREATE TABLE IF NOT EXISTS api_keys (
     key_id TEXT PRIMARY KEY, project_id TEXT NOT NULL REFERENCES projects(project_id),
@@ -321,6 +364,17 @@ class SqliteKeyStore:
                 "UPDATE api_keys SET revoked_at = ?, expires_at = ? WHERE key_id = ?",
                 (_text(key.revoked_at), _text(key.expires_at), key.key_id),
             )
+
+    def keyless(self, kind: KeyKind) -> str | None:
+        with self._connection() as db:
+            row = db.execute("SELECT project_id FROM keyless_routes WHERE kind = ?", (kind,)).fetchone()
+        return str(row["project_id"]) if row else None
+
+    def set_keyless(self, kind: KeyKind, project_id: str | None) -> None:
+        with self._connection() as db:
+            db.execute("DELETE FROM keyless_routes WHERE kind = ?", (kind,))
+            if project_id is not None:
+                db.execute("INSERT INTO keyless_routes (kind, project_id) VALUES (?, ?)", (kind, project_id))
 
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
@@ -436,6 +490,17 @@ class DynamoKeyStore:
                 {"Put": {"TableName": self.table, "Item": _dynamo_key(key, f"hash#{key.key_hash}")}},
             ]
         )
+
+    def keyless(self, kind: KeyKind) -> str | None:
+        item = self._get(f"keyless#{kind}")
+        return item["project_id"]["S"] if item else None
+
+    def set_keyless(self, kind: KeyKind, project_id: str | None) -> None:
+        key = {"pk": {"S": f"keyless#{kind}"}}
+        if project_id is None:
+            self._client.delete_item(TableName=self.table, Key=key)
+        else:
+            self._client.put_item(TableName=self.table, Item={**key, "project_id": {"S": project_id}})
 
     def _get(self, pk: str) -> dict[str, Any] | None:
         answer = self._client.get_item(TableName=self.table, Key={"pk": {"S": pk}}, ConsistentRead=True)

@@ -22,13 +22,28 @@ from eventlens.components import Components
 from eventlens.keys import KeyKind, Principal, bearer_key
 from eventlens.ratelimit import Limit, RateLimiter
 
+# The reference systems' ingest routes: their clients send no key (every read route is one of theirs).
+REFERENCE_INGEST_ROUTES = frozenset(
+    {
+        "/events",
+        "/collect",
+        "/api/v1/stream/ingest",
+        "/api/v1/stream/ingest/single",
+        "/api/v1/analytics/events",
+    }
+)
 
-def admit(parts: Components, headers: Mapping[str, str], client_ip: str, need: KeyKind) -> Principal:
-    """The caller, if it may pass: the per-IP limit, the key, the per-key limit (see the module doc)."""
+
+def admit(
+    parts: Components, headers: Mapping[str, str], client_ip: str, need: KeyKind, route: str = ""
+) -> Principal:
+    """The caller, if it may pass: the per-IP limit, the key, the per-key limit (see the module doc).
+    Without a key, on a reference system's ``route``, the project that opted in to keyless routes."""
     settings = parts.settings
     if settings.rate_limit_per_ip:
         _limiter(parts).check(f"ip:{client_ip}", Limit(settings.rate_limit_per_ip))
-    principal = parts.keys.principal(bearer_key(dict(headers)), need)
+    keyless_route = need == "secret" or route in REFERENCE_INGEST_ROUTES
+    principal = parts.keys.principal(bearer_key(dict(headers)), need, keyless_route)
     if settings.rate_limit_per_key:
         _limiter(parts).check(f"key:{principal.key_id}", Limit(settings.rate_limit_per_key))
     return principal
@@ -36,7 +51,8 @@ def admit(parts: Components, headers: Mapping[str, str], client_ip: str, need: K
 
 def _admitted(request: Request, need: KeyKind) -> Components:
     parts = handed_parts(request)
-    request.context["principal"] = admit(parts, request.headers, source_ip(request.resolved_event), need)
+    client = source_ip(request.resolved_event)
+    request.context["principal"] = admit(parts, request.headers, client, need, request.route)
     return parts
 
 

@@ -129,10 +129,10 @@ def _key_refusal(app: APIGatewayHttpResolver) -> Response[Any] | None:
     route = app.context.get("_route")
     parts = app.context.get("parts")
     need = required_access(route.func) if route is not None else None
-    if need is None or parts is None:
+    if route is None or need is None or parts is None:
         return None
     try:
-        admit(parts, app.current_event.headers, source_ip(app.current_event), need)
+        admit(parts, app.current_event.headers, source_ip(app.current_event), need, route.openapi_path)
     except Unauthorized as exc:
         return _unauthorized(exc)
     except Forbidden as exc:
