@@ -8,6 +8,7 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import closing
 from email.message import Message
 from pathlib import Path
 from typing import Any
@@ -88,10 +89,11 @@ def test_a_revoked_key_is_refused_by_a_new_container(
     assert _status(functions["report"], load_event("report_dau.json", key=secret))[0] == 200
     # When it is revoked, and a container that never saw it answers (a warm one may for 30 s)
     revoke_key(store, next(k.key_id for k in store.api_keys(project.project_id) if k.kind == "secret"))
-    fresh = LocalFunction(load_manifest()["report"])
-    fresh.bind(Components(components.settings))
-    # Then it is refused
-    assert _status(fresh, load_event("report_dau.json", key=secret))[0] == 401
+    with closing(Components(components.settings)) as parts:
+        fresh = LocalFunction(load_manifest()["report"])
+        fresh.bind(parts)
+        # Then it is refused
+        assert _status(fresh, load_event("report_dau.json", key=secret))[0] == 401
 
 
 def test_the_public_routes_need_no_key(components: Components, functions: dict[str, LocalFunction]) -> None:
@@ -197,16 +199,18 @@ def test_keyless_reference_routes_reach_only_the_project_that_opted_in(
     store = open_key_store(components.settings)
     # When the default project opts in to keyless ingest routes (a fresh container: no cache)
     set_keyless_routes(store, "default", {"write"})
-    fresh = {name: LocalFunction(load_manifest()[name]) for name in ("ingest", "report")}
-    for function in fresh.values():
-        function.bind(Components(components.settings))
-    # Then AnModel's /collect takes the event without a key, eventlens's own /v1/events does not,
-    # and the reads still need a key
-    assert _status(fresh["ingest"], collect)[0] == 202
-    assert _status(fresh["ingest"], own)[0] == 401
-    assert _status(fresh["report"], dau)[0] == 401
+    with closing(Components(components.settings)) as parts:
+        fresh = {name: LocalFunction(load_manifest()[name]) for name in ("ingest", "report")}
+        for function in fresh.values():
+            function.bind(parts)
+        # Then AnModel's /collect takes the event without a key, eventlens's own /v1/events does
+        # not, and the reads still need a key
+        assert _status(fresh["ingest"], collect)[0] == 202
+        assert _status(fresh["ingest"], own)[0] == 401
+        assert _status(fresh["report"], dau)[0] == 401
     # And once reads are keyless too, a reference report answers without a key
     set_keyless_routes(store, "default", {"write", "secret"})
-    again = LocalFunction(load_manifest()["report"])
-    again.bind(Components(components.settings))
-    assert _status(again, dau)[0] == 200
+    with closing(Components(components.settings)) as parts:
+        again = LocalFunction(load_manifest()["report"])
+        again.bind(parts)
+        assert _status(again, dau)[0] == 200

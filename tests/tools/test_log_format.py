@@ -44,9 +44,10 @@ def _run_on_terminal(code: str, env: dict[str, str]) -> str:
     process = subprocess.Popen([sys.executable, "-c", code], stdout=follower, stderr=follower, env=env)
     os.close(follower)
     output = b""
+    poller = select.poll()  # not select.select: it fails on descriptors past 1024
+    poller.register(leader, select.POLLIN)
     while True:
-        ready, _, _ = select.select([leader], [], [], 30)
-        if not ready:
+        if not poller.poll(30_000):
             break
         try:
             chunk = os.read(leader, 65536)
