@@ -44,7 +44,7 @@ def main() -> None:
         events = list(generate_events(users=max(200, args.events // 250), days=365, max_events=args.events))
         queue = EmbeddedQueue(settings.queue_path, settings.kafka_topic)
         for start in range(0, len(events), 10_000):
-            ingest_events(events[start : start + 10_000], queue, settings)
+            ingest_events(events[start : start + 10_000], queue, settings, project_id="default")
         records = queue.reader("bench").poll(max_records=10_000_000, timeout_s=0)
         parts = Components(settings)
         ceiling = _ceiling(parts, events)

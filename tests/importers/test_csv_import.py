@@ -84,7 +84,12 @@ def _import(
     components: Components, path: Path, batch_size: int = 10_000, queue: EventQueue | None = None
 ) -> CsvImportResult:
     return import_csv_events(
-        path, queue or components.queue, components.objects, components.settings, batch_size
+        path,
+        queue or components.queue,
+        components.objects,
+        components.settings,
+        batch_size,
+        project_id="default",
     )
 
 

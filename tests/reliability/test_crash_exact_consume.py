@@ -46,8 +46,12 @@ def _publish(queue: EmbeddedQueue, events: list[dict[str, Any]], seed: int) -> N
     rng = random.Random(seed)
     for start in range(0, len(events), 5_000):
         batch = events[start : start + 5_000]
-        ingest_events(batch + batch[:2], queue, settings)  # a duplicate inside the batch
-    ingest_events(rng.sample(events, len(events) // 10)[:10_000], queue, settings)  # client retries
+        ingest_events(
+            batch + batch[:2], queue, settings, project_id="default"
+        )  # a duplicate inside the batch
+    ingest_events(
+        rng.sample(events, len(events) // 10)[:10_000], queue, settings, project_id="default"
+    )  # client retries
 
 
 def _worker(*args: str) -> subprocess.Popen[str]:

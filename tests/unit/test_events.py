@@ -14,7 +14,7 @@ NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
 def _only_rejection(item: dict) -> tuple[str, str]:
-    accepted, rejected = validate_events([item], NOW)
+    accepted, rejected = validate_events([item], NOW, project_id="default")
     assert accepted == [], f"expected a rejection, got {accepted}"
     assert len(rejected) == 1 and rejected[0].index == 0
     return rejected[0].field, rejected[0].reason
@@ -143,7 +143,7 @@ def test_good_events_survive_bad_neighbours() -> None:
         {"user_id": "c", "type": "geo", "source": "lifestream", "properties": {"lat": 1, "lon": 2}},
     ]
     # When it is validated
-    accepted, rejected = validate_events(items, NOW)
+    accepted, rejected = validate_events(items, NOW, project_id="default")
     # Then the good ones pass with their indexes and each bad one is named by index
     assert [index for index, _ in accepted] == [0, 3]
     assert [(r.index, r.field) for r in rejected] == [(1, "type"), (2, "event")]
@@ -155,7 +155,7 @@ def test_timestamps_are_normalised_to_utc_and_missing_ones_take_the_receive_time
         {"user_id": "u", "type": "x", "timestamp": "2026-11-20T10:00:00"},
         {"user_id": "u", "type": "x"},
     ]
-    accepted, _ = validate_events(items, NOW)
+    accepted, _ = validate_events(items, NOW, project_id="default")
     stamps = [event.timestamp for _, event in accepted]
     assert stamps == [datetime(2026, 11, 20, 8, tzinfo=UTC), datetime(2026, 11, 20, 10, tzinfo=UTC), NOW]
     assert orjson.loads(accepted[0][1].to_json())["timestamp"] == "2026-11-20T08:00:00Z"
@@ -168,7 +168,7 @@ def test_future_and_too_old_timestamps_are_rejected_by_the_stated_rule() -> None
         {"user_id": "u", "type": "x", "timestamp": (NOW + timedelta(seconds=301)).isoformat()},
         {"user_id": "u", "type": "x", "timestamp": (NOW - timedelta(days=31)).isoformat()},
     ]
-    accepted, rejected = validate_events(items, NOW, rule)
+    accepted, rejected = validate_events(items, NOW, rule, project_id="default")
     assert [index for index, _ in accepted] == [0]
     assert [(r.index, r.field) for r in rejected] == [(1, "timestamp"), (2, "timestamp")]
     assert "future" in rejected[0].reason and "older than 30 days" in rejected[1].reason
@@ -181,12 +181,12 @@ def test_event_ids_are_kept_generated_or_mapped_stably() -> None:
         {"user_id": "u", "type": "x"},
         {"user_id": "u", "type": "click", "source": "commerce", "event_id": "1"},
     ]
-    accepted, _ = validate_events(items, NOW)
+    accepted, _ = validate_events(items, NOW, project_id="default")
     ids = [event.event_id for _, event in accepted]
     assert ids[0] == given
     assert uuid.UUID(ids[1]).version == 4
     assert ids[2] == str(uuid.uuid5(EVENT_ID_NAMESPACE, "commerce:u:1"))
-    again, _ = validate_events(items[2:], NOW)
+    again, _ = validate_events(items[2:], NOW, project_id="default")
     assert again[0][1].event_id == ids[2]
 
 
@@ -198,7 +198,7 @@ def test_two_users_sending_the_same_non_uuid_id_get_two_events() -> None:
         {"user_id": "alice", "type": "click", "source": "commerce", "event_id": "1"},
     ]
     # When they are validated
-    accepted, _ = validate_events(items, NOW)
+    accepted, _ = validate_events(items, NOW, project_id="default")
     ids = [event.event_id for _, event in accepted]
     # Then the two users' events differ, and the re-sent one keeps its identity
     assert ids[0] != ids[1] and ids[0] == ids[2]
@@ -206,7 +206,7 @@ def test_two_users_sending_the_same_non_uuid_id_get_two_events() -> None:
 
 def test_events_analytics_api_field_names_and_integer_user_ids_are_accepted() -> None:
     items = [{"occurred_at": "2025-01-15T12:00:00Z", "user_id": 512, "event_type": "page_view"}]
-    accepted, rejected = validate_events(items, NOW)
+    accepted, rejected = validate_events(items, NOW, project_id="default")
     assert rejected == []
     event = accepted[0][1]
     assert (event.user_id, event.type, event.timestamp.year) == ("512", "page_view", 2025)
@@ -243,7 +243,7 @@ def test_every_source_the_envelope_accepts_is_one_consume_parses() -> None:
         for source in SOURCES
     ]
     # When the envelope judges them
-    accepted, rejected = validate_events(items, NOW)
+    accepted, rejected = validate_events(items, NOW, project_id="default")
     # Then each is accepted as sent, and the unknown source is named as the bad field
     assert rejected == []
     assert [event.source for _, event in accepted] == list(SOURCES)

@@ -23,7 +23,7 @@ def _nested(levels: int) -> dict[str, Any]:
 
 def _ingest(tmp_path: Path, items: list[dict[str, Any]]) -> tuple[Any, list[dict[str, Any]]]:
     queue = EmbeddedQueue(tmp_path / "queue", "events")
-    result = ingest_events(items, queue, Settings(EVENTLENS_HOME=tmp_path))
+    result = ingest_events(items, queue, Settings(EVENTLENS_HOME=tmp_path), project_id="default")
     queued = [e for r in queue.reader("inspect").poll(1000, 0) for e in orjson.loads(r.value)]
     return result, queued
 

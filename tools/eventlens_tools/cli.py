@@ -164,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
         "path", help="the CSV file: event_id, occurred_at, user_id, event_type, properties"
     )
     import_csv.add_argument("--batch-size", type=int, default=10_000, help="rows per ingest batch")
+    import_csv.add_argument("--project", default="default", help="the project the events go to")
     projects_cli.register(lambda name, summary, text: command(name, summary, text, with_logs=False))
     return parser
 
@@ -184,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
 
         use_log_format(args.log_format)
     if args.command == "import-csv":
-        return _import_csv(Settings(), args.path, args.batch_size)
+        return _import_csv(Settings(), args.path, args.batch_size, args.project)
     if args.command == "import-postgres":
         crm_dsn = args.crm_dsn or os.environ.get("EVENTLENS_CRM_DSN")
         telemetry_dsn = args.telemetry_dsn or os.environ.get("EVENTLENS_TELEMETRY_DSN")
@@ -307,11 +308,11 @@ def _import_postgres(
     return 0
 
 
-def _import_csv(settings: Settings, path: str, batch_size: int) -> int:
+def _import_csv(settings: Settings, path: str, batch_size: int, project_id: str) -> int:
     from pathlib import Path
 
     from eventlens.components import Components
-    from eventlens.errors import QueueUnavailable
+    from eventlens.errors import NotFound, QueueUnavailable
     from eventlens.importers.csv_events import CsvFileError, import_csv_events
     from eventlens_tools.progress import Progress
 
@@ -327,8 +328,11 @@ def _import_csv(settings: Settings, path: str, batch_size: int) -> int:
 
     parts = Components(settings)
     try:
-        result = import_csv_events(Path(path), parts.queue, parts.objects, settings, batch_size, progress)
-    except (CsvFileError, QueueUnavailable, OSError, ValueError) as exc:
+        _existing_project(parts, project_id)
+        result = import_csv_events(
+            Path(path), parts.queue, parts.objects, settings, batch_size, progress, project_id=project_id
+        )
+    except (CsvFileError, QueueUnavailable, OSError, ValueError, NotFound) as exc:
         from eventlens.redaction import redact
 
         print(f"import-csv: {redact(str(exc))}", file=sys.stderr)
@@ -369,3 +373,14 @@ def _dead_letters(settings: Settings, action: str, keys: list[str]) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def _existing_project(parts: Any, project_id: str) -> None:
+    """Refuse an import into a project that does not exist (the default one is made on first use)."""
+    from eventlens.errors import NotFound
+    from eventlens.keys import DEFAULT_PROJECT, ensure_default_project
+
+    if project_id == DEFAULT_PROJECT:
+        ensure_default_project(parts.keys.store)
+    elif parts.keys.store.project(project_id) is None:
+        raise NotFound("project", f"no project {project_id}; see `eventlens projects list`")

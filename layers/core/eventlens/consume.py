@@ -6,7 +6,8 @@ A batch of records is loaded into the session's ``incoming`` table in one insert
 ClickHouse. Then, in this order (migration 0005 explains the tables):
 
 1. **decide**: the batch's new events — valid, not in ``event_ids``, first of their id in the batch —
-   are written to ``consume_stage`` under a fresh batch id, and a ``staged`` row in
+   are written to ``consume_stage`` under a fresh batch id (an event is new when its project does not
+   hold its id yet; the events of a person erased and suppressed are dropped here), and a ``staged`` row in
    ``consume_batches`` seals that decision;
 2. **store**: ``INSERT INTO events … FROM consume_stage``, which also fills the report rollups
    (materialized views);
@@ -80,6 +81,7 @@ CREATE TEMPORARY TABLE IF NOT EXISTS incoming_parsed
     item_index  UInt32,
     key         String,
     raw         String,
+    project_id  String,
     event_id    Nullable(UUID),
     user_id     String,
     event_type  String,
@@ -100,23 +102,33 @@ _REJECTED = (
     "SELECT topic, partition, offset, item_index, key, raw, reason FROM incoming_parsed WHERE reason != ''"
 )
 
-_COLUMNS = f"event_id, user_id, event_type, ts, source, properties, received_at, {hot_properties.COLUMNS}"
+_COLUMNS = "project_id, event_id, user_id, event_type, ts, source, properties, received_at, " + (
+    hot_properties.COLUMNS
+)
 
-# Step 1: the decision, sealed in the stage. Valid events whose id is not stored yet, once each.
+# Step 1: the decision, sealed in the stage. Valid events whose id is not stored yet in their project,
+# once each, except those of persons erased and suppressed (DELETE /v1/persons/{user_id}).
+_SUPPRESSED = """
+(project_id, user_id) IN (
+    SELECT project_id, user_id FROM suppressed_persons FINAL
+    WHERE suppressed = 1 AND (project_id, user_id) IN (SELECT project_id, user_id FROM incoming_parsed)
+)"""
 _STAGE = f"""
 INSERT INTO consume_stage (batch_id, topic, partition, offset, item_index, {_COLUMNS})
 SELECT {{batch:String}}, topic, partition, offset, item_index,
-       assumeNotNull(event_id) AS event_id, user_id, event_type, assumeNotNull(ts) AS ts, source, properties,
-       received_at, {hot_properties.COLUMNS}
+       project_id, assumeNotNull(event_id) AS event_id, user_id, event_type, assumeNotNull(ts) AS ts, source,
+       properties, received_at, {hot_properties.COLUMNS}
 FROM incoming_parsed
 WHERE reason = ''
-  AND event_id NOT IN (
-      SELECT event_id FROM event_ids
+  AND (project_id, assumeNotNull(event_id)) NOT IN (
+      SELECT project_id, event_id FROM event_ids
       WHERE event_id IN (SELECT assumeNotNull(event_id) FROM incoming_parsed WHERE reason = '')
   )
+  AND NOT {_SUPPRESSED}
 ORDER BY partition, offset, item_index
-LIMIT 1 BY event_id
+LIMIT 1 BY project_id, event_id
 """
+_SUPPRESSED_ROWS = f"SELECT count() AS n FROM incoming_parsed WHERE reason = '' AND {_SUPPRESSED}"
 _STAGED_ROWS = "SELECT count() AS n FROM consume_stage WHERE batch_id = {batch:String}"
 _MARK = (
     "INSERT INTO consume_batches (batch_id, topic_partitions, rows, state)"
@@ -135,8 +147,8 @@ SETTINGS insert_deduplicate = 0, deduplicate_blocks_in_dependent_materialized_vi
 # Recovery lists the batch's events for removal (event_removal.py deletes them wherever they landed
 # and recomputes the rollup rows they touch from `events`), then stores the batch again.
 _LIST_FOR_REMOVAL = """
-INSERT INTO events_removed (event_id, user_id, day, source)
-SELECT event_id, user_id, toDate(ts), source FROM consume_stage WHERE batch_id = {batch:String}
+INSERT INTO events_removed (project_id, event_id, user_id, day, source)
+SELECT project_id, event_id, user_id, toDate(ts), source FROM consume_stage WHERE batch_id = {batch:String}
 """
 _DROP_STAGE = "ALTER TABLE consume_stage DROP PARTITION {batch:String}"
 
@@ -166,6 +178,7 @@ class ConsumeResult:
     stored: int
     duplicates: int
     dead_lettered: int
+    suppressed: int = 0  # events of erased persons, dropped
 
 
 def store_records(
@@ -186,6 +199,7 @@ def store_records(
     rejected = warehouse.query(_REJECTED).to_pylist()
     dead_letters.put_many([DeadLetter.from_row(row) for row in rejected])
 
+    suppressed = int(warehouse.query(_SUPPRESSED_ROWS).column("n")[0].as_py())
     batch = uuid.uuid4().hex
     warehouse.command(_STAGE, {"batch": batch})
     stored = int(warehouse.query(_STAGED_ROWS, {"batch": batch}).column("n")[0].as_py())
@@ -199,8 +213,9 @@ def store_records(
         records=len(records),
         events=events,
         stored=stored,
-        duplicates=events - len(rejected) - stored,
+        duplicates=events - len(rejected) - stored - suppressed,
         dead_lettered=len(rejected),
+        suppressed=suppressed,
     )
 
 

@@ -217,6 +217,7 @@ class Event:
     """A validated event, normalised: UTC timestamps, a UUID event_id."""
 
     event_id: str  # canonical UUID text
+    project_id: str  # from the caller's key, never from the event
     user_id: str
     type: str
     timestamp: datetime
@@ -250,8 +251,13 @@ def validate_events(
     items: list[Any],
     received_at: datetime,
     rule: TimestampRule = TimestampRule(),
+    *,
+    project_id: str,
 ) -> tuple[list[tuple[int, Event]], list[Rejection]]:
     """Validate a batch: the events that pass (with their index), and why each other one failed.
+
+    The events belong to ``project_id`` (the caller's, from its key); a ``project_id`` inside an item
+    is not a field of the envelope and is rejected with the rest of the unknown fields' rules.
 
     Good events are never lost to a bad neighbour: each item is judged on its own.
     """
@@ -291,6 +297,7 @@ def validate_events(
                 continue
             event = Event(
                 event_id=event_id_for(event_in.event_id, event_in.source, event_in.user_id),
+                project_id=project_id,
                 user_id=event_in.user_id,
                 type=event_in.type,
                 timestamp=timestamp,

@@ -39,7 +39,8 @@ MAX_RECORD_BYTES = 512 * 1024
 
 
 def user_records(events: list[Event]) -> list[tuple[bytes, bytes]]:
-    """Queue records keyed by user_id, each the JSON array of up to 200 of that user's events, in order.
+    """Queue records keyed by user_id, each the JSON array of up to 200 of that user's events, in order
+    (a batch's events are all of one project, which each event names).
 
     Kafka keeps a user's events in order on one partition either way; grouping them makes one
     record of many events, which the producer, the broker and consume all handle far faster.
@@ -82,9 +83,11 @@ def ingest_events(
     items: list[Any],
     queue: EventQueue,
     settings: Settings,
+    *,
+    project_id: str,
     received_at: datetime | None = None,
 ) -> IngestResult:
-    """Publish the valid events of ``items`` and name every invalid one.
+    """Publish the valid events of ``items`` into ``project_id`` and name every invalid one.
 
     All valid events are published in one all-or-nothing batch: when the queue refuses it,
     ``QueueUnavailable`` propagates and none of them was accepted.
@@ -96,7 +99,7 @@ def ingest_events(
         max_future_skew=timedelta(seconds=settings.max_future_skew_s),
         max_age=timedelta(days=settings.max_event_age_days),
     )
-    valid, rejected = validate_events(items, received_at, rule)
+    valid, rejected = validate_events(items, received_at, rule, project_id=project_id)
     first_of: dict[str, int] = {}
     accepted: list[Event] = []
     duplicates: list[Duplicate] = []
@@ -143,6 +146,7 @@ def ingest_payload(
     to_items: Callable[[Any], list[Any]],
     queue: EventQueue,
     settings: Settings,
+    project_id: str,
 ) -> IngestResult:
     """Decode a request body in one of the accepted formats (``wire_formats``) and ingest it."""
-    return ingest_events(to_items(decode_batch(body, settings)), queue, settings)
+    return ingest_events(to_items(decode_batch(body, settings)), queue, settings, project_id=project_id)

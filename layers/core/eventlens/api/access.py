@@ -101,3 +101,24 @@ def source_ip(event: Any) -> str:
 
 WriterParts = Annotated[Components, Depends(writer_parts)]
 ReaderParts = Annotated[Components, Depends(reader_parts)]
+
+
+def caller(request: Request) -> Principal:
+    """Who was admitted to this request (set by ``WriterParts``/``ReaderParts``)."""
+    principal: Principal = request.context["principal"]
+    return principal
+
+
+def writer_project(request: Request, parts: WriterParts) -> str:
+    return caller(request).project_id
+
+
+def reader_project(request: Request, parts: ReaderParts) -> str:
+    return caller(request).project_id
+
+
+# The caller's project, from its key: every domain call of a route is scoped by it. Each admits the
+# caller itself (Powertools runs a dependency once per request), so a route cannot read the
+# project without having checked the key.
+WriterProject = Annotated[str, Depends(writer_project)]
+ReaderProject = Annotated[str, Depends(reader_project)]

@@ -18,7 +18,7 @@ from aws_lambda_powertools.event_handler.request import Request
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from eventlens import wire_formats
-from eventlens.api.access import WriterParts
+from eventlens.api.access import WriterParts, WriterProject
 from eventlens.api.errors import FieldErrorAnswer, answer, json_response
 from eventlens.components import Components
 from eventlens.errors import PayloadError
@@ -42,9 +42,9 @@ ANSWERS: dict[int, OpenAPIResponse] = {
 
 
 def _ingest(
-    request: Request, parts: Components, to_items: Callable[[Any], list[Any]]
+    request: Request, parts: Components, project: str, to_items: Callable[[Any], list[Any]]
 ) -> Response[dict[str, Any]]:
-    result = ingest_payload(_raw_body(request), to_items, parts.queue, parts.settings)
+    result = ingest_payload(_raw_body(request), to_items, parts.queue, parts.settings, project)
     count("EventsAccepted", result.accepted)
     count("EventsRejected", len(result.rejected))
     status = 202 if result.accepted else 422
@@ -67,36 +67,44 @@ def _raw_body(request: Request) -> bytes:
 
 
 @router.post("/v1/events", responses=ANSWERS)
-def post_events(request: Request, parts: WriterParts) -> Response[dict[str, Any]]:
+def post_events(request: Request, parts: WriterParts, project: WriterProject) -> Response[dict[str, Any]]:
     """A batch of events in eventlens's envelope: ``{"events": [...]}``."""
-    return _ingest(request, parts, wire_formats.eventlens_batch)
+    return _ingest(request, parts, project, wire_formats.eventlens_batch)
 
 
 @router.post("/events", responses=ANSWERS)
-def post_analytics_api_events(request: Request, parts: WriterParts) -> Response[dict[str, Any]]:
+def post_analytics_api_events(
+    request: Request, parts: WriterParts, project: WriterProject
+) -> Response[dict[str, Any]]:
     """The Events Analytics API's batch: ``{"events": [{event_id, occurred_at, user_id, event_type, …}]}``."""
-    return _ingest(request, parts, wire_formats.eventlens_batch)
+    return _ingest(request, parts, project, wire_formats.eventlens_batch)
 
 
 @router.post("/collect", responses=ANSWERS)
-def post_collect(request: Request, parts: WriterParts) -> Response[dict[str, Any]]:
+def post_collect(request: Request, parts: WriterParts, project: WriterProject) -> Response[dict[str, Any]]:
     """AnModel's collector: one commerce behaviour event."""
-    return _ingest(request, parts, wire_formats.anmodel_collect)
+    return _ingest(request, parts, project, wire_formats.anmodel_collect)
 
 
 @router.post("/api/v1/stream/ingest", responses=ANSWERS)
-def post_stream_ingest(request: Request, parts: WriterParts) -> Response[dict[str, Any]]:
+def post_stream_ingest(
+    request: Request, parts: WriterParts, project: WriterProject
+) -> Response[dict[str, Any]]:
     """Life Stream's batch: ``{"user_id", "events": [{"type", "ts", …}]}``."""
-    return _ingest(request, parts, wire_formats.lifestream_batch)
+    return _ingest(request, parts, project, wire_formats.lifestream_batch)
 
 
 @router.post("/api/v1/stream/ingest/single", responses=ANSWERS)
-def post_stream_ingest_single(request: Request, parts: WriterParts) -> Response[dict[str, Any]]:
+def post_stream_ingest_single(
+    request: Request, parts: WriterParts, project: WriterProject
+) -> Response[dict[str, Any]]:
     """Life Stream's single event."""
-    return _ingest(request, parts, wire_formats.lifestream_single)
+    return _ingest(request, parts, project, wire_formats.lifestream_single)
 
 
 @router.post("/api/v1/analytics/events", responses=ANSWERS)
-def post_viewing_event(request: Request, parts: WriterParts) -> Response[dict[str, Any]]:
+def post_viewing_event(
+    request: Request, parts: WriterParts, project: WriterProject
+) -> Response[dict[str, Any]]:
     """The cinema Analytics Service's viewing event (start / progress / finish)."""
-    return _ingest(request, parts, wire_formats.viewing_event)
+    return _ingest(request, parts, project, wire_formats.viewing_event)

@@ -91,8 +91,11 @@ def batch_key(path: Path) -> str:
     return hashlib.sha256(f"{resolved}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()
 
 
-def ledger_key(key: str) -> str:
-    return f"{LEDGER_PREFIX}{key}.json"
+def ledger_key(key: str, project_id: str) -> str:
+    """Where the ledger of a file imported into a project is kept (one file may go to two projects)."""
+    if project_id == "default":  # where the ledgers of imports before projects are
+        return f"{LEDGER_PREFIX}{key}.json"
+    return f"{LEDGER_PREFIX}{project_id}/{key}.json"
 
 
 def import_csv_events(
@@ -102,9 +105,11 @@ def import_csv_events(
     settings: Settings,
     batch_size: int = DEFAULT_BATCH_ROWS,
     progress: Callable[[int, int], None] | None = None,
+    *,
+    project_id: str,
 ) -> CsvImportResult:
-    """Import the events of an Events Analytics API CSV file once; see the module doc for what each
-    step guarantees.
+    """Import the events of an Events Analytics API CSV file into ``project_id`` once; see the module
+    doc for what each step guarantees.
     ``progress(rows_read, bytes_read)`` is called after each published chunk.
 
     Raises ``CsvFileError`` for a file that cannot be read as events (nothing of it is published
@@ -116,7 +121,7 @@ def import_csv_events(
     resolved = path.resolve()
     key = batch_key(resolved)
     try:
-        ledger = orjson.loads(objects.get(ledger_key(key)))
+        ledger = orjson.loads(objects.get(ledger_key(key, project_id)))
     except KeyError:
         pass
     else:  # this very file was imported already
@@ -141,12 +146,12 @@ def import_csv_events(
                 continue
             pending.append((line, row))
             if len(pending) == batch_size:
-                accepted += _publish(pending, queue, settings, rejected)
+                accepted += _publish(pending, queue, settings, rejected, project_id)
                 pending = []
                 if progress is not None:
                     progress(rows_read, raw.tell())
         if pending:
-            accepted += _publish(pending, queue, settings, rejected)
+            accepted += _publish(pending, queue, settings, rejected, project_id)
         if progress is not None:
             progress(rows_read, raw.tell())
     if batch_key(resolved) != key:
@@ -165,7 +170,7 @@ def import_csv_events(
         "rejected": len(rejected),
         "imported_at": imported_at.isoformat(),
     }
-    objects.put(ledger_key(key), orjson.dumps(ledger))
+    objects.put(ledger_key(key, project_id), orjson.dumps(ledger))
     return CsvImportResult(
         path=str(resolved),
         batch_key=key,
@@ -182,9 +187,10 @@ def _publish(
     queue: EventQueue,
     settings: Settings,
     rejected: list[CsvRejection],
+    project_id: str,
 ) -> int:
     """Ingest one chunk (all its valid events or none, as HTTP ingest); adds its rejections by line."""
-    result = ingest_events([item for _, item in chunk], queue, settings)
+    result = ingest_events([item for _, item in chunk], queue, settings, project_id=project_id)
     rejected.extend(
         CsvRejection(line=chunk[r.index][0], field=_column(r.field), reason=r.reason) for r in result.rejected
     )

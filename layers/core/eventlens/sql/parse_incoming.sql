@@ -5,11 +5,13 @@
 --
 -- A record holds one event (a JSON object, as other producers write it) or several events of one
 -- user (a JSON array, as ingest writes them); each becomes a row, numbered from 1 within its record.
+-- Ingest writes each event's project (from the caller's key); a record from another producer on the
+-- topic that names none belongs to the `default` project (whoever can write to the topic is trusted).
 WITH
     -- Each event's JSON parsed once; WITH keeps the tuples out of the output.
     JSONExtract(
         raw,
-        'Tuple(event_id Nullable(String), user_id Nullable(String), type Nullable(String),
+        'Tuple(project_id Nullable(String), event_id Nullable(String), user_id Nullable(String), type Nullable(String),
                timestamp Nullable(String), source Nullable(String), received_at Nullable(String),
                properties Nullable(String))'
     ) AS doc,
@@ -22,6 +24,7 @@ SELECT
     item_index,
     key,
     raw,
+    ifNull(doc.project_id, 'default') AS project_id,
     toUUIDOrNull(doc.event_id) AS event_id,
     ifNull(doc.user_id, '') AS user_id,
     ifNull(doc.type, '') AS event_type,
@@ -33,6 +36,7 @@ SELECT
     multiIf(
         NOT isValidJSON(raw), 'value: not valid JSON',
         NOT startsWith(trimLeft(raw), '{'), 'value: not a JSON object',
+        project_id = '', 'project_id: empty',
         event_id IS NULL, 'event_id: missing or not a UUID',
         user_id = '', 'user_id: missing or empty',
         event_type = '', 'type: missing or empty',
