@@ -52,6 +52,11 @@ def chdb_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 # already shipped), so a test's requests can carry a key: http_event sends the secret one.
 TEST_WRITE_KEY = "el_write_" + "w" * 43
 TEST_SECRET_KEY = "el_secret_" + "s" * 43
+# A second project in every test home, for isolation tests: same user ids and event ids as the
+# default project's, and none of its data must ever show through the other's keys.
+OTHER_PROJECT = "prj_other0000000000"
+OTHER_WRITE_KEY = "el_write_" + "o" * 43
+OTHER_SECRET_KEY = "el_secret_" + "o" * 43
 
 
 def isolated_settings(home: Path, chdb_dir: Path, prefix: str = "t") -> Settings:
@@ -67,14 +72,30 @@ def isolated_settings(home: Path, chdb_dir: Path, prefix: str = "t") -> Settings
 
 
 def provision_test_keys(settings: Settings) -> None:
-    """Give the home's default project ``TEST_WRITE_KEY`` and ``TEST_SECRET_KEY`` (once)."""
-    from eventlens.keys import DEFAULT_PROJECT, create_key, ensure_default_project, key_hash, open_key_store
+    """Give the home's default project ``TEST_WRITE_KEY`` and ``TEST_SECRET_KEY``, and ``OTHER_PROJECT``
+    ``OTHER_WRITE_KEY`` and ``OTHER_SECRET_KEY`` (once)."""
+    from eventlens.keys import (
+        DEFAULT_PROJECT,
+        create_key,
+        create_project,
+        ensure_default_project,
+        key_hash,
+        open_key_store,
+    )
 
     store = open_key_store(settings)
     ensure_default_project(store)
-    for kind, plain in (("write", TEST_WRITE_KEY), ("secret", TEST_SECRET_KEY)):
+    if store.project(OTHER_PROJECT) is None:
+        create_project(store, "other", project_id=OTHER_PROJECT)
+    keys = (
+        (DEFAULT_PROJECT, "write", TEST_WRITE_KEY),
+        (DEFAULT_PROJECT, "secret", TEST_SECRET_KEY),
+        (OTHER_PROJECT, "write", OTHER_WRITE_KEY),
+        (OTHER_PROJECT, "secret", OTHER_SECRET_KEY),
+    )
+    for project, kind, plain in keys:
         if store.key_by_hash(key_hash(plain)) is None:
-            create_key(store, DEFAULT_PROJECT, kind, plain=plain)  # type: ignore[arg-type]
+            create_key(store, project, kind, plain=plain)  # type: ignore[arg-type]
 
 
 def hand(parts: Components, functions: dict[str, LocalFunction]) -> None:
