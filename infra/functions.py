@@ -75,7 +75,7 @@ def environment(function: Function, shared: Shared) -> dict[str, pulumi.Input[st
         variables[setting("bucket")] = shared.buckets.data.bucket
     if "secrets:clickhouse" in function.needs:
         variables[setting("clickhouse_database")] = shared.config.clickhouse_database
-    if "keys" in function.needs or "keys:read" in function.needs:
+    if {"keys", "keys:read", "privacy", "privacy:read"} & set(function.needs):
         variables[setting("keys_table")] = shared.keys_table.name
     if function.authorizer:
         if "keys" not in function.needs and "keys:read" not in function.needs:

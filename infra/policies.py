@@ -18,11 +18,24 @@ from eventlens.manifest import Function
 Statement = dict[str, Any]
 
 KNOWN_NEEDS = frozenset(
-    {"kafka", "bucket", "bucket:read", "secrets:clickhouse", "secrets:neo4j", "keys", "keys:read"}
+    {
+        "kafka",
+        "bucket",
+        "bucket:read",
+        "secrets:clickhouse",
+        "secrets:neo4j",
+        "keys",
+        "keys:read",
+        "privacy",
+        "privacy:read",
+    }
 )
 
 # eventlens.ratelimit.DynamoCounterStore's items; the only ones a function may update.
 RATE_LIMIT_ITEMS = "rl#*"
+# eventlens.privacy.DynamoPrivacyStore's items: the suppressed persons, the erasure audit log.
+SUPPRESSED_ITEM = "suppressed"
+ERASURE_ITEMS = "erasure#*"
 
 DESCRIBE_ONLY_ON_ANY_RESOURCE = frozenset(
     {"ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets", "ec2:DescribeVpcs", "ec2:DescribeSecurityGroups"}
@@ -93,6 +106,7 @@ def function_statements(
     ]
     statements += _bucket(function.needs, grants.data_bucket_arn)
     statements += _keys(function.needs, grants.keys_table_arn)
+    statements += _privacy(function.needs, grants.keys_table_arn)
     if "kafka" in function.needs and grants.kafka_cluster_arn:
         statements += _msk_publish(grants.kafka_cluster_arn, grants.kafka_topic)
     if function.kafka:
@@ -132,6 +146,38 @@ def _keys(needs: tuple[str, ...], table_arn: str) -> list[Statement]:
                 {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [RATE_LIMIT_ITEMS]}},
             )
         )
+    return statements
+
+
+def _privacy(needs: tuple[str, ...], table_arn: str) -> list[Statement]:
+    """``privacy:read`` (consume): read the suppressed persons. ``privacy`` (erasure): also suppress
+    (UpdateItem of that item) and append to the audit log (PutItem of new ``erasure#`` items). Each
+    grant names its items, so neither reaches a key or a rate-limit counter."""
+    if "privacy" not in needs and "privacy:read" not in needs:
+        return []
+    statements = [
+        allow(
+            "SuppressedRead",
+            ["dynamodb:GetItem"],
+            [table_arn],
+            {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [SUPPRESSED_ITEM]}},
+        )
+    ]
+    if "privacy" in needs:
+        statements += [
+            allow(
+                "SuppressedWrite",
+                ["dynamodb:UpdateItem"],
+                [table_arn],
+                {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [SUPPRESSED_ITEM]}},
+            ),
+            allow(
+                "ErasureAudit",
+                ["dynamodb:PutItem"],
+                [table_arn],
+                {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [ERASURE_ITEMS]}},
+            ),
+        ]
     return statements
 
 

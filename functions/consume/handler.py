@@ -24,8 +24,11 @@ tune_gc_for_batches()
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    result = store_records(msk.records_from_event(event), parts.warehouse, parts.dead_letters)
+    result = store_records(
+        msk.records_from_event(event), parts.warehouse, parts.dead_letters, parts.suppressions.current()
+    )
     count("EventsStored", result.stored)
     count("DeadLettered", result.dead_lettered)
+    count("EventsSuppressed", result.suppressed)
     logger.info("batch stored", extra=asdict(result))
     return {"batchItemFailures": [], **asdict(result)}

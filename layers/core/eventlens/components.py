@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from eventlens.keys import Authenticator
     from eventlens.mining.graph import GraphStore
     from eventlens.objectstore import ObjectStore
+    from eventlens.privacy import PrivacyStore, Suppressions
     from eventlens.queue import EventQueue
     from eventlens.ratelimit import RateLimiter
     from eventlens.warehouse import Warehouse
@@ -64,6 +65,20 @@ class Components:
             if isinstance(exc, KeyStoreUnavailable):
                 raise
             raise KeyStoreUnavailable(f"cannot open API keys: {type(exc).__name__}") from exc
+
+    @cached_property
+    def privacy(self) -> PrivacyStore:
+        """Suppressed persons and the erasure audit log (beside the keys: SQLite here, DynamoDB on AWS)."""
+        from eventlens.privacy import open_privacy_store
+
+        return open_privacy_store(self.settings)
+
+    @cached_property
+    def suppressions(self) -> Suppressions:
+        """The suppressed persons, re-read by consume only when they changed."""
+        from eventlens.privacy import Suppressions
+
+        return Suppressions(self.privacy)
 
     @cached_property
     def rate_limiter(self) -> RateLimiter:

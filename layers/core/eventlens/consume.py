@@ -38,7 +38,7 @@ warehouse failure raises, so the whole batch is redelivered.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from importlib import resources
 
@@ -108,11 +108,9 @@ _COLUMNS = "project_id, event_id, user_id, event_type, ts, source, properties, r
 
 # Step 1: the decision, sealed in the stage. Valid events whose id is not stored yet in their project,
 # once each, except those of persons erased and suppressed (DELETE /v1/persons/{user_id}).
-_SUPPRESSED = """
-(project_id, user_id) IN (
-    SELECT project_id, user_id FROM suppressed_persons FINAL
-    WHERE suppressed = 1 AND (project_id, user_id) IN (SELECT project_id, user_id FROM incoming_parsed)
-)"""
+_SUPPRESSED = (
+    "has(arrayZip({suppressed_projects:Array(String)}, {suppressed_users:Array(String)}), (project_id, user_id))"
+)
 _STAGE = f"""
 INSERT INTO consume_stage (batch_id, topic, partition, offset, item_index, {_COLUMNS})
 SELECT {{batch:String}}, topic, partition, offset, item_index,
@@ -182,9 +180,13 @@ class ConsumeResult:
 
 
 def store_records(
-    records: Sequence[QueuedRecord], warehouse: Warehouse, dead_letters: DeadLetterStore
+    records: Sequence[QueuedRecord],
+    warehouse: Warehouse,
+    dead_letters: DeadLetterStore,
+    suppressed: Collection[tuple[str, str]] = (),
 ) -> ConsumeResult:
-    """Store a batch of queue records as events; see the module doc for the guarantees."""
+    """Store a batch of queue records as events; see the module doc for the guarantees. The events of
+    the ``suppressed`` (project_id, user_id) persons are dropped (``eventlens.privacy``)."""
     if not records:
         return ConsumeResult(0, 0, 0, 0, 0)
     held = sorted({f"{r.topic}:{r.partition}" for r in records})
@@ -199,9 +201,11 @@ def store_records(
     rejected = warehouse.query(_REJECTED).to_pylist()
     dead_letters.put_many([DeadLetter.from_row(row) for row in rejected])
 
-    suppressed = int(warehouse.query(_SUPPRESSED_ROWS).column("n")[0].as_py())
+    persons = sorted(suppressed)
+    erased = {"suppressed_projects": [p for p, _ in persons], "suppressed_users": [u for _, u in persons]}
+    dropped = int(warehouse.query(_SUPPRESSED_ROWS, erased).column("n")[0].as_py()) if persons else 0
     batch = uuid.uuid4().hex
-    warehouse.command(_STAGE, {"batch": batch})
+    warehouse.command(_STAGE, {"batch": batch, **erased})
     stored = int(warehouse.query(_STAGED_ROWS, {"batch": batch}).column("n")[0].as_py())
     _clear(warehouse)
     if stored:
@@ -213,9 +217,9 @@ def store_records(
         records=len(records),
         events=events,
         stored=stored,
-        duplicates=events - len(rejected) - stored - suppressed,
+        duplicates=events - len(rejected) - stored - dropped,
         dead_lettered=len(rejected),
-        suppressed=suppressed,
+        suppressed=dropped,
     )
 
 

@@ -22,7 +22,8 @@ from eventlens.components import Components
 from eventlens.keys import KeyKind, Principal, bearer_key
 from eventlens.ratelimit import Limit, RateLimiter
 
-# The reference systems' ingest routes: their clients send no key (every read route is one of theirs).
+# The reference systems' routes: their clients send no key, so a project may opt in to take them
+# keyless. eventlens's own routes (/v1/events, erasure, …) always take a key.
 REFERENCE_INGEST_ROUTES = frozenset(
     {
         "/events",
@@ -30,6 +31,28 @@ REFERENCE_INGEST_ROUTES = frozenset(
         "/api/v1/stream/ingest",
         "/api/v1/stream/ingest/single",
         "/api/v1/analytics/events",
+    }
+)
+REFERENCE_READ_ROUTES = frozenset(
+    {
+        "/stats/dau",
+        "/stats/wau",
+        "/stats/mau",
+        "/stats/top-events",
+        "/stats/retention",
+        "/api/v1/analytics/content/popular",
+        "/api/v1/analytics/user/<user_id>/stats",
+        "/api/v1/analytics/trends",
+        "/api/v1/analytics/peak-hours",
+        "/api/v1/stream/events/<user_id>",
+        "/api/v1/stream/stats/<user_id>",
+        "/api/v1/search/memory/<user_id>/summary",
+        "/api/v1/stream/patterns/<user_id>",
+        "/report",
+        "/services",
+        "/users",
+        "/predict",
+        "/predict/<service_name>",
     }
 )
 
@@ -42,7 +65,7 @@ def admit(
     settings = parts.settings
     if settings.rate_limit_per_ip:
         _limiter(parts).check(f"ip:{client_ip}", Limit(settings.rate_limit_per_ip))
-    keyless_route = need == "secret" or route in REFERENCE_INGEST_ROUTES
+    keyless_route = route in (REFERENCE_READ_ROUTES if need == "secret" else REFERENCE_INGEST_ROUTES)
     principal = parts.keys.principal(bearer_key(dict(headers)), need, keyless_route)
     if settings.rate_limit_per_key:
         _limiter(parts).check(f"key:{principal.key_id}", Limit(settings.rate_limit_per_key))

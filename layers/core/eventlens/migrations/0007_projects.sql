@@ -315,30 +315,3 @@ SELECT
     JSONExtract(properties, 'telemetry_id', 'Nullable(Int64)') AS telemetry_id
 FROM events
 WHERE source = 'telemetry';
-
--- Erasure (DELETE /v1/persons/{user_id}). A suppressed person's events are dropped at consume until
--- the suppression is lifted; the latest row per (project, user) is the state (read with FINAL).
-CREATE TABLE IF NOT EXISTS suppressed_persons
-(
-    project_id LowCardinality(String),
-    user_id    String,
-    suppressed UInt8,
-    changed_at DateTime64(6, 'UTC') DEFAULT now64(6, 'UTC')
-)
-ENGINE = ReplacingMergeTree(changed_at)
-ORDER BY (project_id, user_id);
-
--- The audit log of erasures: when, by which key, what was removed. The person is kept as the
--- SHA-256 of project and user id, not the id itself: the log can confirm that a given person was
--- erased without keeping who they were.
-CREATE TABLE IF NOT EXISTS erasures
-(
-    project_id  LowCardinality(String),
-    job_id      String,
-    person_hash String,
-    key_id      String,
-    at          DateTime64(3, 'UTC'),
-    counts      String
-)
-ENGINE = MergeTree
-ORDER BY (project_id, at, job_id);
