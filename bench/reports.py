@@ -41,6 +41,7 @@ from eventlens.warehouse import ChdbWarehouse, Warehouse  # noqa: E402
 
 BATCH = 1_000_000
 LATE = 100_000
+PROJECT = "default"  # every generated event is of this project, as a one-tenant install's are
 GOALS = {"dau 365 d": 50.0, "retention 12 w": 200.0}
 EVERY_REPORT_P95 = 300.0
 
@@ -139,8 +140,10 @@ def main() -> None:
 
 
 def load_chdb(warehouse: Warehouse, on_time: pa.Table, late: pa.Table) -> None:
-    """Insert in 1M-row batches, let the rollups merge, then the late events as one more batch."""
+    """Insert in 1M-row batches, let the rollups merge, then the late events as one more batch, all
+    of ``PROJECT`` (ingest stamps the caller's project; the generated rows have none)."""
     migrate(warehouse)
+    on_time, late = _of_project(on_time), _of_project(late)
     started = time.perf_counter()
     for offset in range(0, on_time.num_rows, BATCH):
         warehouse.insert_arrow("events", on_time.slice(offset, BATCH))
@@ -159,6 +162,10 @@ def load_chdb(warehouse: Warehouse, on_time: pa.Table, late: pa.Table) -> None:
     )
     warehouse.insert_arrow("events", late.sort_by("ts"))
     print(f"chDB: then {late.num_rows:,} late events from every month in one more batch", flush=True)
+
+
+def _of_project(events: pa.Table) -> pa.Table:
+    return events.add_column(0, "project_id", pa.array([PROJECT] * events.num_rows, pa.string()))
 
 
 def load_postgres(url: str, events: pa.Table) -> Any:
@@ -284,27 +291,27 @@ def report_cases(
         ),
     ]
     return [
-        ("dau 365 d", lambda: activity.dau(warehouse, y0, today, []), pg_users("day", y0)),
+        ("dau 365 d", lambda: activity.dau(warehouse, PROJECT, y0, today, []), pg_users("day", y0)),
         (
             "dau 365 d, country=UA",
-            lambda: activity.dau(warehouse, y0, today, ua),
+            lambda: activity.dau(warehouse, PROJECT, y0, today, ua),
             pg_users("day", y0, "AND properties->>'country' = 'UA'"),
         ),
         (
             "dau 30 d, JSON property",
-            lambda: activity.dau(warehouse, d30, today, page),
+            lambda: activity.dau(warehouse, PROJECT, d30, today, page),
             pg_users("day", d30, "AND properties->>'page' = '/page/7'"),
         ),
-        ("wau 365 d", lambda: activity.wau(warehouse, y0, today, []), pg_users("week", y0)),
-        ("mau 365 d", lambda: activity.mau(warehouse, y0, today, []), pg_users("month", y0)),
+        ("wau 365 d", lambda: activity.wau(warehouse, PROJECT, y0, today, []), pg_users("week", y0)),
+        ("mau 365 d", lambda: activity.mau(warehouse, PROJECT, y0, today, []), pg_users("month", y0)),
         (
             "mau 365 d, type=purchase",
-            lambda: activity.mau(warehouse, y0, today, purchase),
+            lambda: activity.mau(warehouse, PROJECT, y0, today, purchase),
             pg_users("month", y0, "AND event_type = 'purchase'"),
         ),
         (
             "top events 30 d",
-            lambda: activity.top_events(warehouse, d30, today, 10, []),
+            lambda: activity.top_events(warehouse, PROJECT, d30, today, 10, []),
             (
                 f"SELECT event_type, count(*) AS c FROM events WHERE ts >= {ts(d30)} "
                 "GROUP BY 1 ORDER BY c DESC LIMIT 10",
@@ -313,7 +320,7 @@ def report_cases(
         ),
         (
             "top events 365 d",
-            lambda: activity.top_events(warehouse, y0, today, 10, []),
+            lambda: activity.top_events(warehouse, PROJECT, y0, today, 10, []),
             (
                 f"SELECT event_type, count(*) AS c FROM events WHERE ts >= {ts(y0)} "
                 "GROUP BY 1 ORDER BY c DESC LIMIT 10",
@@ -322,12 +329,12 @@ def report_cases(
         ),
         (
             "retention 12 w",
-            lambda: retention.retention_cohorts(warehouse, r0, 12, [], today),
+            lambda: retention.retention_cohorts(warehouse, PROJECT, r0, 12, [], today),
             (pg_retention.format(seg="", and_seg=""), ()),
         ),
         (
             "retention 12 w, type=purchase",
-            lambda: retention.retention_cohorts(warehouse, r0, 12, purchase, today),
+            lambda: retention.retention_cohorts(warehouse, PROJECT, r0, 12, purchase, today),
             (
                 pg_retention.format(
                     seg="WHERE event_type = 'purchase'", and_seg="AND event_type = 'purchase'"
@@ -337,7 +344,7 @@ def report_cases(
         ),
         (
             "popular content 30 d",
-            lambda: viewing.popular_content(warehouse, 30, 10, today),
+            lambda: viewing.popular_content(warehouse, PROJECT, 30, 10, today),
             (
                 f"SELECT properties->>'movie_id' AS m, count(*) FILTER (WHERE event_type = 'start') AS v, "
                 "count(DISTINCT user_id), count(*) FILTER (WHERE event_type = 'finish') "
@@ -347,7 +354,7 @@ def report_cases(
         ),
         (
             "user viewing stats 30 d",
-            lambda: viewing.user_stats(warehouse, viewer, 30, today),
+            lambda: viewing.user_stats(warehouse, PROJECT, viewer, 30, today),
             (
                 f"SELECT properties->>'movie_id', count(*) FILTER (WHERE event_type = 'start'), "
                 "max((properties->>'position_seconds')::int) FROM events "
@@ -357,7 +364,7 @@ def report_cases(
         ),
         (
             "viewing trends 30 d",
-            lambda: viewing.trends(warehouse, 30, today),
+            lambda: viewing.trends(warehouse, PROJECT, 30, today),
             (
                 "SELECT date_trunc('day', ts), count(*) FILTER (WHERE event_type = 'start'), "
                 "count(DISTINCT user_id) "
@@ -367,7 +374,7 @@ def report_cases(
         ),
         (
             "peak hours 7 d",
-            lambda: viewing.peak_hours(warehouse, 7, today),
+            lambda: viewing.peak_hours(warehouse, PROJECT, 7, today),
             (
                 "SELECT extract(hour FROM ts) AS h, count(*) AS c, count(DISTINCT user_id) FROM events "
                 f"WHERE source = 'viewing' AND ts >= {ts(d7)} GROUP BY h ORDER BY c DESC",
@@ -376,7 +383,7 @@ def report_cases(
         ),
         (
             "peak hours 30 d",
-            lambda: viewing.peak_hours(warehouse, 30, today),
+            lambda: viewing.peak_hours(warehouse, PROJECT, 30, today),
             (
                 "SELECT extract(hour FROM ts) AS h, count(*) AS c, count(DISTINCT user_id) FROM events "
                 f"WHERE {viewing_since} GROUP BY h ORDER BY c DESC",
@@ -385,7 +392,7 @@ def report_cases(
         ),
         (
             "stream events, 100",
-            lambda: lifestream.stream_events(warehouse, life, limit=100),
+            lambda: lifestream.stream_events(warehouse, PROJECT, life, limit=100),
             [
                 (f"SELECT count(*) FROM events WHERE {life_where}", (life,)),
                 (
@@ -397,7 +404,7 @@ def report_cases(
         ),
         (
             "stream stats",
-            lambda: lifestream.stream_stats(warehouse, life),
+            lambda: lifestream.stream_stats(warehouse, PROJECT, life),
             (
                 f"SELECT event_type, count(*), min(ts), max(ts) FROM events WHERE {life_where} GROUP BY 1",
                 (life,),
@@ -405,7 +412,7 @@ def report_cases(
         ),
         (
             "memory summary, month",
-            lambda: lifestream.memory_summary(warehouse, life, month, today),
+            lambda: lifestream.memory_summary(warehouse, PROJECT, life, month, today),
             summary_sql,
         ),
     ]

@@ -47,22 +47,26 @@ def snapshot(warehouse: Warehouse, today: date, users: list[str]) -> dict[str, A
     start, year = today - timedelta(days=59), today - timedelta(days=364)
     everyone = parse_segments(None)
     reports: dict[str, Any] = {
-        "dau": activity.dau(warehouse, start, today, everyone),
-        "dau_ua": activity.dau(warehouse, start, today, parse_segments("properties.country:UA")),
-        "wau": activity.wau(warehouse, start, today, everyone),
-        "mau": activity.mau(warehouse, year, today, everyone),
-        "top_events": activity.top_events(warehouse, year, today, 50, everyone),
-        "top_viewing": activity.top_events(warehouse, year, today, 50, parse_segments("source:viewing")),
-        "retention": retention.retention_cohorts(warehouse, today - timedelta(days=56), 6, everyone, today),
-        "popular": viewing.popular_content(warehouse, 60, 100, today),
-        "trends": viewing.trends(warehouse, 60, today),
-        "peak_hours": viewing.peak_hours(warehouse, 60, today),
+        "dau": activity.dau(warehouse, "default", start, today, everyone),
+        "dau_ua": activity.dau(warehouse, "default", start, today, parse_segments("properties.country:UA")),
+        "wau": activity.wau(warehouse, "default", start, today, everyone),
+        "mau": activity.mau(warehouse, "default", year, today, everyone),
+        "top_events": activity.top_events(warehouse, "default", year, today, 50, everyone),
+        "top_viewing": activity.top_events(
+            warehouse, "default", year, today, 50, parse_segments("source:viewing")
+        ),
+        "retention": retention.retention_cohorts(
+            warehouse, "default", today - timedelta(days=56), 6, everyone, today
+        ),
+        "popular": viewing.popular_content(warehouse, "default", 60, 100, today),
+        "trends": viewing.trends(warehouse, "default", 60, today),
+        "peak_hours": viewing.peak_hours(warehouse, "default", 60, today),
     }
     for user in users:
-        reports[f"viewing:{user}"] = viewing.user_stats(warehouse, user, 60, today)
-        reports[f"stream_stats:{user}"] = lifestream.stream_stats(warehouse, user)
-        reports[f"stream_events:{user}"] = lifestream.stream_events(warehouse, user, limit=1000)
-        reports[f"memory:{user}"] = lifestream.memory_summary(warehouse, user, year, today)
+        reports[f"viewing:{user}"] = viewing.user_stats(warehouse, "default", user, 60, today)
+        reports[f"stream_stats:{user}"] = lifestream.stream_stats(warehouse, "default", user)
+        reports[f"stream_events:{user}"] = lifestream.stream_events(warehouse, "default", user, limit=1000)
+        reports[f"memory:{user}"] = lifestream.memory_summary(warehouse, "default", user, year, today)
     reports["tables"] = table_contents(warehouse)
     return json.loads(json.dumps(reports, default=_plain, sort_keys=True))
 

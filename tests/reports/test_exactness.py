@@ -60,7 +60,7 @@ def test_dau_matches_pandas(reports: Dataset, segment: str | None) -> None:
     frame = _select(reports.events, segment)
     expected = frame.groupby("day")["user_id"].nunique()
     # When DAU is asked for
-    got = activity.dau(reports.components.warehouse, start, end, parse_segments(segment))
+    got = activity.dau(reports.components.warehouse, "default", start, end, parse_segments(segment))
     # Then each day counts its distinct users, days without any count 0
     assert [(r.date, r.unique_users) for r in got] == [
         (d, int(expected.get(d, 0))) for d in _days(start, end)
@@ -76,8 +76,8 @@ def test_wau_and_mau_match_pandas(reports: Dataset, segment: str | None) -> None
     months = frame.assign(m=frame["day"].map(lambda d: d.replace(day=1))).groupby("m")["user_id"].nunique()
     segments = parse_segments(segment)
     # When WAU and MAU are asked for
-    wau = activity.wau(reports.components.warehouse, start, end, segments)
-    mau = activity.mau(reports.components.warehouse, start, end, segments)
+    wau = activity.wau(reports.components.warehouse, "default", start, end, segments)
+    mau = activity.mau(reports.components.warehouse, "default", start, end, segments)
     # Then whole weeks and months overlapping the range count their distinct users
     week_starts = sorted({_monday(d) for d in _days(start, end)})
     month_starts = sorted({d.replace(day=1) for d in _days(start, end)})
@@ -94,7 +94,7 @@ def test_top_events_match_pandas(reports: Dataset, segment: str | None) -> None:
     counts = frame.groupby("event_type").size().reset_index(name="count")
     expected = counts.sort_values(["count", "event_type"], ascending=[False, True]).head(5)
     # When the top five event types are asked for
-    got = activity.top_events(reports.components.warehouse, start, end, 5, parse_segments(segment))
+    got = activity.top_events(reports.components.warehouse, "default", start, end, 5, parse_segments(segment))
     # Then they are the most frequent types, counted once per event
     assert [(r.event_type, r.count) for r in got] == list(expected.itertuples(index=False, name=None))
 
@@ -121,7 +121,9 @@ def test_retention_matches_pandas(reports: Dataset, segment: str | None) -> None
             row[f"week_{k}"] = round(100 * active / size, 2) if c + timedelta(weeks=k) <= last else None
         expected.append(row)
     # When retention is asked for
-    got = retention.retention_cohorts(reports.components.warehouse, start, 4, parse_segments(segment))
+    got = retention.retention_cohorts(
+        reports.components.warehouse, "default", start, 4, parse_segments(segment)
+    )
     # Then each cohort's size and weekly shares match
     assert got == expected
     assert got, "the dataset has cohorts in the range"
@@ -151,7 +153,7 @@ def test_popular_content_matches_pandas(reports: Dataset) -> None:
         .head(5)
     )
     # When the five most popular movies are asked for
-    got = viewing.popular_content(reports.components.warehouse, 30, 5, today=reports.today)
+    got = viewing.popular_content(reports.components.warehouse, "default", 30, 5, today=reports.today)
     # Then views, viewers and completion rates match
     assert got.period_days == 30 and got.total_items == len(per_movie) == 5
     assert [(i.movie_id, i.total_views, i.unique_viewers) for i in got.items] == [
@@ -175,7 +177,7 @@ def test_user_viewing_stats_match_pandas(reports: Dataset) -> None:
         int((mine["event_type"] == "finish").sum()),
     )
     # When their stats are asked for
-    got = viewing.user_stats(reports.components.warehouse, user, 60, today=reports.today)
+    got = viewing.user_stats(reports.components.warehouse, "default", user, 60, today=reports.today)
     # Then they match
     assert (
         got.movies_started,
@@ -189,7 +191,7 @@ def test_user_viewing_stats_match_pandas(reports: Dataset) -> None:
 
 def test_user_without_viewing_gets_zeros(reports: Dataset) -> None:
     # Given a user id that never watched anything / When their stats are asked for
-    got = viewing.user_stats(reports.components.warehouse, "nobody", 30, today=reports.today)
+    got = viewing.user_stats(reports.components.warehouse, "default", "nobody", 30, today=reports.today)
     # Then every figure is zero and there is no most watched movie
     assert (got.movies_started, got.total_watch_time_seconds, got.most_watched_movie_id) == (0, 0, None)
 
@@ -199,8 +201,8 @@ def test_trends_and_peak_hours_match_pandas(reports: Dataset) -> None:
     frame = _viewing(reports, 14)
     by_day = frame.groupby("day")
     # When trends and peak hours are asked for
-    trends = viewing.trends(reports.components.warehouse, 14, today=reports.today)
-    peaks = viewing.peak_hours(reports.components.warehouse, 30, today=reports.today)
+    trends = viewing.trends(reports.components.warehouse, "default", 14, today=reports.today)
+    peaks = viewing.peak_hours(reports.components.warehouse, "default", 30, today=reports.today)
     # Then each day's views, viewers and completions match, days without viewing count 0
     expected_days = _days(reports.today - timedelta(days=14), reports.today)
     assert [(t.date, t.total_views, t.unique_viewers, t.completed_views) for t in trends.trends] == [
@@ -238,7 +240,7 @@ def test_stream_events_pages_through_every_event_newest_first(reports: Dataset) 
     seen: list[str] = []
     offset: int | None = 0
     while offset is not None:
-        page = lifestream.stream_events(reports.components.warehouse, user, limit=5, offset=offset)
+        page = lifestream.stream_events(reports.components.warehouse, "default", user, limit=5, offset=offset)
         assert page.total == len(expected)
         seen += [str(e.event_id) for e in page.events]
         offset = page.next_offset
@@ -253,7 +255,9 @@ def test_stream_events_filter_by_type_and_time(reports: Dataset) -> None:
     begin, end = datetime.combine(start, datetime.min.time(), UTC), datetime.now(UTC)
     expected = mine[mine["event_type"].isin(["geo", "purchase"]) & (mine["ts"] >= begin) & (mine["ts"] < end)]
     # When the filtered events are asked for
-    page = lifestream.stream_events(reports.components.warehouse, user, begin, end, ["geo", "purchase"], 1000)
+    page = lifestream.stream_events(
+        reports.components.warehouse, "default", user, begin, end, ["geo", "purchase"], 1000
+    )
     # Then only those come back, with their properties as sent
     assert page.total == len(expected) == len(page.events)
     sent = {e.event_id: e.properties for e in expected.itertuples()}
@@ -263,7 +267,7 @@ def test_stream_events_filter_by_type_and_time(reports: Dataset) -> None:
 def test_stream_stats_match_pandas(reports: Dataset) -> None:
     # Given a Life Stream user / When their stats are asked for
     user, mine = _lifestream_user(reports)
-    got = lifestream.stream_stats(reports.components.warehouse, user)
+    got = lifestream.stream_stats(reports.components.warehouse, "default", user)
     # Then totals and per-type counts, first and last match
     by_type = mine.groupby("event_type")["ts"].agg(["size", "min", "max"])
     assert got.total_events == len(mine)
@@ -279,7 +283,7 @@ def test_memory_summary_matches_pandas(reports: Dataset) -> None:
     mine = mine[(mine["day"] >= start) & (mine["day"] <= end)]
     props = mine["properties"]
     # When the summary is asked for
-    got = lifestream.memory_summary(reports.components.warehouse, user, start, end)
+    got = lifestream.memory_summary(reports.components.warehouse, "default", user, start, end)
     # Then each section matches
     assert got.total_events == len(mine)
     assert got.events_by_type == mine.groupby("event_type").size().to_dict()

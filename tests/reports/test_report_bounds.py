@@ -26,7 +26,7 @@ def test_active_user_reports_refuse_days_the_warehouse_cannot_hold(
 ) -> None:
     for report in (activity.dau, activity.wau, activity.mau):
         with pytest.raises(InvalidParameter) as raised:
-            report(components.warehouse, start, end, [])
+            report(components.warehouse, "default", start, end, [])
         assert raised.value.field == field
 
 
@@ -42,15 +42,16 @@ def test_life_stream_events_refuse_moments_the_warehouse_cannot_hold(
     components: Components, start: datetime, field: str
 ) -> None:
     with pytest.raises(InvalidParameter) as raised:
-        lifestream.stream_events(components.warehouse, "u1", start=start)
+        lifestream.stream_events(components.warehouse, "default", "u1", start=start)
     assert raised.value.field == field
 
 
 def test_the_widest_range_the_warehouse_holds_is_answered(components: Components) -> None:
     # Given no events, When the first and last days the warehouse holds are asked for
-    rows = activity.mau(components.warehouse, date(1970, 1, 1), date(1970, 2, 1), [])
+    rows = activity.mau(components.warehouse, "default", date(1970, 1, 1), date(1970, 2, 1), [])
     events = lifestream.stream_events(
         components.warehouse,
+        "default",
         "u1",
         start=datetime(1970, 1, 1, tzinfo=UTC),
         end=datetime(2149, 6, 6, tzinfo=UTC),
@@ -62,5 +63,7 @@ def test_the_widest_range_the_warehouse_holds_is_answered(components: Components
 
 def test_retention_refuses_a_start_the_warehouse_cannot_hold(components: Components) -> None:
     with pytest.raises(InvalidParameter) as raised:
-        retention.retention_cohorts(components.warehouse, date(2150, 1, 1), 3, [], date(2150, 3, 1))
+        retention.retention_cohorts(
+            components.warehouse, "default", date(2150, 1, 1), 3, [], date(2150, 3, 1)
+        )
     assert raised.value.field == "start_date"

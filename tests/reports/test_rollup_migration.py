@@ -39,11 +39,13 @@ def test_rollups_are_backfilled_from_events_stored_before_them(settings: Setting
         migrate(warehouse)
         # Then the reports that read the rollups count the earlier events
         start = (today - timedelta(days=13)).date()
-        daily = {r.date: r.unique_users for r in activity.dau(warehouse, start, today.date(), [])}
+        daily = {r.date: r.unique_users for r in activity.dau(warehouse, "default", start, today.date(), [])}
         assert (
             daily[start] == 2 and daily[(today - timedelta(days=1)).date()] == 1 and sum(daily.values()) == 5
         )
-        cohorts = retention.retention_cohorts(warehouse, start - timedelta(days=7), 2, [], today.date())
+        cohorts = retention.retention_cohorts(
+            warehouse, "default", start - timedelta(days=7), 2, [], today.date()
+        )
         assert sum(c["week_0"] for c in cohorts) == 3
     finally:
         warehouse.command(f"DROP DATABASE IF EXISTS {settings.clickhouse_database}")

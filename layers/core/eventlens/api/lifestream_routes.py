@@ -1,4 +1,5 @@
-"""Life Stream's report routes: a user's events, their statistics, and the memory summary."""
+"""Life Stream's report routes: a user's events, their statistics, and the memory summary, each of the
+caller's project (a user id of another project is a user this one does not have)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from eventlens.api.access import ReaderParts
+from eventlens.api.access import ReaderParts, ReaderProject
 from eventlens.api.errors import answers
 from eventlens.api.parameters import ISO_8601, PERCENT_DECODED
 from eventlens.errors import InvalidParameter
@@ -36,6 +37,7 @@ def _types(raw: str | None) -> list[str]:
 @router.get("/api/v1/stream/events/<user_id>", responses=answers(503))
 def get_stream_events(
     parts: ReaderParts,
+    project: ReaderProject,
     user_id: UserId,
     start: Since = None,
     end: Until = None,
@@ -44,20 +46,23 @@ def get_stream_events(
     offset: Annotated[int, Query(ge=0, le=lifestream.MAX_OFFSET)] = 0,
 ) -> lifestream.StreamPage:
     """A user's Life Stream events, newest first, a page at a time."""
-    return lifestream.stream_events(parts.warehouse, user_id, start, end, _types(event_type), limit, offset)
+    return lifestream.stream_events(
+        parts.warehouse, project, user_id, start, end, _types(event_type), limit, offset
+    )
 
 
 @router.get("/api/v1/stream/stats/<user_id>", responses=answers(503))
 def get_stream_stats(
-    parts: ReaderParts, user_id: UserId, start: Since = None, end: Until = None
+    parts: ReaderParts, project: ReaderProject, user_id: UserId, start: Since = None, end: Until = None
 ) -> lifestream.StreamStats:
     """How many events a user has, by type, with the first and last of each."""
-    return lifestream.stream_stats(parts.warehouse, user_id, start, end)
+    return lifestream.stream_stats(parts.warehouse, project, user_id, start, end)
 
 
 @router.get("/api/v1/search/memory/<user_id>/summary", responses=answers(503))
 def get_memory_summary(
     parts: ReaderParts,
+    project: ReaderProject,
     user_id: UserId,
     period: Annotated[lifestream.SummaryPeriod | None, Query(description="day, week, month or year")] = None,
     start: Annotated[date | None, ISO_8601, Query(alias="from", description="first day (with to)")] = None,
@@ -67,4 +72,4 @@ def get_memory_summary(
 ) -> lifestream.MemorySummary:
     """What happened in a period: places, purchases and spend, people, activity and health."""
     first, last = lifestream.summary_range(period, start, end)
-    return lifestream.memory_summary(parts.warehouse, user_id, first, last)
+    return lifestream.memory_summary(parts.warehouse, project, user_id, first, last)

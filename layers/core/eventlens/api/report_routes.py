@@ -1,4 +1,5 @@
-"""Report routes of the Events Analytics API (``/stats/*``) and the health check."""
+"""Report routes of the Events Analytics API (``/stats/*``), each of the caller's project, and the health
+check (public and global: it shows no data)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from eventlens.api.access import ReaderParts
+from eventlens.api.access import ReaderParts, ReaderProject
 from eventlens.api.errors import answer, answers, json_response
 from eventlens.api.parameters import ISO_8601
 from eventlens.api.parts import Parts
@@ -34,38 +35,46 @@ HEALTH_ANSWERS = {
 
 
 @router.get("/stats/dau", responses=answers(503))
-def get_dau(parts: ReaderParts, start: From, end: To, segment: Segment = None) -> list[activity.DailyUsers]:
+def get_dau(
+    parts: ReaderParts, project: ReaderProject, start: From, end: To, segment: Segment = None
+) -> list[activity.DailyUsers]:
     """Daily active users, each day from ``from`` to ``to`` inclusive."""
-    return activity.dau(parts.warehouse, start, end, parse_segments(segment))
+    return activity.dau(parts.warehouse, project, start, end, parse_segments(segment))
 
 
 @router.get("/stats/wau", responses=answers(503))
-def get_wau(parts: ReaderParts, start: From, end: To, segment: Segment = None) -> list[activity.WeeklyUsers]:
+def get_wau(
+    parts: ReaderParts, project: ReaderProject, start: From, end: To, segment: Segment = None
+) -> list[activity.WeeklyUsers]:
     """Weekly active users, each calendar week (Monday first) overlapping ``from``–``to``."""
-    return activity.wau(parts.warehouse, start, end, parse_segments(segment))
+    return activity.wau(parts.warehouse, project, start, end, parse_segments(segment))
 
 
 @router.get("/stats/mau", responses=answers(503))
-def get_mau(parts: ReaderParts, start: From, end: To, segment: Segment = None) -> list[activity.MonthlyUsers]:
+def get_mau(
+    parts: ReaderParts, project: ReaderProject, start: From, end: To, segment: Segment = None
+) -> list[activity.MonthlyUsers]:
     """Monthly active users, each calendar month overlapping ``from``–``to``."""
-    return activity.mau(parts.warehouse, start, end, parse_segments(segment))
+    return activity.mau(parts.warehouse, project, start, end, parse_segments(segment))
 
 
 @router.get("/stats/top-events", responses=answers(503))
 def get_top_events(
     parts: ReaderParts,
+    project: ReaderProject,
     start: From,
     end: To,
     limit: Annotated[int, Query(ge=1, le=1000)] = 10,
     segment: Segment = None,
 ) -> list[activity.EventCount]:
     """The most frequent event types in the range."""
-    return activity.top_events(parts.warehouse, start, end, limit, parse_segments(segment))
+    return activity.top_events(parts.warehouse, project, start, end, limit, parse_segments(segment))
 
 
 @router.get("/stats/retention", responses=answers(503))
 def get_retention(
     parts: ReaderParts,
+    project: ReaderProject,
     start_date: Annotated[
         date, ISO_8601, Query(description="cohorts start at the first Monday on or after this day")
     ],
@@ -77,7 +86,7 @@ def get_retention(
 ) -> list[dict[str, Any]]:
     """Weekly retention: per cohort week, week_0 = new users, week_k = % of them active k weeks later."""
     return retention.retention_cohorts(
-        parts.warehouse, start_date, windows, parse_segments(segment), end_date
+        parts.warehouse, project, start_date, windows, parse_segments(segment), end_date
     )
 
 

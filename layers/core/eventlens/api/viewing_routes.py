@@ -1,4 +1,5 @@
-"""The cinema Analytics Service's viewing reports (``/api/v1/analytics/*``), in its parameters and shapes."""
+"""The cinema Analytics Service's viewing reports (``/api/v1/analytics/*``), in its parameters and shapes,
+each of the caller's project."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from eventlens.api.access import ReaderParts
+from eventlens.api.access import ReaderParts, ReaderProject
 from eventlens.api.errors import answers
 from eventlens.api.parameters import PERCENT_DECODED
 from eventlens.reports import viewing
@@ -21,30 +22,32 @@ Days = Annotated[int, Query(ge=1, le=viewing.MAX_DAYS, description="the last N d
 @router.get("/api/v1/analytics/content/popular", responses=answers(503))
 def get_popular_content(
     parts: ReaderParts,
+    project: ReaderProject,
     days: Days = 7,
     limit: Annotated[int, Query(ge=1, le=viewing.MAX_LIMIT)] = 10,
 ) -> viewing.PopularContent:
     """The most viewed movies: views (starts), distinct viewers and completion rate."""
-    return viewing.popular_content(parts.warehouse, days, limit)
+    return viewing.popular_content(parts.warehouse, project, days, limit)
 
 
 @router.get("/api/v1/analytics/user/<user_id>/stats", responses=answers(503))
 def get_user_stats(
     parts: ReaderParts,
+    project: ReaderProject,
     user_id: Annotated[str, PERCENT_DECODED, Path(min_length=1, max_length=256)],
     days: Days = 30,
 ) -> viewing.UserViewingStats:
     """One user's viewing: movies started and finished, distinct movies, watch time."""
-    return viewing.user_stats(parts.warehouse, user_id, days)
+    return viewing.user_stats(parts.warehouse, project, user_id, days)
 
 
 @router.get("/api/v1/analytics/trends", responses=answers(503))
-def get_trends(parts: ReaderParts, days: Days = 7) -> viewing.ViewingTrends:
+def get_trends(parts: ReaderParts, project: ReaderProject, days: Days = 7) -> viewing.ViewingTrends:
     """Views, viewers and completions per day."""
-    return viewing.trends(parts.warehouse, days)
+    return viewing.trends(parts.warehouse, project, days)
 
 
 @router.get("/api/v1/analytics/peak-hours", responses=answers(503))
-def get_peak_hours(parts: ReaderParts, days: Days = 7) -> viewing.PeakHours:
+def get_peak_hours(parts: ReaderParts, project: ReaderProject, days: Days = 7) -> viewing.PeakHours:
     """Viewing events and viewers per hour of day (UTC), busiest first."""
-    return viewing.peak_hours(parts.warehouse, days)
+    return viewing.peak_hours(parts.warehouse, project, days)

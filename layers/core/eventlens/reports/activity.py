@@ -3,7 +3,9 @@ frequent event types.
 
 Each report reads the cheapest exact source for its segments (see migrations/0002_report_rollups.sql):
 no segment → ``user_periods`` (row counts); segments on event_type, source or properties.country →
-``daily_rollup`` (merged uniqExact states); any other segment → the ``events`` table itself.
+``daily_rollup`` (merged uniqExact states); any other segment → the ``events`` table itself. Every
+report is of one project: each of these tables leads its sort key with ``project_id`` (migration 0007),
+so the project's condition is also what prunes the read to that project's granules.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ Period = Literal["day", "week", "month"]
 _ACTIVE_USERS = """
 SELECT start AS period_start, count() AS users
 FROM user_periods FINAL
-WHERE period = {period:String} AND start BETWEEN {first:Date} AND {last:Date}
+WHERE project_id = {project:String} AND period = {period:String}
+    AND start BETWEEN {first:Date} AND {last:Date}
 GROUP BY period_start
 """
 
@@ -40,7 +43,8 @@ SELECT
         AS period_start,
     uniqExactMerge(users) AS users
 FROM daily_rollup
-WHERE day BETWEEN {first:Date} AND {last_day:Date} AND {segments}
+WHERE project_id = {project:String} AND day BETWEEN {first:Date} AND {last_day:Date}
+    AND {segments}
 GROUP BY period_start
 """
 
@@ -50,7 +54,7 @@ SELECT
         AS period_start,
     uniqExact(user_id) AS users
 FROM events
-WHERE day BETWEEN {first:Date} AND {last_day:Date} AND {segments}
+WHERE project_id = {project:String} AND day BETWEEN {first:Date} AND {last_day:Date} AND {segments}
 GROUP BY period_start
 """
 
@@ -58,7 +62,7 @@ GROUP BY period_start
 _TOP_EVENTS_FROM_ROLLUP = """
 SELECT event_type, toUInt64(sum(events)) AS count
 FROM daily_rollup
-WHERE day BETWEEN {start:Date} AND {end:Date} AND {segments}
+WHERE project_id = {project:String} AND day BETWEEN {start:Date} AND {end:Date} AND {segments}
 GROUP BY event_type
 ORDER BY count DESC, event_type
 LIMIT {limit:UInt32}
@@ -67,7 +71,7 @@ LIMIT {limit:UInt32}
 _TOP_EVENTS_FROM_EVENTS = """
 SELECT event_type, toUInt64(count()) AS count
 FROM events
-WHERE day BETWEEN {start:Date} AND {end:Date} AND {segments}
+WHERE project_id = {project:String} AND day BETWEEN {start:Date} AND {end:Date} AND {segments}
 GROUP BY event_type
 ORDER BY count DESC, event_type
 LIMIT {limit:UInt32}
@@ -105,36 +109,47 @@ def check_range(start: date, end: date) -> None:
         raise InvalidParameter("to", f"the range may span at most {MAX_RANGE_DAYS} days")
 
 
-def dau(warehouse: Warehouse, start: date, end: date, segments: list[Segment]) -> list[DailyUsers]:
-    """Distinct users per day from ``start`` to ``end`` inclusive (days without events count 0)."""
-    rows = active_users(warehouse, "day", start, end, segments)
+def dau(
+    warehouse: Warehouse, project_id: str, start: date, end: date, segments: list[Segment]
+) -> list[DailyUsers]:
+    """Distinct users of ``project_id`` per day from ``start`` to ``end`` inclusive (days without events
+    count 0)."""
+    rows = active_users(warehouse, project_id, "day", start, end, segments)
     return [DailyUsers(date=day, unique_users=users) for day, users in rows]
 
 
-def wau(warehouse: Warehouse, start: date, end: date, segments: list[Segment]) -> list[WeeklyUsers]:
-    """Distinct users per calendar week (Monday first) for every week that overlaps ``start``–``end``.
+def wau(
+    warehouse: Warehouse, project_id: str, start: date, end: date, segments: list[Segment]
+) -> list[WeeklyUsers]:
+    """Distinct users of ``project_id`` per calendar week (Monday first) for every week that overlaps
+    ``start``–``end``.
 
     Weeks are whole: the first and last week count their users on all seven days.
     """
-    rows = active_users(warehouse, "week", start, end, segments)
+    rows = active_users(warehouse, project_id, "week", start, end, segments)
     return [WeeklyUsers(week=week, unique_users=users) for week, users in rows]
 
 
-def mau(warehouse: Warehouse, start: date, end: date, segments: list[Segment]) -> list[MonthlyUsers]:
-    """Distinct users per calendar month for every month that overlaps ``start``–``end`` (whole months)."""
-    rows = active_users(warehouse, "month", start, end, segments)
+def mau(
+    warehouse: Warehouse, project_id: str, start: date, end: date, segments: list[Segment]
+) -> list[MonthlyUsers]:
+    """Distinct users of ``project_id`` per calendar month for every month that overlaps ``start``–``end``
+    (whole months)."""
+    rows = active_users(warehouse, project_id, "month", start, end, segments)
     return [MonthlyUsers(month=month, unique_users=users) for month, users in rows]
 
 
 def active_users(
-    warehouse: Warehouse, period: Period, start: date, end: date, segments: list[Segment]
+    warehouse: Warehouse, project_id: str, period: Period, start: date, end: date, segments: list[Segment]
 ) -> list[tuple[date, int]]:
-    """(first day of the period, distinct users) for each day, week or month overlapping the range."""
+    """(first day of the period, distinct users of ``project_id``) for each day, week or month
+    overlapping the range."""
     check_range(start, end)
     periods = period_starts(period, start, end)
     # Whole periods: the day range widens to the first and last period's bounds.
     last_day = _next_period_start(period, periods[-1]) - timedelta(days=1)
     params: dict[str, object] = {
+        "project": project_id,
         "period": period,
         "first": periods[0],
         "last": periods[-1],
@@ -177,13 +192,14 @@ def _next_period_start(period: Period, first: date) -> date:
 
 
 def top_events(
-    warehouse: Warehouse, start: date, end: date, limit: int, segments: list[Segment]
+    warehouse: Warehouse, project_id: str, start: date, end: date, limit: int, segments: list[Segment]
 ) -> list[EventCount]:
-    """The ``limit`` most frequent event types from ``start`` to ``end`` inclusive."""
+    """The ``limit`` most frequent event types of ``project_id`` from ``start`` to ``end`` inclusive."""
     check_range(start, end)
     if not 1 <= limit <= 1000:
         raise InvalidParameter("limit", f"must be between 1 and 1000, got {limit}")
     template = _TOP_EVENTS_FROM_ROLLUP if on_rollup(segments) else _TOP_EVENTS_FROM_EVENTS
     sql, params = with_segments(template, segments)
-    rows = warehouse.query(sql, {**params, "start": start, "end": end, "limit": limit}).to_pylist()
+    query_params = {**params, "project": project_id, "start": start, "end": end, "limit": limit}
+    rows = warehouse.query(sql, query_params).to_pylist()
     return [EventCount(**row) for row in rows]

@@ -1,7 +1,8 @@
 """Life Stream reports: a user's event stream, its statistics, and the memory summary.
 
-They read ``user_events`` (ordered by user and time, filled with the Life Stream and viewing events
-by a materialized view), keeping to ``source = 'lifestream'``: one user's events are a few granules.
+They read ``user_events`` (ordered by project, user and time, filled with the Life Stream and viewing
+events by a materialized view), keeping to the caller's project and ``source = 'lifestream'``: one
+user's events are a few granules.
 Times are UTC; a summary period covers whole days.
 """
 
@@ -29,7 +30,7 @@ PERIOD_DAYS: dict[str, int] = {"day": 1, "week": 7, "month": 30, "year": 365}
 _STREAM_COUNT = """
 SELECT count() AS n
 FROM user_events
-WHERE user_id = {user_id:String} AND source = 'lifestream'
+WHERE project_id = {project:String} AND user_id = {user_id:String} AND source = 'lifestream'
     AND ts >= {start:DateTime64(3, 'UTC')} AND ts < {end:DateTime64(3, 'UTC')}
     AND (empty({types:Array(String)}) OR event_type IN {types:Array(String)})
 """
@@ -37,7 +38,7 @@ WHERE user_id = {user_id:String} AND source = 'lifestream'
 _STREAM_PAGE = """
 SELECT toString(event_id) AS event_id, event_type AS type, ts, properties
 FROM user_events
-WHERE user_id = {user_id:String} AND source = 'lifestream'
+WHERE project_id = {project:String} AND user_id = {user_id:String} AND source = 'lifestream'
     AND ts >= {start:DateTime64(3, 'UTC')} AND ts < {end:DateTime64(3, 'UTC')}
     AND (empty({types:Array(String)}) OR event_type IN {types:Array(String)})
 ORDER BY ts DESC, event_id
@@ -47,7 +48,7 @@ LIMIT {limit:UInt32} OFFSET {offset:UInt32}
 _STREAM_STATS = """
 SELECT event_type AS type, count() AS count, min(ts) AS first, max(ts) AS last
 FROM user_events
-WHERE user_id = {user_id:String} AND source = 'lifestream'
+WHERE project_id = {project:String} AND user_id = {user_id:String} AND source = 'lifestream'
     AND ts >= {start:DateTime64(3, 'UTC')} AND ts < {end:DateTime64(3, 'UTC')}
 GROUP BY type
 ORDER BY count DESC, type
@@ -57,7 +58,8 @@ ORDER BY count DESC, type
 _SUMMARY_EVENTS_BY_TYPE = """
 SELECT event_type AS type, count() AS n
 FROM user_events
-WHERE user_id = {user_id:String} AND source = 'lifestream' AND toDate(ts) BETWEEN {start:Date} AND {end:Date}
+WHERE project_id = {project:String} AND user_id = {user_id:String} AND source = 'lifestream'
+    AND toDate(ts) BETWEEN {start:Date} AND {end:Date}
 GROUP BY type
 """
 
@@ -69,7 +71,8 @@ SELECT
     min(ts) AS first_visit,
     max(ts) AS last_visit
 FROM user_events
-WHERE user_id = {user_id:String} AND source = 'lifestream' AND toDate(ts) BETWEEN {start:Date} AND {end:Date}
+WHERE project_id = {project:String} AND user_id = {user_id:String} AND source = 'lifestream'
+    AND toDate(ts) BETWEEN {start:Date} AND {end:Date}
     AND event_type = 'geo'
 GROUP BY lat, lon
 ORDER BY visits DESC, lat, lon
@@ -82,7 +85,8 @@ LIMIT {top:UInt32}
 _SUMMARY_PURCHASES = """
 SELECT count() AS count, toFloat64(round(sum(JSONExtract(properties, 'amount', 'Decimal128(6)')), 2)) AS spent
 FROM user_events
-WHERE user_id = {user_id:String} AND source = 'lifestream' AND toDate(ts) BETWEEN {start:Date} AND {end:Date}
+WHERE project_id = {project:String} AND user_id = {user_id:String} AND source = 'lifestream'
+    AND toDate(ts) BETWEEN {start:Date} AND {end:Date}
     AND event_type = 'purchase'
 """
 
@@ -92,7 +96,8 @@ SELECT
     count() AS count,
     toFloat64(round(sum(JSONExtract(properties, 'amount', 'Decimal128(6)')), 2)) AS spent
 FROM user_events
-WHERE user_id = {user_id:String} AND source = 'lifestream' AND toDate(ts) BETWEEN {start:Date} AND {end:Date}
+WHERE project_id = {project:String} AND user_id = {user_id:String} AND source = 'lifestream'
+    AND toDate(ts) BETWEEN {start:Date} AND {end:Date}
     AND event_type = 'purchase'
 GROUP BY name
 ORDER BY spent DESC, name
@@ -105,7 +110,8 @@ SELECT
     count() AS count,
     toFloat64(round(sum(JSONExtract(properties, 'amount', 'Decimal128(6)')), 2)) AS spent
 FROM user_events
-WHERE user_id = {user_id:String} AND source = 'lifestream' AND toDate(ts) BETWEEN {start:Date} AND {end:Date}
+WHERE project_id = {project:String} AND user_id = {user_id:String} AND source = 'lifestream'
+    AND toDate(ts) BETWEEN {start:Date} AND {end:Date}
     AND event_type = 'purchase' AND name != ''
 GROUP BY name
 ORDER BY spent DESC, name
@@ -118,7 +124,8 @@ SELECT
     count() AS interactions,
     CAST(sumMap(map(JSONExtractString(properties, 'action'), toUInt64(1))), 'Map(String, UInt64)') AS actions
 FROM user_events
-WHERE user_id = {user_id:String} AND source = 'lifestream' AND toDate(ts) BETWEEN {start:Date} AND {end:Date}
+WHERE project_id = {project:String} AND user_id = {user_id:String} AND source = 'lifestream'
+    AND toDate(ts) BETWEEN {start:Date} AND {end:Date}
     AND event_type = 'social' AND person_id != ''
 GROUP BY person_id
 ORDER BY interactions DESC, person_id
@@ -130,7 +137,8 @@ SELECT
     count() AS sessions,
     toFloat64(round(sum(JSONExtract(properties, 'duration_minutes', 'Decimal128(6)')), 2)) AS minutes
 FROM user_events
-WHERE user_id = {user_id:String} AND source = 'lifestream' AND toDate(ts) BETWEEN {start:Date} AND {end:Date}
+WHERE project_id = {project:String} AND user_id = {user_id:String} AND source = 'lifestream'
+    AND toDate(ts) BETWEEN {start:Date} AND {end:Date}
     AND event_type = 'activity'
 """
 
@@ -140,7 +148,8 @@ SELECT
     count() AS sessions,
     toFloat64(round(sum(JSONExtract(properties, 'duration_minutes', 'Decimal128(6)')), 2)) AS minutes
 FROM user_events
-WHERE user_id = {user_id:String} AND source = 'lifestream' AND toDate(ts) BETWEEN {start:Date} AND {end:Date}
+WHERE project_id = {project:String} AND user_id = {user_id:String} AND source = 'lifestream'
+    AND toDate(ts) BETWEEN {start:Date} AND {end:Date}
     AND event_type = 'activity'
 GROUP BY activity
 ORDER BY sessions DESC, activity
@@ -154,7 +163,8 @@ SELECT
     min(JSONExtractFloat(properties, 'value')) AS min,
     max(JSONExtractFloat(properties, 'value')) AS max
 FROM user_events
-WHERE user_id = {user_id:String} AND source = 'lifestream' AND toDate(ts) BETWEEN {start:Date} AND {end:Date}
+WHERE project_id = {project:String} AND user_id = {user_id:String} AND source = 'lifestream'
+    AND toDate(ts) BETWEEN {start:Date} AND {end:Date}
     AND event_type = 'health'
 GROUP BY metric
 ORDER BY metric
@@ -262,6 +272,7 @@ def _time_range(start: datetime | None, end: datetime | None) -> tuple[datetime,
 
 def stream_events(
     warehouse: Warehouse,
+    project_id: str,
     user_id: str,
     start: datetime | None = None,
     end: datetime | None = None,
@@ -269,7 +280,8 @@ def stream_events(
     limit: int = 100,
     offset: int = 0,
 ) -> StreamPage:
-    """A user's Life Stream events in ``[start, end)``, newest first: ``limit`` of them from ``offset``."""
+    """A user's Life Stream events in ``project_id`` in ``[start, end)``, newest first: ``limit`` of them
+    from ``offset``."""
     start, end = _time_range(start, end)
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidParameter("limit", f"must be between 1 and {MAX_LIMIT}, got {limit}")
@@ -279,6 +291,7 @@ def stream_events(
     if len(types) > MAX_TYPES:
         raise InvalidParameter("type", f"at most {MAX_TYPES} types, got {len(types)}")
     params = {
+        "project": project_id,
         "user_id": user_id,
         "start": start,
         "end": end,
@@ -301,11 +314,17 @@ def stream_events(
 
 
 def stream_stats(
-    warehouse: Warehouse, user_id: str, start: datetime | None = None, end: datetime | None = None
+    warehouse: Warehouse,
+    project_id: str,
+    user_id: str,
+    start: datetime | None = None,
+    end: datetime | None = None,
 ) -> StreamStats:
-    """How many Life Stream events a user has in ``[start, end)``, by type, with the first and last."""
+    """How many Life Stream events a user of ``project_id`` has in ``[start, end)``, by type, with the
+    first and last."""
     start, end = _time_range(start, end)
-    rows = warehouse.query(_STREAM_STATS, {"user_id": user_id, "start": start, "end": end}).to_pylist()
+    params = {"project": project_id, "user_id": user_id, "start": start, "end": end}
+    rows = warehouse.query(_STREAM_STATS, params).to_pylist()
     by_type = [TypeStats(**row) for row in rows]
     return StreamStats(
         user_id=user_id,
@@ -336,10 +355,12 @@ def summary_range(
     return start, end
 
 
-def memory_summary(warehouse: Warehouse, user_id: str, start: date, end: date) -> MemorySummary:
-    """What happened in a user's life from ``start`` to ``end`` (whole UTC days): places, purchases and
-    spend, people, activity and health."""
-    params = {"user_id": user_id, "start": start, "end": end, "top": TOP}
+def memory_summary(
+    warehouse: Warehouse, project_id: str, user_id: str, start: date, end: date
+) -> MemorySummary:
+    """What happened in the life of ``project_id``'s user from ``start`` to ``end`` (whole UTC days):
+    places, purchases and spend, people, activity and health."""
+    params = {"project": project_id, "user_id": user_id, "start": start, "end": end, "top": TOP}
 
     def rows(sql: str) -> list[dict[str, Any]]:
         return warehouse.query(sql, params).to_pylist()

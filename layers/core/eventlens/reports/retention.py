@@ -10,6 +10,7 @@ and the share of each cohort active in each following week.
 * Segments filter the events considered, for both the first event and the activity.
 
 Without segments this reads ``user_first`` and ``user_periods``; with segments, the events table.
+Both sides of the join are of one project (a user id of another project is another person).
 """
 
 from __future__ import annotations
@@ -30,10 +31,12 @@ _FROM_ROLLUPS = """
 SELECT cohort, dateDiff('week', cohort, week) AS k, count() AS users
 FROM (
     SELECT user, start AS week FROM user_periods FINAL
-    WHERE period = 'week' AND start BETWEEN {first:Date} AND {last_week:Date}
+    WHERE project_id = {project:String} AND period = 'week'
+        AND start BETWEEN {first:Date} AND {last_week:Date}
 ) AS active
 INNER JOIN (
     SELECT user, toMonday(min(first_day)) AS cohort FROM user_first
+    WHERE project_id = {project:String}
     GROUP BY user HAVING cohort BETWEEN {first:Date} AND {last:Date}
 ) AS cohorts USING user
 WHERE week >= cohort AND k <= {windows:UInt8}
@@ -44,11 +47,11 @@ _FROM_EVENTS = """
 SELECT cohort, dateDiff('week', cohort, week) AS k, uniqExact(user_id) AS users
 FROM (
     SELECT DISTINCT user_id, toMonday(day) AS week FROM events
-    WHERE day BETWEEN {first:Date} AND {last_week:Date} + 6 AND {segments}
+    WHERE project_id = {project:String} AND day BETWEEN {first:Date} AND {last_week:Date} + 6 AND {segments}
 ) AS active
 INNER JOIN (
     SELECT user_id, toMonday(min(day)) AS cohort FROM events
-    WHERE {segments}
+    WHERE project_id = {project:String} AND {segments}
     GROUP BY user_id HAVING cohort BETWEEN {first:Date} AND {last:Date}
 ) AS cohorts USING user_id
 WHERE week >= cohort AND k <= {windows:UInt8}
@@ -58,12 +61,14 @@ GROUP BY cohort, k
 
 def retention_cohorts(
     warehouse: Warehouse,
+    project_id: str,
     start_date: date,
     windows: int,
     segments: list[Segment],
     end_date: date | None = None,
 ) -> list[dict[str, Any]]:
-    """One row per cohort week: ``{"cohort_week", "week_0": size, "week_1": %, …}`` (see the module doc)."""
+    """One row per cohort week of ``project_id``'s users: ``{"cohort_week", "week_0": size, "week_1": %,
+    …}`` (see the module doc)."""
     check_day("start_date", start_date)
     end_date = check_day("end_date", end_date) if end_date else datetime.now(UTC).date()
     if not 1 <= windows <= MAX_WINDOWS:
@@ -75,7 +80,13 @@ def retention_cohorts(
     cohorts = (last - first).days // 7 + 1
     if cohorts > MAX_COHORTS:
         raise InvalidParameter("start_date", f"at most {MAX_COHORTS} cohort weeks, got {cohorts}")
-    params: dict[str, Any] = {"first": first, "last": last, "last_week": last, "windows": windows}
+    params: dict[str, Any] = {
+        "project": project_id,
+        "first": first,
+        "last": last,
+        "last_week": last,
+        "windows": windows,
+    }
     if segments:
         sql, segment_params = with_segments(_FROM_EVENTS, segments)
         params.update(segment_params)

@@ -1,6 +1,7 @@
 """Reports Backend (telemetry): one user's telemetry report, ``POST /report``.
 
-It reads ``telemetry_events`` (one user's events by primary key) and the CRM ``users`` dimension.
+It reads ``telemetry_events`` (one user's events by primary key) and the CRM ``users`` dimension, both
+of the caller's project: a user of another project's CRM is a user this one does not have.
 The bounds are inclusive at whole seconds, as the Reports Backend compared them with DateTime columns:
 an end of ``23:59:59`` takes every event up to ``23:59:59.999``. Times without a zone are UTC. Averages
 are rounded to two decimals; prosthesis types come in name order.
@@ -15,7 +16,11 @@ from pydantic import BaseModel
 from eventlens.errors import InvalidParameter, NotFound
 from eventlens.warehouse import Warehouse
 
-_USER = "SELECT name, email FROM users FINAL WHERE user_id = {user_id:Int64} LIMIT 1"
+_USER = """
+SELECT name, email FROM users FINAL
+WHERE project_id = {project:String} AND user_id = {user_id:Int64}
+LIMIT 1
+"""
 _BY_PROSTHESIS = """
 SELECT prosthesis_type,
        count() AS events_count,
@@ -23,7 +28,7 @@ SELECT prosthesis_type,
        avg(signal_amplitude) AS avg_amplitude,
        avg(signal_frequency) AS avg_frequency
 FROM telemetry_events
-WHERE user_id = {user_id:String}
+WHERE project_id = {project:String} AND user_id = {user_id:String}
   AND ts >= {start:DateTime64(3, 'UTC')} AND ts < {end:DateTime64(3, 'UTC')}
 GROUP BY prosthesis_type
 ORDER BY prosthesis_type
@@ -58,21 +63,26 @@ class TelemetryReport(BaseModel):
 
 
 def user_report(
-    warehouse: Warehouse, user_id: int, start: datetime | None = None, end: datetime | None = None
+    warehouse: Warehouse,
+    project_id: str,
+    user_id: int,
+    start: datetime | None = None,
+    end: datetime | None = None,
 ) -> TelemetryReport:
-    """A user's telemetry between ``start`` and ``end`` (inclusive, whole seconds), by prosthesis type.
+    """A user's telemetry in ``project_id`` between ``start`` and ``end`` (inclusive, whole seconds), by
+    prosthesis type.
 
-    Raises InvalidParameter when start is after end, NotFound when the CRM has no such user.
+    Raises InvalidParameter when start is after end, NotFound when the project's CRM has no such user.
     """
     if start and end and _utc(start) > _utc(end):
         raise InvalidParameter("start_ts", "must not be after end_ts")
-    user = warehouse.query(_USER, {"user_id": user_id}).to_pylist()
+    user = warehouse.query(_USER, {"project": project_id, "user_id": user_id}).to_pylist()
     if not user:
         raise NotFound("user_id", f"user {user_id} not found")
     first = _utc(start).replace(microsecond=0) if start else _EARLIEST
     after = _utc(end).replace(microsecond=0) + timedelta(seconds=1) if end else _LATEST
     rows = warehouse.query(
-        _BY_PROSTHESIS, {"user_id": str(user_id), "start": first, "end": after}
+        _BY_PROSTHESIS, {"project": project_id, "user_id": str(user_id), "start": first, "end": after}
     ).to_pylist()
     stats = [
         ProsthesisStats(

@@ -10,6 +10,8 @@ through today, as the Analytics Service counted it (``event_date >= today() - da
 * a viewer is a user with any viewing event (of that movie, day or hour);
 * watch time is, per viewing session (session_id, or the movie when a session is not given), the
   furthest position reached; a user's total sums their sessions.
+
+Every report is of one project, whose id leads the sort key of each table read (migration 0007).
 """
 
 from __future__ import annotations
@@ -83,8 +85,10 @@ def _since(days: int, today: date | None) -> date:
     return (today or datetime.now(UTC).date()) - timedelta(days=days)
 
 
-def popular_content(warehouse: Warehouse, days: int, limit: int, today: date | None = None) -> PopularContent:
-    """The ``limit`` movies with the most views in the period (ties by movie_id)."""
+def popular_content(
+    warehouse: Warehouse, project_id: str, days: int, limit: int, today: date | None = None
+) -> PopularContent:
+    """The ``limit`` movies of ``project_id`` with the most views in the period (ties by movie_id)."""
     since = _since(days, today)
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidParameter("limit", f"must be between 1 and {MAX_LIMIT}, got {limit}")
@@ -94,20 +98,22 @@ def popular_content(warehouse: Warehouse, days: int, limit: int, today: date | N
                toUInt64(uniqExactMerge(viewers)) AS unique_viewers,
                if(total_views = 0, 0, round(sum(finishes) / total_views * 100, 2)) AS completion_rate
         FROM movie_daily
-        WHERE day >= {since:Date}
+        WHERE project_id = {project:String} AND day >= {since:Date}
         GROUP BY movie_id
         HAVING total_views > 0
         ORDER BY total_views DESC, movie_id
         LIMIT {limit:UInt32}
         """,
-        {"since": since, "limit": limit},
+        {"project": project_id, "since": since, "limit": limit},
     ).to_pylist()
     items = [PopularItem(**row) for row in rows]
     return PopularContent(items=items, period_days=days, total_items=len(items))
 
 
-def user_stats(warehouse: Warehouse, user_id: str, days: int, today: date | None = None) -> UserViewingStats:
-    """One user's viewing in the period: views, completions, movies and watch time."""
+def user_stats(
+    warehouse: Warehouse, project_id: str, user_id: str, days: int, today: date | None = None
+) -> UserViewingStats:
+    """One user's viewing in the period, in ``project_id``: views, completions, movies and watch time."""
     since = _since(days, today)
     sessions = warehouse.query(
         """
@@ -116,10 +122,11 @@ def user_stats(warehouse: Warehouse, user_id: str, days: int, today: date | None
                countIf(event_type = 'finish') AS finishes,
                coalesce(max(position_seconds), 0) AS watched
         FROM user_events
-        WHERE user_id = {user_id:String} AND source = 'viewing' AND toDate(ts) >= {since:Date}
+        WHERE project_id = {project:String} AND user_id = {user_id:String} AND source = 'viewing'
+          AND toDate(ts) >= {since:Date}
         GROUP BY if(session_id = '', movie_id, session_id) AS session, movie_id
         """,
-        {"user_id": user_id, "since": since},
+        {"project": project_id, "user_id": user_id, "since": since},
     ).to_pylist()
     started = sum(row["starts"] for row in sessions)
     finished = sum(row["finishes"] for row in sessions)
@@ -140,8 +147,9 @@ def user_stats(warehouse: Warehouse, user_id: str, days: int, today: date | None
     )
 
 
-def trends(warehouse: Warehouse, days: int, today: date | None = None) -> ViewingTrends:
-    """Views, viewers and completions for each day of the period (days without viewing count 0)."""
+def trends(warehouse: Warehouse, project_id: str, days: int, today: date | None = None) -> ViewingTrends:
+    """Views, viewers and completions of ``project_id`` for each day of the period (days without viewing
+    count 0)."""
     since = _since(days, today)
     until = since + timedelta(days=days)
     rows = warehouse.query(
@@ -152,26 +160,28 @@ def trends(warehouse: Warehouse, days: int, today: date | None = None) -> Viewin
                toUInt64(sumIf(events, event_type = 'finish')) AS completed_views,
                if(total_views = 0, 0, round(completed_views / total_views * 100, 2)) AS completion_rate
         FROM daily_rollup
-        WHERE source = 'viewing' AND day BETWEEN {since:Date} AND {until:Date}
+        WHERE project_id = {project:String} AND source = 'viewing'
+          AND day BETWEEN {since:Date} AND {until:Date}
         GROUP BY day
         ORDER BY day WITH FILL FROM {since:Date} TO {until:Date} + 1
         """,
-        {"since": since, "until": until},
+        {"project": project_id, "since": since, "until": until},
     ).to_pylist()
     return ViewingTrends(trends=[DailyTrend(**row) for row in rows], period_days=days)
 
 
-def peak_hours(warehouse: Warehouse, days: int, today: date | None = None) -> PeakHours:
-    """Viewing events and viewers per hour of day (UTC) over the period, busiest hour first."""
+def peak_hours(warehouse: Warehouse, project_id: str, days: int, today: date | None = None) -> PeakHours:
+    """Viewing events and viewers of ``project_id`` per hour of day (UTC) over the period, busiest hour
+    first."""
     since = _since(days, today)
     rows = warehouse.query(
         """
         SELECT hour, toUInt64(sum(events)) AS events_count, toUInt64(uniqExactMerge(users)) AS unique_users
         FROM hourly_rollup
-        WHERE source = 'viewing' AND day >= {since:Date}
+        WHERE project_id = {project:String} AND source = 'viewing' AND day >= {since:Date}
         GROUP BY hour
         ORDER BY events_count DESC, hour
         """,
-        {"since": since},
+        {"project": project_id, "since": since},
     ).to_pylist()
     return PeakHours(hours=[HourActivity(**row) for row in rows], period_days=days)
