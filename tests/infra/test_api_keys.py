@@ -132,8 +132,9 @@ def test_the_keys_need_grants_a_lookup_and_the_rate_limit_counters_on_the_table_
     # Given the HTTP functions need the keys, and the authorizer only reads them
     manifest = load_manifest(ROOT / "functions")
     http = sorted(name for name, function in manifest.items() if function.http)
-    assert http == ["ingest", "predict", "report"]
+    assert http == ["ingest", "persons", "predict", "report"]
     assert all("keys" in manifest[name].needs for name in http)
+    http.remove("persons")  # it has the privacy grants too: the next test
     # When the program runs
     recording = deploy()
     table = recording.one(TABLE, "keys").outputs
@@ -152,16 +153,49 @@ def test_the_keys_need_grants_a_lookup_and_the_rate_limit_counters_on_the_table_
     authorizer = dynamodb_statements(recording, "authorizer")
     assert [(s["Action"], s["Resource"]) for s in authorizer] == [(["dynamodb:GetItem"], [table["arn"]])]
     assert deployed["authorizer"]["environment"]["variables"]["EVENTLENS_KEYS_TABLE"] == table["name"]
-    # And no function may scan, put or delete keys; functions without the need touch no table at all
+    # And no function may scan or delete anything, nor put anything but an erasure's audit record;
+    # functions without a need of the table touch no table at all
     for name in manifest:
-        actions = {a for s in dynamodb_statements(recording, name) for a in s["Action"]}
-        assert actions <= {"dynamodb:GetItem", "dynamodb:UpdateItem"}
-        assert all(
-            "*" not in resource for s in dynamodb_statements(recording, name) for resource in s["Resource"]
-        )
-        if not {"keys", "keys:read"} & set(manifest[name].needs):
+        granted = dynamodb_statements(recording, name)
+        actions = {a for s in granted for a in s["Action"]}
+        assert actions <= {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"}
+        for statement in granted:
+            if "dynamodb:PutItem" in statement["Action"]:
+                assert statement["Condition"] == {
+                    "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["erasure#*"]}
+                }
+        assert all("*" not in resource for s in granted for resource in s["Resource"])
+        if not {"keys", "keys:read", "privacy", "privacy:read"} & set(manifest[name].needs):
             assert actions == set(), name
             assert "EVENTLENS_KEYS_TABLE" not in deployed[name]["environment"]["variables"]
+
+
+def test_the_privacy_needs_grant_the_suppressed_item_and_the_audit_log_only(deploy: Deploy) -> None:
+    # Given consume reads who is suppressed, and the persons function erases (suppresses, audits)
+    manifest = load_manifest(ROOT / "functions")
+    assert "privacy:read" in manifest["consume"].needs and "privacy" in manifest["persons"].needs
+    recording = deploy()
+    table = recording.one(TABLE, "keys").outputs
+    suppressed = {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["suppressed"]}}
+    audit = {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["erasure#*"]}}
+    counters = {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["rl#*"]}}
+    # When the program runs, then consume may get the suppressed item only
+    assert [(s["Action"], s.get("Condition")) for s in dynamodb_statements(recording, "consume")] == [
+        (["dynamodb:GetItem"], suppressed)
+    ]
+    # And the persons function may read keys, count requests, change the suppressed item and add
+    # audit records, in the keys table only
+    granted = dynamodb_statements(recording, "persons")
+    assert sorted((s["Action"][0], str(s.get("Condition"))) for s in granted) == sorted(
+        [
+            ("dynamodb:GetItem", "None"),
+            ("dynamodb:UpdateItem", str(counters)),
+            ("dynamodb:GetItem", str(suppressed)),
+            ("dynamodb:UpdateItem", str(suppressed)),
+            ("dynamodb:PutItem", str(audit)),
+        ]
+    )
+    assert all(s["Resource"] == [table["arn"]] for s in granted)
 
 
 def test_the_stage_throttles_every_client_together(deploy: Deploy) -> None:

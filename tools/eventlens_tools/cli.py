@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         # logger is made: Powertools reads the level once.)
         os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-    if args.command not in ("build", "projects", "keys"):
+    if args.command not in ("build", "projects", "keys", "persons"):
         from eventlens.observability import use_log_format
 
         use_log_format(args.log_format)
@@ -199,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         return _pipeline(Settings(), args.until, args.start)
     if args.command == "build":
         return _build(args.no_deps, args.dist)
-    if args.command in ("projects", "keys"):
+    if args.command in ("projects", "keys", "persons"):
         return projects_cli.run(args, Settings())
     if args.command == "demo":
         return _demo(Settings(), args, stop)

@@ -1,4 +1,5 @@
-"""``eventlens projects …`` and ``eventlens keys …``: projects and their API keys.
+"""``eventlens projects …``, ``eventlens keys …`` and ``eventlens persons …``: projects, their API
+keys, and the privacy side (suppressed persons, the erasure audit log).
 
 They read and write the key store directly (SQLite under $EVENTLENS_HOME, or the DynamoDB table
 EVENTLENS_KEYS_TABLE), so they work whether or not ``eventlens local`` is running. Plain keys are
@@ -14,7 +15,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TextIO
 
-from eventlens.errors import FieldError
+from eventlens.errors import FieldError, NotFound
 from eventlens.keys import (
     ApiKey,
     KeyKind,
@@ -26,6 +27,7 @@ from eventlens.keys import (
     rotate_key,
     set_keyless_routes,
 )
+from eventlens.privacy import open_privacy_store
 from eventlens.settings import Settings
 
 Command = Callable[[str, str, str], argparse.ArgumentParser]
@@ -81,12 +83,34 @@ def register(command: Command) -> None:
         "--overlap-hours", type=float, default=24.0, help="how long the old key keeps working"
     )
 
+    persons = command(
+        "persons",
+        "suppressed persons and the erasure audit log",
+        "An erasure (DELETE /v1/persons/{user_id} with a secret key) suppresses the person: their\n"
+        "events still in the queue or sent later are dropped at consume. 'unsuppress' lets them be\n"
+        "stored again (the erased data does not come back); 'suppressed' lists who is suppressed;\n"
+        "'erasures' prints a project's audit log (persons as SHA-256 of project NUL user id).",
+    )
+    person_actions = persons.add_subparsers(
+        dest="action", required=True, metavar="ACTION", help="unsuppress, suppressed or erasures"
+    )
+    lift = person_actions.add_parser("unsuppress", help="store a suppressed person's events again")
+    lift.add_argument("--project", required=True, help="the project id")
+    lift.add_argument("user_id", help="the person's user id")
+    shown = person_actions.add_parser("suppressed", help="suppressed persons, as JSON")
+    shown.add_argument("--project", required=True, help="the project id")
+    log = person_actions.add_parser("erasures", help="a project's erasures, oldest first, as JSON")
+    log.add_argument("--project", required=True, help="the project id")
+
 
 def run(args: argparse.Namespace, settings: Settings, out: TextIO | None = None) -> int:
     """Carry out a ``projects`` or ``keys`` command; 2 with a one-line error on a bad argument."""
     store = open_key_store(settings)
     try:
-        answer = _projects(store, args) if args.command == "projects" else _keys(store, args)
+        if args.command == "persons":
+            answer = _persons(store, settings, args)
+        else:
+            answer = _projects(store, args) if args.command == "projects" else _keys(store, args)
     except FieldError as exc:
         print(f"eventlens {args.command} {args.action}: {exc.field}: {exc.reason}", file=sys.stderr)
         return 2
@@ -127,6 +151,27 @@ def _keys(store: KeyStore, args: argparse.Namespace) -> Any:
         return _shown(revoke_key(store, args.key_id))
     new, plain, old = rotate_key(store, args.key_id, timedelta(hours=args.overlap_hours))
     return {"new": {**_shown(new), "key": plain}, "old": _shown(old)}
+
+
+def _persons(store: KeyStore, settings: Settings, args: argparse.Namespace) -> Any:
+    if store.project(args.project) is None:
+        raise NotFound("project", f"no project {args.project}")
+    privacy = open_privacy_store(settings)
+    if args.action == "unsuppress":
+        lifted = privacy.set_suppressed(args.project, args.user_id, False)
+        return {"project_id": args.project, "user_id": args.user_id, "was_suppressed": lifted}
+    if args.action == "suppressed":
+        return sorted(user for project, user in privacy.suppressed() if project == args.project)
+    return [
+        {
+            "job_id": r.job_id,
+            "at": r.at.isoformat(),
+            "key_id": r.key_id,
+            "person_hash": r.person_hash,
+            "removed": r.removed,
+        }
+        for r in privacy.erasures(args.project)
+    ]
 
 
 def _shown(key: ApiKey) -> dict[str, Any]:

@@ -109,7 +109,8 @@ _COLUMNS = "project_id, event_id, user_id, event_type, ts, source, properties, r
 # Step 1: the decision, sealed in the stage. Valid events whose id is not stored yet in their project,
 # once each, except those of persons erased and suppressed (DELETE /v1/persons/{user_id}).
 _SUPPRESSED = (
-    "has(arrayZip({suppressed_projects:Array(String)}, {suppressed_users:Array(String)}), (project_id, user_id))"
+    "has(arrayZip({suppressed_projects:Array(String)}, {suppressed_users:Array(String)}),"
+    " (project_id, user_id))"
 )
 _STAGE = f"""
 INSERT INTO consume_stage (batch_id, topic, partition, offset, item_index, {_COLUMNS})
