@@ -56,27 +56,28 @@ def _at(day: datetime, hour: int, rng: random.Random) -> datetime:
     return day + timedelta(hours=hour, minutes=rng.randint(-12, 12))
 
 
-def _near(place: tuple[float, float], rng: random.Random) -> dict[str, float]:
+def _near(place: tuple[float, float], rng: random.Random, shift: float) -> dict[str, float]:
     # GPS jitter of ~20 m around the place.
-    return {"lat": place[0] + rng.gauss(0, 0.0002), "lon": place[1] + rng.gauss(0, 0.0002)}
+    return {"lat": place[0] + shift + rng.gauss(0, 0.0002), "lon": place[1] + rng.gauss(0, 0.0002)}
 
 
-def planted_events(user_id: str, now: datetime, seed: int = 7) -> list[dict[str, Any]]:
-    """Eight weeks of one user's Life Stream, ending yesterday: the timetable plus noise."""
+def planted_events(user_id: str, now: datetime, seed: int = 7, shift: float = 0.0) -> list[dict[str, Any]]:
+    """Eight weeks of one user's Life Stream, ending yesterday: the timetable plus noise; ``shift``
+    moves every place that many degrees of latitude north (another city, the same timetable)."""
     rng = random.Random(seed)
     events: list[tuple[datetime, str, dict[str, Any]]] = []
     first = (now - timedelta(days=WEEKS * 7)).replace(hour=0, minute=0, second=0, microsecond=0)
     for offset in range(WEEKS * 7):
         day = first + timedelta(days=offset)
         weekday = day.weekday()
-        events.append((_at(day, 22, rng), "geo", _near(HOME, rng)))
-        events.append((_at(day, 6, rng), "geo", _near(HOME, rng)))
+        events.append((_at(day, 22, rng), "geo", _near(HOME, rng, shift)))
+        events.append((_at(day, 6, rng), "geo", _near(HOME, rng, shift)))
         if weekday < 5:
-            events.append((_at(day, 9, rng), "geo", _near(WORK, rng)))
-            events.append((_at(day, 14, rng), "geo", _near(WORK, rng)))
+            events.append((_at(day, 9, rng), "geo", _near(WORK, rng, shift)))
+            events.append((_at(day, 14, rng), "geo", _near(WORK, rng, shift)))
             events.append((_at(day, 9, rng), "purchase", {"item": "Latte", "amount": 4.5}))
         if weekday in (1, 3):
-            events.append((_at(day, 19, rng), "geo", _near(GYM, rng)))
+            events.append((_at(day, 19, rng), "geo", _near(GYM, rng, shift)))
         if weekday in (0, 2, 4):
             events.append((_at(day, 7, rng), "activity", {"activity": "running", "duration_minutes": 30}))
         # Noise: a point anywhere within ~10 km, and now and then a one-off purchase.
@@ -91,11 +92,12 @@ def planted_events(user_id: str, now: datetime, seed: int = 7) -> list[dict[str,
     ]
 
 
-def store_events(warehouse: Warehouse, events: list[dict[str, Any]]) -> None:
-    """Store events as consume does (one INSERT, so the user_events view sees them)."""
+def store_events(warehouse: Warehouse, events: list[dict[str, Any]], project_id: str = "default") -> None:
+    """Store a project's events as consume does (one INSERT, so the user_events view sees them)."""
     now = datetime.now(UTC)
     table = pa.table(
         {
+            "project_id": [project_id] * len(events),
             "event_id": [e["event_id"] for e in events],
             "user_id": [e["user_id"] for e in events],
             "event_type": [e["type"] for e in events],
@@ -108,7 +110,15 @@ def store_events(warehouse: Warehouse, events: list[dict[str, Any]]) -> None:
     warehouse.insert_arrow("events", table)
 
 
-def plant_user(warehouse: Warehouse, now: datetime | None = None) -> PlantedUser:
-    user = PlantedUser(user_id=f"planted-{uuid.uuid4().hex[:10]}", now=now or datetime.now(UTC))
-    store_events(warehouse, planted_events(user.user_id, user.now))
+def plant_user(
+    warehouse: Warehouse,
+    now: datetime | None = None,
+    project_id: str = "default",
+    user_id: str | None = None,
+    shift: float = 0.0,
+) -> PlantedUser:
+    """A planted user in a project (a fresh user id unless one is given: the same id may be planted in
+    two projects)."""
+    user = PlantedUser(user_id=user_id or f"planted-{uuid.uuid4().hex[:10]}", now=now or datetime.now(UTC))
+    store_events(warehouse, planted_events(user.user_id, user.now, shift=shift), project_id)
     return user

@@ -6,6 +6,7 @@ import math
 
 from eventlens.components import Components
 from eventlens.mining.miner import mine_user
+from tests.conftest import OTHER_PROJECT
 from tests.mining.conftest import GYM, HOME, WORK, plant_user
 
 
@@ -19,7 +20,7 @@ def test_planted_places_routines_and_habits_are_found_and_noise_is_not(component
     user = plant_user(components.warehouse)
 
     # When the user's history is mined
-    patterns = mine_user(components.warehouse, user.user_id, components.settings, user.now)
+    patterns = mine_user(components.warehouse, "default", user.user_id, components.settings, user.now)
 
     # Then exactly the three planted places come out, named by when they are visited
     found = {place.name: (place.lat, place.lon) for place in patterns.places}
@@ -46,8 +47,29 @@ def test_a_user_with_no_history_has_no_patterns(components: Components) -> None:
     # Given a warehouse without the user
     # When the user is mined
     patterns = mine_user(
-        components.warehouse, "nobody", components.settings, plant_user(components.warehouse).now
+        components.warehouse, "default", "nobody", components.settings, plant_user(components.warehouse).now
     )
 
     # Then nothing is found
     assert (patterns.places, patterns.routines, patterns.habits) == ([], [], [])
+
+
+def test_a_project_is_mined_from_its_own_events_only(components: Components) -> None:
+    # Given one user id planted in two projects, living in two cities, and a user in the default one only
+    shared = plant_user(components.warehouse).user_id
+    plant_user(components.warehouse, project_id=OTHER_PROJECT, user_id=shared, shift=0.5)
+    only_default = plant_user(components.warehouse)
+
+    # When each project's user is mined
+    def mine(project_id: str, user_id: str) -> dict[str, tuple[float, float]]:
+        patterns = mine_user(components.warehouse, project_id, user_id, components.settings, only_default.now)
+        return {place.name: (place.lat, place.lon) for place in patterns.places}
+
+    default_places, other_places = mine("default", shared), mine(OTHER_PROJECT, shared)
+
+    # Then each project's places are in its own city, and nothing of the other's is mixed in
+    assert set(default_places) == set(other_places) == {"Home", "Work", "Place 3"}
+    assert _metres(default_places["Home"], HOME) < 30
+    assert _metres(other_places["Home"], (HOME[0] + 0.5, HOME[1])) < 30
+    # and a user of the default project is, to the other project, a user with no history
+    assert mine(OTHER_PROJECT, only_default.user_id) == {}

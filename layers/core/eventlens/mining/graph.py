@@ -1,10 +1,16 @@
 """The habits graph: where mined patterns are kept, behind one small interface.
 
-(:Person {user_id})-[:VISITED {visits}]->(:Location {name, lat, lon}),
+(:Person {project_id, user_id})-[:VISITED {visits}]->(:Location {name, lat, lon}),
 (:Person)-[:HAS_HABIT]->(:Habit {name, confidence, discovered_at}) and
 (:Person)-[:HAS_ROUTINE]->(:Routine {name, place, weekdays, hour, weeks}). Locations, habits and
 routines belong to one person (their ``key`` starts with the user id), so saving a user's patterns
 again updates them in place and removes the ones no longer found: the graph holds the latest mining.
+
+Projects: Neo4j Community has one database, so the tenant is a property. Every node and every
+relationship carries ``project_id``, the uniqueness constraints include it (two projects may hold the
+same user id), and every statement matches it as a bound parameter: a statement never reaches
+another project's nodes. The miner's watermark is per project too. A graph written before projects
+is moved to the ``default`` project once, by ``_ensure_schema``, the first time a store uses it.
 """
 
 from __future__ import annotations
@@ -16,93 +22,151 @@ from eventlens.errors import GraphError
 from eventlens.mining.patterns import Habit, Place, Routine, UserPatterns
 
 MINER = "pattern_miner"
+# Where the nodes and relationships of a graph written before projects go (as the warehouse's rows).
+DEFAULT_PROJECT = "default"
 
-_CONSTRAINTS = (
-    "CREATE CONSTRAINT person_user_id IF NOT EXISTS FOR (n:Person) REQUIRE n.user_id IS UNIQUE",
-    "CREATE CONSTRAINT location_key IF NOT EXISTS FOR (n:Location) REQUIRE n.key IS UNIQUE",
-    "CREATE CONSTRAINT habit_key IF NOT EXISTS FOR (n:Habit) REQUIRE n.key IS UNIQUE",
-    "CREATE CONSTRAINT routine_key IF NOT EXISTS FOR (n:Routine) REQUIRE n.key IS UNIQUE",
-    "CREATE CONSTRAINT miner_name IF NOT EXISTS FOR (n:MinerState) REQUIRE n.name IS UNIQUE",
+# (name, label, the property unique within a project); generated from our own constants only.
+_UNIQUE = (
+    ("person_project_user_id", "Person", "user_id"),
+    ("location_project_key", "Location", "key"),
+    ("habit_project_key", "Habit", "key"),
+    ("routine_project_key", "Routine", "key"),
+    ("miner_project_name", "MinerState", "name"),
+)
+_CONSTRAINTS = tuple(
+    f"CREATE CONSTRAINT {name} IF NOT EXISTS FOR (n:{label}) REQUIRE (n.project_id, n.{key}) IS UNIQUE"
+    for name, label, key in _UNIQUE
+)
+# The constraints of the graph before projects: unique user ids and keys across the whole graph.
+_OLD_CONSTRAINTS = ("person_user_id", "location_key", "habit_key", "routine_key", "miner_name")
+_FIND_OLD_CONSTRAINTS = "SHOW CONSTRAINTS YIELD name WHERE name IN $names RETURN name"
+_DROP_OLD_CONSTRAINT = {name: f"DROP CONSTRAINT {name} IF EXISTS" for name in _OLD_CONSTRAINTS}
+# The move to the default project, in batches (an auto-commit transaction each: a large graph does
+# not have to fit in one transaction's memory). Only what has no project yet is touched.
+_OLD_NODES_TO_DEFAULT = """
+MATCH (n) WHERE (n:Person OR n:Location OR n:Habit OR n:Routine OR n:MinerState) AND n.project_id IS NULL
+CALL (n) { SET n.project_id = $project_id } IN TRANSACTIONS OF 10000 ROWS
+"""
+_OLD_RELATIONSHIPS_TO_DEFAULT = """
+MATCH ()-[r:VISITED|HAS_HABIT|HAS_ROUTINE]->() WHERE r.project_id IS NULL
+CALL (r) { SET r.project_id = $project_id } IN TRANSACTIONS OF 10000 ROWS
+"""
+
+_PERSON = (
+    "MERGE (p:Person {project_id: $project_id, user_id: $user_id}) SET p.patterns_mined_at = $discovered_at"
 )
 
-_PERSON = "MERGE (p:Person {user_id: $user_id}) SET p.patterns_mined_at = $discovered_at"
-
 _PLACES = """
-MATCH (p:Person {user_id: $user_id})
+MATCH (p:Person {project_id: $project_id, user_id: $user_id})
 UNWIND $places AS place
-MERGE (l:Location {key: $user_id + ':' + place.key})
+MERGE (l:Location {project_id: $project_id, key: $user_id + ':' + place.key})
 SET l.name = place.name, l.lat = place.lat, l.lon = place.lon
 MERGE (p)-[v:VISITED]->(l)
-SET v.visits = place.visits
+SET v.visits = place.visits, v.project_id = $project_id
 """
 
 _HABITS = """
-MATCH (p:Person {user_id: $user_id})
+MATCH (p:Person {project_id: $project_id, user_id: $user_id})
 UNWIND $habits AS habit
-MERGE (h:Habit {key: $user_id + ':' + habit.key})
+MERGE (h:Habit {project_id: $project_id, key: $user_id + ':' + habit.key})
 SET h.name = habit.name, h.kind = habit.kind, h.item = habit.item, h.hour = habit.hour,
     h.days = habit.days, h.confidence = habit.confidence, h.discovered_at = $discovered_at
-MERGE (p)-[:HAS_HABIT]->(h)
+MERGE (p)-[r:HAS_HABIT]->(h)
+SET r.project_id = $project_id
 """
 
 _ROUTINES = """
-MATCH (p:Person {user_id: $user_id})
+MATCH (p:Person {project_id: $project_id, user_id: $user_id})
 UNWIND $routines AS routine
-MERGE (r:Routine {key: $user_id + ':' + routine.key})
+MERGE (r:Routine {project_id: $project_id, key: $user_id + ':' + routine.key})
 SET r.name = routine.name, r.place = routine.place, r.weekdays = routine.weekdays,
     r.hour = routine.hour, r.weeks = routine.weeks, r.discovered_at = $discovered_at
-MERGE (p)-[:HAS_ROUTINE]->(r)
+MERGE (p)-[h:HAS_ROUTINE]->(r)
+SET h.project_id = $project_id
 """
 
 # Patterns a new mining no longer finds. The label cannot be a parameter, hence three statements.
 _STALE = {
-    "places": "MATCH (:Person {user_id: $user_id})-[:VISITED]->(n:Location) "
-    "WHERE NOT n.key IN $keys DETACH DELETE n",
-    "habits": "MATCH (:Person {user_id: $user_id})-[:HAS_HABIT]->(n:Habit) "
-    "WHERE NOT n.key IN $keys DETACH DELETE n",
-    "routines": "MATCH (:Person {user_id: $user_id})-[:HAS_ROUTINE]->(n:Routine) "
-    "WHERE NOT n.key IN $keys DETACH DELETE n",
+    "places": "MATCH (:Person {project_id: $project_id, user_id: $user_id})-[:VISITED]->(n:Location) "
+    "WHERE n.project_id = $project_id AND NOT n.key IN $keys DETACH DELETE n",
+    "habits": "MATCH (:Person {project_id: $project_id, user_id: $user_id})-[:HAS_HABIT]->(n:Habit) "
+    "WHERE n.project_id = $project_id AND NOT n.key IN $keys DETACH DELETE n",
+    "routines": "MATCH (:Person {project_id: $project_id, user_id: $user_id})-[:HAS_ROUTINE]->(n:Routine) "
+    "WHERE n.project_id = $project_id AND NOT n.key IN $keys DETACH DELETE n",
 }
 
-_READ_PERSON = "MATCH (p:Person {user_id: $user_id}) RETURN p.patterns_mined_at AS discovered_at"
+_READ_PERSON = """
+MATCH (p:Person {project_id: $project_id, user_id: $user_id})
+RETURN p.patterns_mined_at AS discovered_at
+"""
 _READ_PLACES = """
-MATCH (:Person {user_id: $user_id})-[v:VISITED]->(l:Location)
+MATCH (:Person {project_id: $project_id, user_id: $user_id})-[v:VISITED]->(l:Location)
+WHERE l.project_id = $project_id
 RETURN l.key AS key, l.name AS name, l.lat AS lat, l.lon AS lon, v.visits AS visits
 ORDER BY visits DESC, name
 """
 _READ_HABITS = """
-MATCH (:Person {user_id: $user_id})-[:HAS_HABIT]->(h:Habit)
+MATCH (:Person {project_id: $project_id, user_id: $user_id})-[:HAS_HABIT]->(h:Habit)
+WHERE h.project_id = $project_id
 RETURN h.key AS key, h.name AS name, h.kind AS kind, h.item AS item, h.hour AS hour, h.days AS days,
        h.confidence AS confidence
 ORDER BY confidence DESC, name
 """
 _READ_ROUTINES = """
-MATCH (:Person {user_id: $user_id})-[:HAS_ROUTINE]->(r:Routine)
+MATCH (:Person {project_id: $project_id, user_id: $user_id})-[:HAS_ROUTINE]->(r:Routine)
+WHERE r.project_id = $project_id
 RETURN r.key AS key, r.name AS name, r.place AS place, r.weekdays AS weekdays, r.hour AS hour,
        r.weeks AS weeks
 ORDER BY hour, name
 """
 
-_READ_WATERMARK = "MATCH (m:MinerState {name: $name}) RETURN m.watermark AS watermark"
-_WRITE_WATERMARK = "MERGE (m:MinerState {name: $name}) SET m.watermark = $watermark"
+_READ_WATERMARK = (
+    "MATCH (m:MinerState {project_id: $project_id, name: $name}) RETURN m.watermark AS watermark"
+)
+_WRITE_WATERMARK = "MERGE (m:MinerState {project_id: $project_id, name: $name}) SET m.watermark = $watermark"
+
+# Erasure: the person and every node they own (their locations, habits and routines are theirs
+# alone: keys start with their user id), with every relationship of them.
+_ERASE_PERSON = """
+MATCH (p:Person {project_id: $project_id, user_id: $user_id})
+OPTIONAL MATCH (p)-[:VISITED|HAS_HABIT|HAS_ROUTINE]->(n {project_id: $project_id})
+WITH p, collect(DISTINCT n) AS owned
+FOREACH (n IN owned | DETACH DELETE n)
+DETACH DELETE p
+"""
 
 
 class GraphStore(Protocol):
-    def save_patterns(self, patterns: UserPatterns) -> None:
+    """The habits graph; every call names the project it reads or writes, and touches no other."""
+
+    def save_patterns(self, project_id: str, patterns: UserPatterns) -> None:
         """Keep a user's latest patterns (updating, never duplicating, what an earlier run kept)."""
 
-    def patterns(self, user_id: str) -> UserPatterns:
+    def patterns(self, project_id: str, user_id: str) -> UserPatterns:
         """A user's kept patterns (empty lists when the user was never mined)."""
 
-    def watermark(self) -> datetime | None:
-        """The moment the last mining run started, None before the first."""
+    def watermark(self, project_id: str) -> datetime | None:
+        """The moment the project's last mining run started, None before the first."""
 
-    def set_watermark(self, moment: datetime) -> None: ...
+    def set_watermark(self, project_id: str, moment: datetime) -> None: ...
+
+    def erase_person(self, project_id: str, user_id: str) -> dict[str, int]:
+        """Remove a person and everything mined of them; the nodes and relationships removed."""
 
     def ping(self) -> bool:
         """True when the graph answers."""
 
     def close(self) -> None: ...
+
+
+def erase_person_from_graph(graph: GraphStore | None, project_id: str, user_id: str) -> dict[str, int]:
+    """Erase a person of a project from the habits graph: their ``Person`` node, the locations, habits
+    and routines mined of them, and every relationship of these. Returns how many nodes
+    (``graph_nodes``) and relationships (``graph_relationships``) were removed: both 0 for a person
+    the project's graph does not hold, or when no graph is configured."""
+    if graph is None:
+        return {"graph_nodes": 0, "graph_relationships": 0}
+    return graph.erase_person(project_id, user_id)
 
 
 class Neo4jGraphStore:
@@ -123,9 +187,13 @@ class Neo4jGraphStore:
         self._uri = uri
         self._schema_ready = False
 
-    def save_patterns(self, patterns: UserPatterns) -> None:
+    def save_patterns(self, project_id: str, patterns: UserPatterns) -> None:
         self._ensure_schema()
-        params: dict[str, Any] = {"user_id": patterns.user_id, "discovered_at": patterns.discovered_at}
+        params: dict[str, Any] = {
+            "project_id": project_id,
+            "user_id": patterns.user_id,
+            "discovered_at": patterns.discovered_at,
+        }
         lists = {
             "places": [place.model_dump() for place in patterns.places],
             "habits": [habit.model_dump() for habit in patterns.habits],
@@ -137,12 +205,15 @@ class Neo4jGraphStore:
             for name, statement in (("places", _PLACES), ("habits", _HABITS), ("routines", _ROUTINES)):
                 tx.run(statement, {**params, name: lists[name]}).consume()
                 keys = [f"{patterns.user_id}:{row['key']}" for row in lists[name]]
-                tx.run(_STALE[name], {"user_id": patterns.user_id, "keys": keys}).consume()
+                tx.run(
+                    _STALE[name], {"project_id": project_id, "user_id": patterns.user_id, "keys": keys}
+                ).consume()
 
         self._write(write)
 
-    def patterns(self, user_id: str) -> UserPatterns:
-        params = {"user_id": user_id}
+    def patterns(self, project_id: str, user_id: str) -> UserPatterns:
+        self._ensure_schema()
+        params = {"project_id": project_id, "user_id": user_id}
         person = self._read(_READ_PERSON, params)
         prefix = len(user_id) + 1  # keys are stored as "<user_id>:<key>"
 
@@ -159,13 +230,31 @@ class Neo4jGraphStore:
             habits=[Habit(**row) for row in unkeyed(self._read(_READ_HABITS, params))],
         )
 
-    def watermark(self) -> datetime | None:
-        rows = self._read(_READ_WATERMARK, {"name": MINER})
+    def watermark(self, project_id: str) -> datetime | None:
+        self._ensure_schema()
+        rows = self._read(_READ_WATERMARK, {"project_id": project_id, "name": MINER})
         moment = rows[0]["watermark"] if rows else None
         return moment.to_native() if moment is not None else None
 
-    def set_watermark(self, moment: datetime) -> None:
-        self._write(lambda tx: tx.run(_WRITE_WATERMARK, {"name": MINER, "watermark": moment}).consume())
+    def set_watermark(self, project_id: str, moment: datetime) -> None:
+        self._ensure_schema()
+        params = {"project_id": project_id, "name": MINER, "watermark": moment}
+        self._write(lambda tx: tx.run(_WRITE_WATERMARK, params).consume())
+
+    def erase_person(self, project_id: str, user_id: str) -> dict[str, int]:
+        self._ensure_schema()
+        removed: dict[str, int] = {}
+
+        def erase(tx: Any) -> None:
+            counters = (
+                tx.run(_ERASE_PERSON, {"project_id": project_id, "user_id": user_id}).consume().counters
+            )
+            removed.update(
+                graph_nodes=counters.nodes_deleted, graph_relationships=counters.relationships_deleted
+            )
+
+        self._write(erase)
+        return removed
 
     def ping(self) -> bool:
         try:
@@ -178,11 +267,27 @@ class Neo4jGraphStore:
         self._driver.close()
 
     def _ensure_schema(self) -> None:
+        """The constraints, once per store; a graph from before projects is moved to the default
+        project first (its old constraints, unique across projects, are what gives it away)."""
         if self._schema_ready:
             return
+        old = [row["name"] for row in self._read(_FIND_OLD_CONSTRAINTS, {"names": list(_OLD_CONSTRAINTS)})]
+        if old:
+            for statement in (_OLD_NODES_TO_DEFAULT, _OLD_RELATIONSHIPS_TO_DEFAULT):
+                self._run_batched(statement, {"project_id": DEFAULT_PROJECT})
+            for name in old:
+                self._write(lambda tx, name=name: tx.run(_DROP_OLD_CONSTRAINT[name]).consume())
         for statement in _CONSTRAINTS:
             self._write(lambda tx, statement=statement: tx.run(statement).consume())
         self._schema_ready = True
+
+    def _run_batched(self, statement: str, params: dict[str, Any]) -> None:
+        """A ``CALL { … } IN TRANSACTIONS`` statement: it must run in an auto-commit transaction."""
+        try:
+            with self._driver.session() as session:
+                session.run(statement, params).consume()
+        except self._errors as exc:
+            raise GraphError(f"Neo4j at {self._uri}: {exc}") from exc
 
     def _write(self, work: Any) -> None:
         try:

@@ -1,4 +1,5 @@
-"""What the miner reads from the warehouse: who was active, and one user's Life Stream history."""
+"""What the miner reads from the warehouse: which projects have Life Stream events, who in a project was
+active, and one user's Life Stream history. Every read but the first names one project."""
 
 from __future__ import annotations
 
@@ -7,14 +8,27 @@ from datetime import datetime
 
 from eventlens.warehouse import Warehouse
 
-# Reads user_events (ordered by user and time): one user's history is a few granules.
+# The daily rollup is a few rows per project and day: the projects are found without reading events.
+_PROJECTS = """
+SELECT project_id FROM daily_rollup
+WHERE source = 'lifestream'
+GROUP BY project_id
+HAVING sum(events) > 0
+ORDER BY project_id
+"""
+
+# Reads user_events (ordered by project, user and time): one user's history is a few granules.
 _ACTIVE_USERS = """
 SELECT DISTINCT user_id FROM user_events
-WHERE source = 'lifestream' AND ts >= {since:DateTime64(3, 'UTC')}
+WHERE project_id = {project:String} AND source = 'lifestream' AND ts >= {since:DateTime64(3, 'UTC')}
 ORDER BY user_id
 """
 
-_ALL_USERS = "SELECT DISTINCT user_id FROM user_events WHERE source = 'lifestream' ORDER BY user_id"
+_ALL_USERS = """
+SELECT DISTINCT user_id FROM user_events
+WHERE project_id = {project:String} AND source = 'lifestream'
+ORDER BY user_id
+"""
 
 _HISTORY = """
 SELECT
@@ -25,7 +39,7 @@ SELECT
     multiIf(event_type = 'purchase', JSONExtractString(properties, 'item'),
             event_type = 'activity', JSONExtractString(properties, 'activity'), '') AS name
 FROM user_events
-WHERE user_id = {user_id:String} AND source = 'lifestream'
+WHERE project_id = {project:String} AND user_id = {user_id:String} AND source = 'lifestream'
   AND ts >= {start:DateTime64(3, 'UTC')} AND ts < {end:DateTime64(3, 'UTC')}
 ORDER BY ts
 """
@@ -55,15 +69,27 @@ class History:
     active_days: int  # days with any Life Stream event
 
 
-def active_users(warehouse: Warehouse, since: datetime | None) -> list[str]:
-    """Life Stream users with an event at or after ``since`` (every Life Stream user when None)."""
-    table = warehouse.query(_ACTIVE_USERS, {"since": since}) if since else warehouse.query(_ALL_USERS)
+def projects_with_events(warehouse: Warehouse) -> list[str]:
+    """The projects that hold Life Stream events, in order."""
+    table = warehouse.query(_PROJECTS)
+    return [str(project) for project in table.column("project_id").to_pylist()] if table.num_rows else []
+
+
+def active_users(warehouse: Warehouse, project_id: str, since: datetime | None) -> list[str]:
+    """A project's Life Stream users with an event at or after ``since`` (all of them when None)."""
+    if since:
+        table = warehouse.query(_ACTIVE_USERS, {"project": project_id, "since": since})
+    else:
+        table = warehouse.query(_ALL_USERS, {"project": project_id})
     return [str(user) for user in table.column("user_id").to_pylist()] if table.num_rows else []
 
 
-def user_history(warehouse: Warehouse, user_id: str, start: datetime, end: datetime) -> History:
-    """A user's geo points, purchases and activities in [start, end)."""
-    table = warehouse.query(_HISTORY, {"user_id": user_id, "start": start, "end": end})
+def user_history(
+    warehouse: Warehouse, project_id: str, user_id: str, start: datetime, end: datetime
+) -> History:
+    """A project's user's geo points, purchases and activities in [start, end)."""
+    params = {"project": project_id, "user_id": user_id, "start": start, "end": end}
+    table = warehouse.query(_HISTORY, params)
     points: list[GeoPoint] = []
     occurrences: list[Occurrence] = []
     days: set[object] = set()

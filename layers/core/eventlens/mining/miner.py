@@ -1,4 +1,5 @@
-"""The Pattern Miner's two entry points: a scheduled run over active users, and one user's patterns."""
+"""The Pattern Miner's two entry points: a scheduled run over every project's active users, and one
+user's patterns. A project's users are mined from its own events into its own part of the graph."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from eventlens.errors import GraphError
 from eventlens.mining.graph import GraphStore
-from eventlens.mining.history import active_users, user_history
+from eventlens.mining.history import active_users, projects_with_events, user_history
 from eventlens.mining.patterns import UserPatterns, mine_patterns
 from eventlens.settings import Settings
 from eventlens.warehouse import Warehouse
@@ -18,7 +19,8 @@ LOOKBACK_DAYS = 90
 
 
 class MiningRequest(BaseModel):
-    """What a run mines: users active since ``since`` (default: the last run's start), or all."""
+    """What a run mines: in each project, the users active since ``since`` (default: the project's last
+    run's start), or all of them."""
 
     model_config = ConfigDict(extra="ignore")  # the scheduler adds its own keys
 
@@ -26,19 +28,57 @@ class MiningRequest(BaseModel):
     all_users: bool = False
 
 
-class MiningRun(BaseModel):
+class ProjectMining(BaseModel):
+    """What a run mined in one project."""
+
+    project_id: str
     since: datetime | None
-    watermark: datetime
     users: int
     places: int
     routines: int
     habits: int
 
 
-def mine_user(warehouse: Warehouse, user_id: str, settings: Settings, now: datetime) -> UserPatterns:
-    """One user's patterns over the last ``LOOKBACK_DAYS`` days, computed from the warehouse."""
-    history = user_history(warehouse, user_id, now - timedelta(days=LOOKBACK_DAYS), now)
+class MiningRun(BaseModel):
+    """A run: the totals over its projects, and each project's part."""
+
+    watermark: datetime
+    users: int
+    places: int
+    routines: int
+    habits: int
+    projects: list[ProjectMining]
+
+
+def mine_user(
+    warehouse: Warehouse, project_id: str, user_id: str, settings: Settings, now: datetime
+) -> UserPatterns:
+    """A project's user's patterns over the last ``LOOKBACK_DAYS`` days, computed from the warehouse."""
+    history = user_history(warehouse, project_id, user_id, now - timedelta(days=LOOKBACK_DAYS), now)
     return mine_patterns(history, settings.pattern_miner_min_cluster_size, now)
+
+
+def mine_project(
+    warehouse: Warehouse,
+    graph: GraphStore,
+    settings: Settings,
+    project_id: str,
+    request: MiningRequest,
+    started: datetime,
+) -> ProjectMining:
+    """Mine a project's Life Stream users active since its watermark into the graph, then move its
+    watermark to ``started`` (a user with new events is mined again over the whole lookback)."""
+    since = None if request.all_users else (request.since or graph.watermark(project_id))
+    totals = {"users": 0, "places": 0, "routines": 0, "habits": 0}
+    for user_id in active_users(warehouse, project_id, since):
+        patterns = mine_user(warehouse, project_id, user_id, settings, started)
+        graph.save_patterns(project_id, patterns)
+        totals["users"] += 1
+        totals["places"] += len(patterns.places)
+        totals["routines"] += len(patterns.routines)
+        totals["habits"] += len(patterns.habits)
+    graph.set_watermark(project_id, started)
+    return ProjectMining(project_id=project_id, since=since, **totals)
 
 
 def mine_active_users(
@@ -48,28 +88,30 @@ def mine_active_users(
     request: MiningRequest,
     now: datetime | None = None,
 ) -> MiningRun:
-    """Mine every Life Stream user active since the watermark into the graph, then move the watermark
-    to this run's start (a user with new events is mined again over the whole lookback)."""
+    """The scheduled run: every project with Life Stream events, one after the other, each from its
+    own watermark (a project mined for the first time: all its users)."""
     if graph is None:
         raise GraphError("the habits graph is not configured (NEO4J_URI is not set)")
     started = now or datetime.now(UTC)
-    since = None if request.all_users else (request.since or graph.watermark())
-    totals = {"users": 0, "places": 0, "routines": 0, "habits": 0}
-    for user_id in active_users(warehouse, since):
-        patterns = mine_user(warehouse, user_id, settings, started)
-        graph.save_patterns(patterns)
-        totals["users"] += 1
-        totals["places"] += len(patterns.places)
-        totals["routines"] += len(patterns.routines)
-        totals["habits"] += len(patterns.habits)
-    graph.set_watermark(started)
-    return MiningRun(since=since, watermark=started, **totals)
+    projects = [
+        mine_project(warehouse, graph, settings, project_id, request, started)
+        for project_id in projects_with_events(warehouse)
+    ]
+    return MiningRun(
+        watermark=started,
+        users=sum(p.users for p in projects),
+        places=sum(p.places for p in projects),
+        routines=sum(p.routines for p in projects),
+        habits=sum(p.habits for p in projects),
+        projects=projects,
+    )
 
 
 def user_patterns(
-    warehouse: Warehouse, graph: GraphStore | None, user_id: str, settings: Settings
+    warehouse: Warehouse, graph: GraphStore | None, project_id: str, user_id: str, settings: Settings
 ) -> UserPatterns:
-    """A user's patterns: as kept in the habits graph, or, with no graph configured, mined now."""
+    """A project's user's patterns: as kept in the habits graph, or, with no graph configured, mined now.
+    A user the project does not hold has none, whether another project holds that user id or not."""
     if graph is not None:
-        return graph.patterns(user_id)
-    return mine_user(warehouse, user_id, settings, datetime.now(UTC))
+        return graph.patterns(project_id, user_id)
+    return mine_user(warehouse, project_id, user_id, settings, datetime.now(UTC))
