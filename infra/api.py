@@ -6,6 +6,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
+from eventlens.api.access import REFERENCE_INGEST_ROUTES, REFERENCE_READ_ROUTES
 from infra.config import StackConfig
 from infra.functions import DeployedFunction
 from infra.routes import RouteTable
@@ -37,7 +38,9 @@ def http_api(
         method, path = route_key.split(" ", 1)
         slug = f"{method}{path}".replace("/", "-").replace("{", "").replace("}", "").lower()
         # Closed unless the manifest says public: the authorizer answers before the function runs.
-        guard = authorizer if routes.access[route_key] is not None else None
+        # A keyless reference route is checked by its function alone (see StackConfig).
+        keyless = path_pattern(path) in keyless_routes(config.keyless_reference_routes)
+        guard = authorizer if routes.access[route_key] is not None and not keyless else None
         aws.apigatewayv2.Route(
             f"route-{slug}",
             api_id=api.id,
@@ -78,6 +81,24 @@ def http_api(
     )
     pulumi.export("api_url", stage.invoke_url)
     return api
+
+
+def keyless_routes(choice: str) -> frozenset[str]:
+    """The reference routes deployed without the authorizer, by the stack's choice."""
+    chosen = {
+        "none": frozenset[str](),
+        "ingest": REFERENCE_INGEST_ROUTES,
+        "read": REFERENCE_READ_ROUTES,
+        "both": REFERENCE_INGEST_ROUTES | REFERENCE_READ_ROUTES,
+    }
+    if choice not in chosen:
+        raise ValueError(f"keylessReferenceRoutes is {choice!r}; one of {sorted(chosen)}")
+    return chosen[choice]
+
+
+def path_pattern(path: str) -> str:
+    """A manifest path (``/a/{id}``) as the routers write it (``/a/<id>``)."""
+    return path.replace("{", "<").replace("}", ">")
 
 
 def _authorizer(

@@ -38,6 +38,12 @@ class StackConfig:
     authorizer_cache_seconds: int = 300
     throttling_rate_limit: float = 500.0
     throttling_burst_limit: int = 1000
+    # The reference systems' routes whose clients send no key ("ingest", "read", "both" or "none"):
+    # API Gateway refuses a request without the authorizer's identity source (the Authorization
+    # header) before asking the authorizer, so these routes are deployed without it and their
+    # function checks the caller itself (keyless only for the project that opted in with
+    # `eventlens projects keyless`, any key sent still checked, the per-IP limit always).
+    keyless_reference_routes: str = "none"
     # Further settings for every function, by their environment names (EVENTLENS_RETENTION_DAYS, ...).
     settings: dict[str, str] = field(default_factory=dict)
     # dev and localstack stacks can be destroyed with their objects; prod keeps them.
@@ -65,6 +71,7 @@ class StackConfig:
             authorizer_cache_seconds=config.get_int("authorizerCacheSeconds", 300),  # 0: no cache
             throttling_rate_limit=config.get_float("throttlingRateLimit") or 500.0,
             throttling_burst_limit=config.get_int("throttlingBurstLimit") or 1000,
+            keyless_reference_routes=config.get("keylessReferenceRoutes") or "none",
             settings=dict(config.get_object("settings") or {}),
             force_destroy=config.get_bool("forceDestroy") or False,
         )

@@ -65,6 +65,31 @@ def test_every_route_but_the_public_ones_asks_the_authorizer(deploy: Deploy) -> 
     assert set(routes) > PUBLIC
 
 
+def test_keyless_reference_routes_are_left_to_their_function_only_when_the_stack_says_so(
+    deploy: Deploy,
+) -> None:
+    # Given a stack whose reference systems' ingest clients send no key (API Gateway would refuse
+    # their requests before the authorizer, for lack of its identity source)
+    recording = deploy(keyless_reference_routes="ingest")
+    authorizer = recording.one(AUTHORIZER, "api-keys")
+    routes = {route.inputs["routeKey"]: route.inputs for route in recording.of_type(ROUTE)}
+    # When the program runs, then exactly those routes skip the authorizer (their function checks)
+    skipped = {key for key, route in routes.items() if route["authorizationType"] == "NONE"} - PUBLIC
+    assert skipped == {
+        "POST /events",
+        "POST /collect",
+        "POST /api/v1/stream/ingest",
+        "POST /api/v1/stream/ingest/single",
+        "POST /api/v1/analytics/events",
+    }
+    # And eventlens's own routes, reads and the erasure still ask the authorizer
+    for key in ("POST /v1/events", "GET /stats/dau", "DELETE /v1/persons/{user_id}"):
+        assert (routes[key]["authorizationType"], routes[key]["authorizerId"]) == ("CUSTOM", authorizer.id)
+    # And a choice the program does not know stops the deployment
+    with pytest.raises(Exception, match="keylessReferenceRoutes"):
+        deploy(keyless_reference_routes="all")
+
+
 def test_the_authorizer_is_the_manifest_function_cached_per_key_and_route(deploy: Deploy) -> None:
     # When the program runs on the repository's manifest
     recording = deploy()
