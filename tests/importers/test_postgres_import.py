@@ -13,19 +13,54 @@ import pytest
 
 from eventlens.components import Components
 from eventlens.events import event_id_for
-from eventlens.importers.postgres import import_postgres
+from eventlens.importers.postgres import erase_person_from_crm, import_postgres
 from eventlens.warehouse import Warehouse
 from eventlens_tools import cli
 from eventlens_tools.local.runtime import LocalRuntime
-from tests.conftest import http_event, response_json
-from tests.importers.conftest import STRANGERS, Sources
+from tests.conftest import OTHER_PROJECT, OTHER_SECRET_KEY, TEST_SECRET_KEY, http_event, response_json
+from tests.importers.conftest import STRANGERS, USERS, Sources
 
 JANUARY = (datetime(2026, 1, 1), datetime(2026, 2, 1))
 
 
-def _post_report(functions: dict[str, Any], body: Any) -> tuple[int, Any]:
-    response = functions["report"].invoke(http_event("report_telemetry.json", body))
+def _post_report(functions: dict[str, Any], body: Any, key: str = TEST_SECRET_KEY) -> tuple[int, Any]:
+    response = functions["report"].invoke(http_event("report_telemetry.json", body, key=key))
     return response["statusCode"], response_json(response)
+
+
+def _cli_environment(monkeypatch: pytest.MonkeyPatch, components: Components, sources: Sources) -> None:
+    """The ``eventlens`` command's environment: this test's home and warehouse, the two sources."""
+    monkeypatch.setenv("EVENTLENS_HOME", str(components.settings.home_dir))
+    monkeypatch.setenv("EVENTLENS_CHDB_PATH", str(components.settings.chdb_path))
+    monkeypatch.setenv("CLICKHOUSE_DATABASE", components.settings.clickhouse_database)
+    monkeypatch.setenv("EVENTLENS_CRM_DSN", sources.crm_dsn)
+    monkeypatch.setenv("EVENTLENS_TELEMETRY_DSN", sources.telemetry_dsn)
+
+
+def _project_rows(warehouse: Warehouse, project_id: str) -> dict[str, list[dict[str, Any]]]:
+    """What a project holds of the imports: its CRM rows and its events."""
+    scope = {"project": project_id}
+    users = "SELECT * FROM users FINAL WHERE project_id = {project:String} ORDER BY user_id"
+    events = (
+        "SELECT event_id, user_id, event_type, ts, source, properties FROM events"
+        " WHERE project_id = {project:String} ORDER BY event_id"
+    )
+    return {
+        "users": warehouse.query(users, scope).to_pylist(),
+        "events": warehouse.query(events, scope).to_pylist(),
+    }
+
+
+def _crm_ids(warehouse: Warehouse, project_id: str) -> set[int]:
+    return {row["user_id"] for row in _project_rows(warehouse, project_id)["users"]}
+
+
+def _events_of(warehouse: Warehouse, project_id: str, user_id: str) -> int:
+    counted = warehouse.query(
+        "SELECT count() AS n FROM events WHERE project_id = {project:String} AND user_id = {user:String}",
+        {"project": project_id, "user": user_id},
+    )
+    return int(counted.column("n")[0].as_py())
 
 
 def _expected(
@@ -82,31 +117,50 @@ def _assert_report(got: dict[str, Any], expected: dict[str, Any]) -> None:
 
 
 def _assert_rollups_match_events(warehouse: Warehouse) -> None:
-    """The rollups that reports read say what the event table holds (nothing but telemetry here)."""
+    """The rollups that reports read say what the event table holds, project by project (nothing but
+    telemetry here)."""
 
     def rows(sql: str) -> list[dict[str, Any]]:
         return warehouse.query(sql).to_pylist()
 
-    daily = "SELECT day, sum(events) AS n, uniqExactMerge(users) AS u FROM daily_rollup GROUP BY day"
-    direct = "SELECT toDate(ts) AS day, count() AS n, uniqExact(user_id) AS u FROM events GROUP BY day"
-    assert rows(f"{daily} HAVING n > 0 ORDER BY day") == rows(f"{direct} ORDER BY day")
-    hourly = "SELECT day, hour, sum(events) AS n FROM hourly_rollup GROUP BY day, hour HAVING n > 0"
-    direct = "SELECT toDate(ts) AS day, toHour(ts) AS hour, count() AS n FROM events GROUP BY day, hour"
-    assert rows(f"{hourly} ORDER BY day, hour") == rows(f"{direct} ORDER BY day, hour")
-    periods = "SELECT toString(period) AS period, start, user FROM user_periods FINAL"
+    daily = (
+        "SELECT project_id, day, sum(events) AS n, uniqExactMerge(users) AS u FROM daily_rollup"
+        " GROUP BY project_id, day"
+    )
     direct = (
-        "SELECT DISTINCT p.1 AS period, p.2 AS start, user FROM (SELECT DISTINCT toDate(ts) AS day,"
-        " reinterpretAsUInt128(sipHash128(user_id)) AS user FROM events)"
+        "SELECT project_id, toDate(ts) AS day, count() AS n, uniqExact(user_id) AS u FROM events"
+        " GROUP BY project_id, day"
+    )
+    assert rows(f"{daily} HAVING n > 0 ORDER BY project_id, day") == rows(
+        f"{direct} ORDER BY project_id, day"
+    )
+    hourly = (
+        "SELECT project_id, day, hour, sum(events) AS n FROM hourly_rollup"
+        " GROUP BY project_id, day, hour HAVING n > 0"
+    )
+    direct = (
+        "SELECT project_id, toDate(ts) AS day, toHour(ts) AS hour, count() AS n FROM events"
+        " GROUP BY project_id, day, hour"
+    )
+    order = " ORDER BY project_id, day, hour"
+    assert rows(hourly + order) == rows(direct + order)
+    periods = "SELECT project_id, toString(period) AS period, start, user FROM user_periods FINAL"
+    direct = (
+        "SELECT DISTINCT project_id, p.1 AS period, p.2 AS start, user FROM (SELECT DISTINCT project_id,"
+        " toDate(ts) AS day, reinterpretAsUInt128(sipHash128(user_id)) AS user FROM events)"
         " ARRAY JOIN [('day', day), ('week', toMonday(day)), ('month', toStartOfMonth(day))] AS p"
     )
-    assert rows(f"{periods} ORDER BY period, start, user") == rows(f"{direct} ORDER BY period, start, user")
-    assert rows("SELECT user, min(first_day) AS d FROM user_first GROUP BY user ORDER BY user") == rows(
-        "SELECT reinterpretAsUInt128(sipHash128(user_id)) AS user, min(toDate(ts)) AS d FROM events"
-        " GROUP BY user ORDER BY user"
+    order = " ORDER BY project_id, period, start, user"
+    assert rows(periods + order) == rows(direct + order)
+    first = "SELECT project_id, user, min(first_day) AS d FROM user_first GROUP BY project_id, user"
+    direct = (
+        "SELECT project_id, reinterpretAsUInt128(sipHash128(user_id)) AS user, min(toDate(ts)) AS d"
+        " FROM events GROUP BY project_id, user"
     )
-    assert rows("SELECT count() AS n, uniqExact(event_id) AS ids FROM telemetry_events") == rows(
-        "SELECT count() AS n, uniqExact(event_id) AS ids FROM events"
-    )
+    assert rows(first + " ORDER BY project_id, user") == rows(direct + " ORDER BY project_id, user")
+    per_project = "SELECT project_id, count() AS n, uniqExact(event_id) AS ids FROM {} GROUP BY project_id"
+    order = " ORDER BY project_id"
+    assert rows(per_project.format("telemetry_events") + order) == rows(per_project.format("events") + order)
 
 
 def _stored_ids(warehouse: Warehouse) -> set[str]:
@@ -117,7 +171,9 @@ def test_report_matches_an_independent_computation_after_import(
     components: Components, sources: Sources, functions: dict[str, Any]
 ) -> None:
     # Given both source databases imported whole
-    result = import_postgres(components.warehouse, sources.crm_dsn, sources.telemetry_dsn, batch_rows=1_000)
+    result = import_postgres(
+        components.warehouse, sources.crm_dsn, sources.telemetry_dsn, batch_rows=1_000, project_id="default"
+    )
     rows = list(sources.telemetry.values())
     known = [r for r in rows if r["user_id"] not in STRANGERS]
     assert (result.users, result.telemetry_read, result.inserted) == (
@@ -157,7 +213,7 @@ def test_an_unknown_user_answers_404_naming_user_id(
     components: Components, sources: Sources, functions: dict[str, Any]
 ) -> None:
     # Given an import whose Telemetry DB has rows of a user the CRM does not know
-    import_postgres(components.warehouse, sources.crm_dsn, sources.telemetry_dsn)
+    import_postgres(components.warehouse, sources.crm_dsn, sources.telemetry_dsn, project_id="default")
     # When that user's report is asked for
     status, body = _post_report(functions, {"user_id": STRANGERS[0]})
     # Then it answers 404 naming user_id, and none of the user's rows were stored
@@ -191,12 +247,14 @@ def test_a_reimport_of_the_same_rows_changes_nothing(
 ) -> None:
     # Given the sources imported once
     warehouse = components.warehouse
-    import_postgres(warehouse, sources.crm_dsn, sources.telemetry_dsn)
+    import_postgres(warehouse, sources.crm_dsn, sources.telemetry_dsn, project_id="default")
     before = _stored_ids(warehouse)
     status, report_before = _post_report(functions, {"user_id": 5})
     # When they are imported again, whole and for January
-    again = import_postgres(warehouse, sources.crm_dsn, sources.telemetry_dsn)
-    window = import_postgres(warehouse, sources.crm_dsn, sources.telemetry_dsn, *JANUARY)
+    again = import_postgres(warehouse, sources.crm_dsn, sources.telemetry_dsn, project_id="default")
+    window = import_postgres(
+        warehouse, sources.crm_dsn, sources.telemetry_dsn, *JANUARY, project_id="default"
+    )
     # Then nothing was removed or inserted, and every row keeps its id: the UUID5 of its telemetry id
     assert (again.removed, again.inserted, window.removed, window.inserted) == (0, 0, 0, 0)
     assert (
@@ -217,7 +275,7 @@ def test_a_window_reimport_mirrors_the_source_in_that_window_only(
 ) -> None:
     # Given the sources imported once
     warehouse = components.warehouse
-    import_postgres(warehouse, sources.crm_dsn, sources.telemetry_dsn)
+    import_postgres(warehouse, sources.crm_dsn, sources.telemetry_dsn, project_id="default")
     imported = {row_id: dict(row) for row_id, row in sources.telemetry.items()}
     # And then, in the Telemetry DB: January rows deleted, changed and added, and a February row changed
     january = [r for r in imported.values() if JANUARY[0] <= r["event_timestamp"] < JANUARY[1]]
@@ -234,11 +292,7 @@ def test_a_window_reimport_mirrors_the_source_in_that_window_only(
     )
     sources.set_amplitude(february[0]["id"], 99.0)
     # When January is imported again through the CLI
-    monkeypatch.setenv("EVENTLENS_HOME", str(components.settings.home_dir))
-    monkeypatch.setenv("EVENTLENS_CHDB_PATH", str(components.settings.chdb_path))
-    monkeypatch.setenv("CLICKHOUSE_DATABASE", components.settings.clickhouse_database)
-    monkeypatch.setenv("EVENTLENS_CRM_DSN", sources.crm_dsn)
-    monkeypatch.setenv("EVENTLENS_TELEMETRY_DSN", sources.telemetry_dsn)
+    _cli_environment(monkeypatch, components, sources)
     code = cli.main(
         [
             "import-postgres",
@@ -267,12 +321,17 @@ def test_telemetry_of_users_gone_from_the_crm_is_removed(
 ) -> None:
     # Given the sources imported once, then user 3 deleted from the CRM
     warehouse = components.warehouse
-    import_postgres(warehouse, sources.crm_dsn, sources.telemetry_dsn)
+    import_postgres(warehouse, sources.crm_dsn, sources.telemetry_dsn, project_id="default")
     assert _post_report(functions, {"user_id": 3})[0] == 200
     sources.delete_user(3)
     # When only February is imported again
     result = import_postgres(
-        warehouse, sources.crm_dsn, sources.telemetry_dsn, datetime(2026, 2, 1), datetime(2026, 3, 1)
+        warehouse,
+        sources.crm_dsn,
+        sources.telemetry_dsn,
+        datetime(2026, 2, 1),
+        datetime(2026, 3, 1),
+        project_id="default",
     )
     # Then every event of user 3 is gone, in every month, and the user is unknown
     users_rows = sum(1 for r in sources.telemetry.values() if r["user_id"] == 3)
@@ -282,9 +341,99 @@ def test_telemetry_of_users_gone_from_the_crm_is_removed(
     _assert_rollups_match_events(warehouse)
 
 
+def test_importing_into_one_project_leaves_the_other_projects_crm_rows_and_events_untouched(
+    components: Components, sources: Sources, functions: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the sources imported into the default project
+    warehouse = components.warehouse
+    import_postgres(warehouse, sources.crm_dsn, sources.telemetry_dsn, project_id="default")
+    before = _project_rows(warehouse, "default")
+    report_before = _post_report(functions, {"user_id": 3})
+    # When they are imported into the other project through the command, then user 3 leaves the CRM,
+    # rows are deleted from the Telemetry DB, and the other project is imported again
+    _cli_environment(monkeypatch, components, sources)
+    assert cli.main(["import-postgres", "--project", OTHER_PROJECT]) == 0
+    first = _project_rows(warehouse, OTHER_PROJECT)
+    sources.delete_user(3)
+    sources.delete_telemetry(sorted(sources.telemetry)[:30])
+    again = import_postgres(warehouse, sources.crm_dsn, sources.telemetry_dsn, project_id=OTHER_PROJECT)
+    # Then the default project's CRM rows, events and reports are exactly as they were
+    assert _project_rows(warehouse, "default") == before
+    assert _post_report(functions, {"user_id": 3}) == report_before
+    # and the other project had every row (the same event ids as the default project's), then lost
+    # user 3 and the deleted rows
+    assert [e["event_id"] for e in first["events"]] == [e["event_id"] for e in before["events"]]
+    assert [u | {"project_id": "default"} for u in first["users"]] == before["users"]
+    assert again.removed > 0 and again.inserted == 0
+    assert _crm_ids(warehouse, OTHER_PROJECT) == set(sources.users) and len(sources.users) == USERS - 1
+    assert {str(e["event_id"]) for e in _project_rows(warehouse, OTHER_PROJECT)["events"]} == {
+        event_id_for(str(r["id"]), "telemetry")
+        for r in sources.telemetry.values()
+        if r["user_id"] not in (*STRANGERS, 3)
+    }
+    assert _post_report(functions, {"user_id": 3}, OTHER_SECRET_KEY)[0] == 404
+    _assert_rollups_match_events(warehouse)
+
+
+def test_a_person_erased_from_a_projects_crm_stays_out_of_its_reimports_only(
+    components: Components, sources: Sources
+) -> None:
+    # Given the sources imported into both projects
+    warehouse = components.warehouse
+    for project in ("default", OTHER_PROJECT):
+        import_postgres(warehouse, sources.crm_dsn, sources.telemetry_dsn, project_id=project)
+    fives = sum(1 for r in sources.telemetry.values() if r["user_id"] == 5)
+    # When user 5 is erased from the default project's CRM by their id (twice), and user 6 from the
+    # other project's by their UUID
+    by_uuid = str(sources.users[6]["user_uuid"])
+    erased = [
+        erase_person_from_crm(warehouse, "default", "5"),
+        erase_person_from_crm(warehouse, "default", "5"),
+        erase_person_from_crm(warehouse, OTHER_PROJECT, by_uuid),
+    ]
+    # Then each left their own project's CRM only
+    assert erased == [1, 0, 1]
+    assert _crm_ids(warehouse, "default") == set(sources.users) - {5}
+    assert _crm_ids(warehouse, OTHER_PROJECT) == set(sources.users) - {6}
+    # And a re-import of the default project, with user 5 suppressed there, leaves them out and removes
+    # their telemetry from it; the other project keeps theirs
+    result = import_postgres(
+        warehouse, sources.crm_dsn, sources.telemetry_dsn, project_id="default", suppressed={"5"}
+    )
+    assert (result.users, result.removed, result.inserted) == (USERS - 1, fives, 0) and fives > 0
+    assert _crm_ids(warehouse, "default") == set(sources.users) - {5}
+    assert (_events_of(warehouse, "default", "5"), _events_of(warehouse, OTHER_PROJECT, "5")) == (0, fives)
+    _assert_rollups_match_events(warehouse)
+
+
+@pytest.mark.parametrize("project", ["prj_nobody0000000000", "x') DROP TABLE users --", ""])
+def test_an_import_into_a_missing_or_malformed_project_is_refused(
+    components: Components,
+    sources: Sources,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    project: str,
+) -> None:
+    # Given no import yet / When the command is asked to import into a project that cannot take it
+    _cli_environment(monkeypatch, components, sources)
+    code = cli.main(["import-postgres", "--project", project])
+    # Then it exits 1 saying why, and nothing was imported
+    assert code == 1 and capsys.readouterr().err.startswith("import-postgres: ")
+    assert components.warehouse.query("SELECT count() AS n FROM users").column("n")[0].as_py() == 0
+    assert components.warehouse.query("SELECT count() AS n FROM events").column("n")[0].as_py() == 0
+
+
+def test_the_importer_refuses_a_project_id_it_could_not_write_into_ddl(
+    components: Components, sources: Sources
+) -> None:
+    # Given / When the layer is called with a project id holding a quote / Then it refuses before reading
+    with pytest.raises(ValueError, match="project id"):
+        import_postgres(components.warehouse, sources.crm_dsn, sources.telemetry_dsn, project_id="it's")
+
+
 def test_the_report_answers_through_eventlens_local(components: Components, sources: Sources) -> None:
     # Given the sources imported and eventlens local serving the manifest on that warehouse
-    import_postgres(components.warehouse, sources.crm_dsn, sources.telemetry_dsn)
+    import_postgres(components.warehouse, sources.crm_dsn, sources.telemetry_dsn, project_id="default")
     settings = components.settings.model_copy(update={"home": components.settings.home_dir / "local"})
     runtime = LocalRuntime(settings, port=0)
     runtime.start()

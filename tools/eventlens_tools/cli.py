@@ -132,10 +132,12 @@ def build_parser() -> argparse.ArgumentParser:
     imports = command(
         "import-postgres",
         "import the Reports Backend's CRM users and telemetry from PostgreSQL into the warehouse",
-        "Reloads the users table whole, then brings the telemetry of a window in line with the source:\n"
-        "rows gone or changed are removed, new rows inserted; a re-import of the same data changes\n"
-        "nothing.",
+        "Into one project: reloads the project's CRM users whole, then brings its telemetry of a window\n"
+        "in line with the source: rows gone or changed are removed, new rows inserted; a re-import of\n"
+        "the same data changes nothing. Other projects' users and events are never touched; persons\n"
+        "erased and suppressed in the project are left out.",
     )
+    imports.add_argument("--project", default="default", help="the project the users and telemetry go to")
     imports.add_argument("--crm-dsn", help="DSN of the CRM PostgreSQL (default: $EVENTLENS_CRM_DSN)")
     imports.add_argument(
         "--telemetry-dsn", help="DSN of the Telemetry PostgreSQL (default: $EVENTLENS_TELEMETRY_DSN)"
@@ -194,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
                 "import-postgres needs --crm-dsn and --telemetry-dsn (or EVENTLENS_CRM_DSN and "
                 "EVENTLENS_TELEMETRY_DSN)"
             )
-        return _import_postgres(Settings(), crm_dsn, telemetry_dsn, args.start, args.end)
+        return _import_postgres(Settings(), crm_dsn, telemetry_dsn, args.start, args.end, args.project)
     if args.command == "pipeline":
         return _pipeline(Settings(), args.until, args.start)
     if args.command == "build":
@@ -266,12 +268,13 @@ def _pipeline(settings: Settings, until: str | None, start: str | None) -> int:
 
 
 def _import_postgres(
-    settings: Settings, crm_dsn: str, telemetry_dsn: str, start: str | None, end: str | None
+    settings: Settings, crm_dsn: str, telemetry_dsn: str, start: str | None, end: str | None, project_id: str
 ) -> int:
     from datetime import datetime
 
     from eventlens.components import Components
-    from eventlens.importers.postgres import import_postgres
+    from eventlens.errors import NotFound
+    from eventlens.importers.postgres import check_project_id, import_postgres
     from eventlens_tools.progress import Progress
 
     stages: dict[str, Any] = {}
@@ -289,6 +292,8 @@ def _import_postgres(
 
     parts = Components(settings)
     try:
+        _existing_project(parts, check_project_id(project_id))
+        suppressed = {user for project, user in parts.privacy.suppressed() if project == project_id}
         result = import_postgres(
             parts.warehouse,
             crm_dsn,
@@ -296,7 +301,14 @@ def _import_postgres(
             datetime.fromisoformat(start) if start else None,
             datetime.fromisoformat(end) if end else None,
             progress=progress,
+            project_id=project_id,
+            suppressed=suppressed,
         )
+    except (NotFound, ValueError) as exc:
+        from eventlens.redaction import redact
+
+        print(f"import-postgres: {redact(str(exc))}", file=sys.stderr)
+        return 1
     finally:
         for shown in stages.values():
             shown.close()

@@ -1,19 +1,26 @@
 """The Reports Backend's import: users from a CRM PostgreSQL, telemetry from a Telemetry PostgreSQL,
-into ClickHouse.
+into ClickHouse, for one project.
 
-What one import does, in this order:
+What one import does, in this order (everything it reads, removes or writes is of its project):
 
-1. **Users, reloaded whole.** Every CRM user is copied into ``users_next``, which then trades
-   places with ``users`` in one ``EXCHANGE TABLES``: readers see the old users or the new, never a
-   table half loaded.
+1. **Users, reloaded whole.** Every CRM user is copied into ``users_next`` under the project, and the
+   project's partition of ``users`` (partitioned by project) is replaced from it in one
+   ``REPLACE PARTITION``: readers see the project's old users or the new, never a partition half
+   loaded, and no other project's users are touched.
 2. **Telemetry of a window staged.** The Telemetry DB's rows with ``telemetry_start_ts <=
    event_timestamp < telemetry_end_ts`` (all rows without a window) land in ``telemetry_import``.
 3. **What the window no longer holds, removed.** Stored imported telemetry in the window that the
    source no longer has or has changed, any stored row whose source row has changed (even when it
    moved out of the window), and every imported row of a user the CRM no longer has (orphans) are
    deleted, with the rollups they touched recomputed (``event_removal``).
-4. **What is new, inserted.** Each row becomes a ``telemetry`` event whose event_id is the UUID5 of
-   its telemetry id, inserted unless that id is stored already (``event_ids``, as consume does).
+4. **What is new, inserted.** Each row becomes a ``telemetry`` event of the project whose event_id is
+   the UUID5 of its telemetry id, inserted unless the project stores that id already (``event_ids``,
+   as consume does).
+
+Persons erased and suppressed in the project (``DELETE /v1/persons/{user_id}``) are left out, as
+consume drops their events: their CRM rows are not loaded, their telemetry is not inserted, and any
+of it still stored is removed. One import runs at a time (``users_next`` and ``telemetry_import``
+are work tables shared by every project).
 
 Why this and not the Reports Backend's delete-the-window-then-insert: rows that did not change are
 never deleted, so a report over the window never sees it emptied while an import runs, and a
@@ -33,7 +40,8 @@ progress from it; the layer itself shows nothing).
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterable, Iterator
+import re
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -46,6 +54,9 @@ from eventlens.event_removal import remove_events
 from eventlens.warehouse import Warehouse
 
 DEFAULT_BATCH_ROWS = 200_000
+# A project id as it may appear in DDL, which takes no bound parameters (REPLACE PARTITION): checked
+# against this before it is written into a statement.
+PROJECT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 Progress = Callable[[str, int], None]  # (stage, rows so far)
 # Beyond any event timestamp: the window's ends when none is given.
 _EARLIEST = datetime(1970, 1, 1)
@@ -102,19 +113,22 @@ _FIELDS = (
     "event_id, user_id, ts, prosthesis_type, muscle_group, "
     "signal_frequency, signal_duration, signal_amplitude"
 )
-_KNOWN_USERS = "SELECT toString(user_id) FROM users"
+_KNOWN_USERS = "SELECT toString(user_id) FROM users WHERE project_id = {project:String}"
 
-# Stored imported rows the import removes: gone from or changed in the window, changed anywhere
-# (a row that moved out of the window), or of a user the CRM no longer has.
+# The project's stored imported rows the import removes: gone from or changed in the window, changed
+# anywhere (a row that moved out of the window), of a user the project's CRM no longer has, or of a
+# suppressed person.
 _STALE = f"""
-INSERT INTO events_removed (event_id, user_id, day, source)
-SELECT event_id, user_id, toDate(ts), 'telemetry'
+INSERT INTO events_removed (project_id, event_id, user_id, day, source)
+SELECT project_id, event_id, user_id, toDate(ts), 'telemetry'
 FROM telemetry_events
-WHERE telemetry_id IS NOT NULL
+WHERE project_id = {{project:String}}
+  AND telemetry_id IS NOT NULL
   AND (
       (({_IN_WINDOW}) OR event_id IN (SELECT event_id FROM telemetry_import_events))
       AND ({_FIELDS}) NOT IN (SELECT {_FIELDS} FROM telemetry_import_events)
       OR user_id NOT IN ({_KNOWN_USERS})
+      OR has({{suppressed:Array(String)}}, user_id)
   )
 """
 
@@ -126,19 +140,30 @@ _PROPERTIES = """toJSONString(CAST(
 ))"""
 
 _NEW_EVENTS = f"""
-SELECT event_id, user_id, 'signal' AS event_type, ts, 'telemetry' AS source, {_PROPERTIES} AS properties,
-       now64(3, 'UTC') AS received_at
+SELECT {{project:String}} AS project_id, event_id, user_id, 'signal' AS event_type, ts, 'telemetry' AS source,
+       {_PROPERTIES} AS properties, now64(3, 'UTC') AS received_at
 FROM telemetry_import_events
 WHERE user_id IN ({_KNOWN_USERS})
+  AND NOT has({{suppressed:Array(String)}}, user_id)
   AND event_id NOT IN (
-      SELECT event_id FROM event_ids WHERE event_id IN (SELECT event_id FROM telemetry_import_events)
+      SELECT event_id FROM event_ids
+      WHERE project_id = {{project:String}}
+        AND event_id IN (SELECT event_id FROM telemetry_import_events)
   )
 """
 _INSERT_NEW = (
-    "INSERT INTO events (event_id, user_id, event_type, ts, source, properties, received_at) "
+    "INSERT INTO events (project_id, event_id, user_id, event_type, ts, source, properties, received_at) "
     + _NEW_EVENTS
     + " SETTINGS parallel_view_processing = 1"
 )
+
+# A person's CRM rows: named by either of the CRM's ids (the numeric one is what their telemetry
+# events carry as user_id).
+_CRM_PERSON = (
+    "project_id = {project:String} AND (toString(user_id) = {user_id:String} OR user_uuid = {user_id:String})"
+)
+_COUNT_CRM_PERSON = f"SELECT count() AS n FROM users FINAL WHERE {_CRM_PERSON}"
+_ERASE_CRM_PERSON = (f"DELETE FROM users WHERE {_CRM_PERSON}", f"DELETE FROM users_next WHERE {_CRM_PERSON}")
 
 
 @dataclass(frozen=True)
@@ -157,44 +182,90 @@ def import_postgres(
     telemetry_end_ts: datetime | None = None,
     batch_rows: int = DEFAULT_BATCH_ROWS,
     progress: Progress | None = None,
+    *,
+    project_id: str,
+    suppressed: Collection[str] = (),
 ) -> ImportResult:
-    """Import users and a window of telemetry (the whole table when no bound is given); see the
-    module doc for what each step guarantees. Naive datetimes are UTC; the end is exclusive."""
+    """Import users and a window of telemetry (the whole table when no bound is given) into
+    ``project_id``, leaving out the project's ``suppressed`` persons (user ids); see the module doc
+    for what each step guarantees. Naive datetimes are UTC; the end is exclusive."""
+    check_project_id(project_id)
     start = _naive_utc(telemetry_start_ts) or _EARLIEST
     end = _naive_utc(telemetry_end_ts) or _LATEST
     if start >= end:
         raise ValueError("telemetry_start_ts must be before telemetry_end_ts")
-    users = reload_users(warehouse, crm_dsn, batch_rows, progress)
+    left_out = sorted(suppressed)
+    users = reload_users(warehouse, crm_dsn, batch_rows, progress, project_id=project_id, suppressed=left_out)
     read = stage_telemetry(warehouse, telemetry_dsn, start, end, batch_rows, progress)
-    warehouse.command(_STALE, {"start": start, "end": end})
+    scope = {"project": project_id, "suppressed": left_out}
+    warehouse.command(_STALE, {**scope, "start": start, "end": end})
     removed = remove_events(warehouse)
     if progress is not None:
         progress("removed", removed)
-    inserted = int(warehouse.query(f"SELECT count() AS n FROM ({_NEW_EVENTS})").column("n")[0].as_py())
+    counted = warehouse.query(f"SELECT count() AS n FROM ({_NEW_EVENTS})", scope)
+    inserted = int(counted.column("n")[0].as_py())
     if inserted:
-        warehouse.command(_INSERT_NEW)
+        warehouse.command(_INSERT_NEW, scope)
     if progress is not None:
         progress("inserted", inserted)
     warehouse.command("TRUNCATE TABLE telemetry_import")
     return ImportResult(users=users, telemetry_read=read, removed=removed, inserted=inserted)
 
 
+def check_project_id(project_id: str) -> str:
+    """``project_id`` when it may be written into DDL (``PROJECT_ID``); ValueError otherwise."""
+    if not PROJECT_ID.fullmatch(project_id):
+        raise ValueError("project id: 1 to 64 letters, digits, '_' or '-'")
+    return project_id
+
+
 def reload_users(
-    warehouse: Warehouse, crm_dsn: str, batch_rows: int = DEFAULT_BATCH_ROWS, progress: Progress | None = None
+    warehouse: Warehouse,
+    crm_dsn: str,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    progress: Progress | None = None,
+    *,
+    project_id: str,
+    suppressed: Collection[str] = (),
 ) -> int:
-    """Replace ``users`` with the CRM's users in one atomic swap; returns how many there are."""
+    """Replace the project's partition of ``users`` with the CRM's users (but the ``suppressed``) in
+    one atomic step; returns how many there are now."""
+    partition = _partition_literal(project_id)
     warehouse.command("TRUNCATE TABLE users_next")
     loaded = 0
     read = _stage_progress("users", progress)
+    left_out = pa.array(sorted(suppressed), pa.string())
     for batch in _copy_batches(crm_dsn, _USERS_COPY, None, _USER_COLUMNS, batch_rows, read, newlines=True):
         for column in ("registration_ts", "registered_at"):
             moments = pc.cast(batch.column(column), pa.timestamp("us", tz="UTC"))
             batch = batch.set_column(batch.schema.get_field_index(column), column, moments)
+        if len(left_out):
+            named = pc.or_(
+                pc.is_in(pc.cast(batch.column("user_id"), pa.string()), value_set=left_out),
+                pc.is_in(batch.column("user_uuid"), value_set=left_out),
+            )
+            batch = batch.filter(pc.invert(named))
+        batch = batch.append_column("project_id", pa.array([project_id] * batch.num_rows, pa.string()))
         warehouse.insert_arrow("users_next", batch)
         loaded += batch.num_rows
-    warehouse.command("EXCHANGE TABLES users AND users_next")
+    if loaded:
+        warehouse.command(f"ALTER TABLE users REPLACE PARTITION {partition} FROM users_next")
+    else:  # REPLACE PARTITION refuses an empty source; no users (left) in the CRM, none in the project
+        warehouse.command(f"ALTER TABLE users DROP PARTITION {partition}")
     warehouse.command("TRUNCATE TABLE users_next")
     return loaded
+
+
+def erase_person_from_crm(warehouse: Warehouse, project_id: str, user_id: str) -> int:
+    """Erase a person's imported CRM rows from a project (named by the CRM's numeric user id, as their
+    telemetry events name them, or by its user UUID); returns how many users were removed. Another
+    project's CRM rows, of the same ids or not, are never touched. A re-import leaves the person out
+    while they are suppressed (``import_postgres``'s ``suppressed``)."""
+    params = {"project": project_id, "user_id": user_id}
+    removed = int(warehouse.query(_COUNT_CRM_PERSON, params).column("n")[0].as_py())
+    for statement in _ERASE_CRM_PERSON:  # users_next too: it holds a CRM copy while an import runs
+        warehouse.command(statement, params)
+    return removed
 
 
 def stage_telemetry(
@@ -259,6 +330,12 @@ def _copy_batches(
             yield pa.Table.from_batches(pending)
         if on_read is not None:
             on_read(read)
+
+
+def _partition_literal(project_id: str) -> str:
+    """The project's partition of ``users`` as a DDL literal (``PARTITION BY project_id``). DDL takes no
+    bound parameters; the id is checked against ``PROJECT_ID`` (no quote or backslash can pass)."""
+    return f"'{check_project_id(project_id)}'"
 
 
 def _stage_progress(stage: str, progress: Progress | None) -> Callable[[int], None] | None:
