@@ -23,16 +23,19 @@ import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pyarrow as pa
+
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from eventlens.components import Components  # noqa: E402
+from eventlens.keys import DEFAULT_PROJECT, ensure_default_project, open_key_store  # noqa: E402
 from eventlens.ml import predict  # noqa: E402
 from eventlens.ml.contracts import (  # noqa: E402
     EvaluateRequest,
     EvaluateResult,
-    PipelineInput,
+    ProjectRun,
     PromoteRequest,
     SnapshotRequest,
     TrainRequest,
@@ -48,6 +51,7 @@ EVENTS_PER_SHOPPER = 205  # what the generator produces on average over a year
 END = datetime(2026, 3, 1, tzinfo=UTC)
 LAST_DAY = date(2026, 2, 28)
 INSERT_BATCH = 1_000_000
+PROJECT = DEFAULT_PROJECT  # the events' project; the predict requests carry its secret key
 
 
 def main() -> None:
@@ -59,6 +63,11 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="eventlens-bench-ml-") as home:
         settings = Settings(EVENTLENS_HOME=Path(home), CLICKHOUSE_DATABASE="bench_ml")
+        # The predict requests carry the default project's secret key; no rate limit (a bench).
+        settings = settings.model_copy(update={"rate_limit_per_ip": 0, "rate_limit_per_key": 0})
+        made = ensure_default_project(open_key_store(settings))
+        assert made is not None  # a new home
+        secret = made[2]
         parts = Components(settings)
         shoppers = max(100, args.events // EVENTS_PER_SHOPPER)
         started = time.perf_counter()
@@ -69,7 +78,9 @@ def main() -> None:
         )
 
         started = time.perf_counter()
-        exported = export_events(parts.warehouse, parts.objects, PipelineInput(until=LAST_DAY))
+        exported = export_events(
+            parts.warehouse, parts.objects, ProjectRun(project_id=PROJECT, until=LAST_DAY)
+        )
         seconds = time.perf_counter() - started
         print(
             f"export:    {exported.rows:,} rows in {len(exported.files)} day partitions in {seconds:.1f} s "
@@ -77,7 +88,7 @@ def main() -> None:
         )
 
         started = time.perf_counter()
-        snapshot = build_snapshots(parts.objects, SnapshotRequest(as_of=None), settings)
+        snapshot = build_snapshots(parts.objects, SnapshotRequest(project_id=PROJECT, as_of=None), settings)
         dates = len(snapshot.training_dates)
         print(
             f"snapshot:  {snapshot.training_rows:,} training rows over {dates} dates "
@@ -86,12 +97,14 @@ def main() -> None:
         )
 
         started = time.perf_counter()
-        trained = run_step(parts.objects, TrainRequest(training_key=snapshot.training_key), settings)
+        trained = run_step(
+            parts.objects, TrainRequest(project_id=PROJECT, training_key=snapshot.training_key), settings
+        )
         train_s = time.perf_counter() - started
         assert isinstance(trained, TrainResult)  # run_step answers each request with its own result
         evaluation = run_step(
             parts.objects,
-            EvaluateRequest(version=trained.version, training_key=snapshot.training_key),
+            EvaluateRequest(project_id=PROJECT, version=trained.version, training_key=snapshot.training_key),
             settings,
         )
         assert isinstance(evaluation, EvaluateResult)
@@ -105,10 +118,10 @@ def main() -> None:
         )
         run_step(
             parts.objects,
-            PromoteRequest(version=trained.version, roc_auc=evaluation.candidate_roc_auc),
+            PromoteRequest(project_id=PROJECT, version=trained.version, roc_auc=evaluation.candidate_roc_auc),
             settings,
         )
-        bench_predict(parts, args.requests)
+        bench_predict(parts, secret, args.requests)
         parts.close()
 
 
@@ -123,18 +136,20 @@ def load_shoppers(parts: Components, shoppers: int, seed: int) -> int:
                 break
         if not batch:
             return stored
-        parts.warehouse.insert_arrow("events", warehouse_rows(batch, received_at=END))
+        rows = warehouse_rows(batch, received_at=END)
+        rows = rows.append_column("project_id", pa.array([PROJECT] * rows.num_rows, pa.string()))
+        parts.warehouse.insert_arrow("events", rows)
         stored += len(batch)
 
 
-def bench_predict(parts: Components, requests: int) -> None:
+def bench_predict(parts: Components, secret: str, requests: int) -> None:
     from eventlens.manifest import HttpRoute, load_manifest
     from eventlens_tools.local.apigw import http_api_event
     from eventlens_tools.local.invoke import LocalFunction
 
     function = LocalFunction(load_manifest()["predict"], parts=parts)
     route = HttpRoute("POST", "/predict")
-    predictor = predict.load_predictor(parts.objects)
+    predictor = predict.load_predictor(parts.objects, PROJECT)
     users = predictor.user_ids
     rng = random.Random(1)
 
@@ -144,7 +159,7 @@ def bench_predict(parts: Components, requests: int) -> None:
             "POST",
             "/predict",
             "service=context_aware",
-            [("content-type", "application/json")],
+            [("content-type", "application/json"), ("authorization", f"Bearer {secret}")],
             body,
             route,
             {},

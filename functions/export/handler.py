@@ -1,10 +1,15 @@
-"""export: Step Functions task (and nightly schedule) → the warehouse's new days as Parquet partitions."""
+"""export: Step Functions tasks → the projects an execution trains, and one project's new days as
+Parquet partitions.
+
+The state machine names the step in ``action`` ("projects", "export"); each is one domain function of
+``eventlens.ml.export`` with its own input and output model.
+"""
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from eventlens.components import Components
-from eventlens.ml.contracts import PipelineInput
-from eventlens.ml.export import export_events
+from eventlens.ml.contracts import ExportSummary, export_step
+from eventlens.ml.export import run_step
 from eventlens.observability import count, logger, metrics
 from eventlens.settings import get_settings
 
@@ -14,15 +19,9 @@ parts = Components(get_settings())  # opened on first use; the local runtime han
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    result = export_events(
-        parts.warehouse,
-        parts.objects,
-        PipelineInput.model_validate(event or {}),
-        parts.settings.export_part_rows,
-    )
-    count("EventsExported", result.rows)
-    logger.info(
-        "export done",
-        extra={"rows": result.rows, "files": len(result.files), "watermark": str(result.watermark)},
-    )
-    return result.summary().model_dump(mode="json")
+    step = export_step.validate_python(event)
+    result = run_step(parts.warehouse, parts.objects, step, parts.settings)
+    if isinstance(result, ExportSummary):
+        count("EventsExported", result.rows)
+    logger.info(f"{step.action} done", extra=result.model_dump(mode="json"))
+    return result.model_dump(mode="json")

@@ -1,4 +1,5 @@
-"""snapshot: Step Functions task → training and daily feature snapshots from the exported Parquet."""
+"""snapshot: Step Functions task → one project's training and daily feature snapshots from its
+exported Parquet."""
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -13,6 +14,13 @@ parts = Components(get_settings())  # opened on first use; the local runtime han
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    result = build_snapshots(parts.objects, SnapshotRequest.model_validate(event), parts.settings)
-    logger.info("snapshots built", extra=result.model_dump(mode="json", exclude={"training_dates"}))
+    request = SnapshotRequest.model_validate(event)
+    result = build_snapshots(parts.objects, request, parts.settings)
+    logger.info(
+        "snapshots built",
+        extra={
+            "project_id": request.project_id,
+            **result.model_dump(mode="json", exclude={"training_dates"}),
+        },
+    )
     return result.model_dump(mode="json")

@@ -12,27 +12,38 @@ import pyarrow.parquet as pq
 import pytest
 
 from eventlens.components import Components
-from eventlens.ml.contracts import PipelineInput
+from eventlens.keys import DEFAULT_PROJECT
+from eventlens.ml.contracts import ProjectRun
 from eventlens.ml.export import (
     MANIFESTS,
     PREFIX,
     WATERMARK_KEY,
     export_events,
     partition_keys,
-    read_watermark,
 )
+from eventlens.ml.export import read_watermark as project_watermark
+from eventlens.ml.layout import ProjectObjects
 from eventlens.objectstore import LocalObjectStore, ObjectStore
-from tests.ml.conftest import LAST_DAY
+from tests.ml.conftest import LAST_DAY, in_project
 
 FIRST = LAST_DAY - timedelta(days=20)
 
 
+def default_run(**fields: object) -> ProjectRun:
+    """An export request of the default project."""
+    return ProjectRun.model_validate({"project_id": DEFAULT_PROJECT, **fields})
+
+
+def read_watermark(objects: ObjectStore) -> date | None:
+    return project_watermark(ProjectObjects(objects, DEFAULT_PROJECT))
+
+
 @pytest.fixture
 def loaded(components: Components, shopper_rows: pa.Table) -> Components:
-    """The last three weeks of the shoppers' events in this test's warehouse."""
+    """The last three weeks of the shoppers' events in this test's warehouse (the default project)."""
     days = pc.cast(shopper_rows.column("ts"), pa.date32())
     recent = shopper_rows.filter(pc.greater_equal(days, pa.scalar(FIRST, pa.date32())))
-    components.warehouse.insert_arrow("events", recent)
+    components.warehouse.insert_arrow("events", in_project(recent))
     return components
 
 
@@ -61,10 +72,10 @@ def test_export_writes_one_partition_per_day_with_a_manifest(loaded: Components)
     stored = loaded.warehouse.query("SELECT count() AS n FROM events").column("n")[0].as_py()
 
     # When they are exported through the last day
-    result = export_events(loaded.warehouse, loaded.objects, PipelineInput(until=LAST_DAY))
+    result = export_events(loaded.warehouse, loaded.objects, default_run(until=LAST_DAY))
 
     # Then every event is in exactly one day partition, and the manifest says what the run holds
-    keys = partition_keys(loaded.objects)
+    keys = partition_keys(ProjectObjects(loaded.objects, DEFAULT_PROJECT))
     assert result.rows == stored
     assert {k.split("/")[2] for k in keys} == {f"date={FIRST + timedelta(days=i)}" for i in range(21)}
     table = pa.concat_tables(pq.read_table(io.BytesIO(loaded.objects.get(k))) for k in keys)
@@ -78,7 +89,7 @@ def test_export_writes_one_partition_per_day_with_a_manifest(loaded: Components)
 
 def test_rerun_over_the_same_range_writes_byte_identical_objects(loaded: Components) -> None:
     # Given a finished export of a range
-    request = PipelineInput(start=FIRST, until=LAST_DAY)
+    request = default_run(start=FIRST, until=LAST_DAY)
     export_events(loaded.warehouse, loaded.objects, request)
     first = snapshot_of(loaded.objects)
 
@@ -94,14 +105,14 @@ def test_duplicates_in_the_warehouse_are_exported_once(loaded: Components, shopp
     one_day = {"d": LAST_DAY}
     day_rows = loaded.warehouse.query("SELECT count() AS n FROM events FINAL WHERE day = {d:Date}", one_day)
     again = loaded.warehouse.query(
-        "SELECT event_id, user_id, event_type, ts, source, properties, received_at FROM events "
+        "SELECT project_id, event_id, user_id, event_type, ts, source, properties, received_at FROM events "
         "WHERE day = {d:Date}",
         one_day,
     )
     loaded.warehouse.insert_arrow("events", again)
 
     # When that day is exported
-    result = export_events(loaded.warehouse, loaded.objects, PipelineInput(start=LAST_DAY, until=LAST_DAY))
+    result = export_events(loaded.warehouse, loaded.objects, default_run(start=LAST_DAY, until=LAST_DAY))
 
     # Then each event is in the partition once
     assert result.rows == day_rows.column("n")[0].as_py()
@@ -110,12 +121,12 @@ def test_duplicates_in_the_warehouse_are_exported_once(loaded: Components, shopp
 def test_incremental_export_starts_after_the_watermark(loaded: Components) -> None:
     # Given an export through the middle of the range
     middle = FIRST + timedelta(days=10)
-    export_events(loaded.warehouse, loaded.objects, PipelineInput(until=middle))
+    export_events(loaded.warehouse, loaded.objects, default_run(until=middle))
     before = snapshot_of(loaded.objects)
 
     # When the next (scheduled) run exports through the last day, and one more runs after it
-    result = export_events(loaded.warehouse, loaded.objects, PipelineInput(until=LAST_DAY))
-    idle = export_events(loaded.warehouse, loaded.objects, PipelineInput(until=LAST_DAY))
+    result = export_events(loaded.warehouse, loaded.objects, default_run(until=LAST_DAY))
+    idle = export_events(loaded.warehouse, loaded.objects, default_run(until=LAST_DAY))
 
     # Then the second run wrote only the days after the watermark, and the third nothing
     assert (result.start, result.end, result.watermark) == (middle + timedelta(days=1), LAST_DAY, LAST_DAY)
@@ -131,13 +142,13 @@ def test_crashed_export_leaves_only_whole_objects_and_a_rerun_completes_it(
 ) -> None:
     # Given the objects a clean export writes
     clean = LocalObjectStore(tmp_path / "clean")
-    export_events(loaded.warehouse, clean, PipelineInput(until=LAST_DAY))
+    export_events(loaded.warehouse, clean, default_run(until=LAST_DAY))
     expected = snapshot_of(clean)
 
     # When an export dies on its n-th object write
     with pytest.raises(SystemExit):
         crashing = CrashingStore(loaded.objects, crash_on_put)
-        export_events(loaded.warehouse, crashing, PipelineInput(until=LAST_DAY))
+        export_events(loaded.warehouse, crashing, default_run(until=LAST_DAY))
 
     # Then what is visible is whole (each part identical to the clean run's), and no manifest or
     # watermark claims the run happened
@@ -149,7 +160,7 @@ def test_crashed_export_leaves_only_whole_objects_and_a_rerun_completes_it(
     assert not [p for p in (loaded.settings.objects_path).rglob(".tmp-*")]
 
     # And the next run writes exactly what the clean run wrote
-    export_events(loaded.warehouse, loaded.objects, PipelineInput(until=LAST_DAY))
+    export_events(loaded.warehouse, loaded.objects, default_run(until=LAST_DAY))
     assert snapshot_of(loaded.objects) == expected
 
 
@@ -166,9 +177,9 @@ def test_export_to_an_s3_bucket(loaded: Components) -> None:
         bucket = S3ObjectStore("eventlens-data", client=s3)
 
         # When the export writes there, twice over the same range
-        export_events(loaded.warehouse, bucket, PipelineInput(start=FIRST, until=LAST_DAY))
+        export_events(loaded.warehouse, bucket, default_run(start=FIRST, until=LAST_DAY))
         first = snapshot_of(bucket)
-        export_events(loaded.warehouse, bucket, PipelineInput(start=FIRST, until=LAST_DAY))
+        export_events(loaded.warehouse, bucket, default_run(start=FIRST, until=LAST_DAY))
 
         # Then the bucket holds the same partitions, byte for byte, and the watermark
         assert len([k for k in first if k.endswith(".parquet")]) == 21

@@ -4,6 +4,7 @@ handed, neither the other's."""
 from __future__ import annotations
 
 from eventlens.components import Components
+from eventlens.keys import DEFAULT_PROJECT
 from eventlens.ml.contracts import PipelineInput
 from eventlens_tools.http_client import EventlensClient
 from eventlens_tools.local.pipeline import run_pipeline
@@ -21,11 +22,13 @@ def test_the_pipeline_runs_beside_a_serving_runtime_and_each_keeps_its_component
     client = EventlensClient(runtime.url, key=TEST_SECRET_KEY)
     try:
         # When the pipeline runs in the same process on other components, whose warehouse is empty
-        run = run_pipeline(components.settings, PipelineInput(until=LAST_DAY), parts=components)
+        request = PipelineInput(project_id=DEFAULT_PROJECT, until=LAST_DAY)
+        run = run_pipeline(components.settings, request, parts=components)
 
         # Then its steps used the components handed to it: export found nothing, snapshot failed
-        assert run.states == ["Export", "Snapshot", "PipelineFailed"]
-        assert run.invocations == [("export", "ok"), ("snapshot", "NotEnoughHistory")]
+        assert run.states[2:5] == ["Export", "Snapshot", "ProjectNotTrained"]
+        assert run.states[-1] == "PipelineFailed"
+        assert run.invocations == [("export", "ok"), ("export", "ok"), ("snapshot", "NotEnoughHistory")]
         # And the runtime still answers from its own: the shoppers' likeliest buyers
         status, body = client.get("/users", limit=3)
         assert status == 200 and len(body["users"]) == 3

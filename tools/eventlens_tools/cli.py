@@ -119,11 +119,12 @@ def build_parser() -> argparse.ArgumentParser:
     pipeline = command(
         "pipeline",
         "run the ML pipeline's state machine on this machine",
-        "Runs state_machines/ml_pipeline.asl.json (export, snapshot, train, evaluate, promote) with\n"
-        "moto's Step Functions executor and the real handlers, showing each state as it runs. Trained\n"
-        "again on the same snapshot, it reuses the registered model version.",
+        "Runs state_machines/ml_pipeline.asl.json (export, snapshot, train, evaluate, promote) for one\n"
+        "project with moto's Step Functions executor and the real handlers, showing each state as it\n"
+        "runs. Trained again on the same snapshot, it reuses the registered model version.",
     )
     pipeline.add_argument("action", choices=["run"], help="what to do (run: one execution)")
+    pipeline.add_argument("--project", default="default", help="the project to train (default: default)")
     pipeline.add_argument("--until", help="last day to export, YYYY-MM-DD (default: yesterday, UTC)")
     pipeline.add_argument(
         "--start", help="re-export from this day, YYYY-MM-DD (default: the day after the watermark)"
@@ -198,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         return _import_postgres(Settings(), crm_dsn, telemetry_dsn, args.start, args.end, args.project)
     if args.command == "pipeline":
-        return _pipeline(Settings(), args.until, args.start)
+        return _pipeline(Settings(), args.project, args.until, args.start)
     if args.command == "build":
         return _build(args.no_deps, args.dist)
     if args.command in ("projects", "keys", "persons"):
@@ -257,12 +258,18 @@ def _build(no_deps: bool, dist: str | None) -> int:
     return 1 if problems else 0
 
 
-def _pipeline(settings: Settings, until: str | None, start: str | None) -> int:
+def _pipeline(settings: Settings, project: str, until: str | None, start: str | None) -> int:
+    from pydantic import ValidationError
+
     from eventlens.ml.contracts import PipelineInput
     from eventlens_tools.local.pipeline import run_ml_pipeline
     from eventlens_tools.progress import StateLog
 
-    request = PipelineInput.model_validate({"until": until, "start": start})
+    try:
+        request = PipelineInput.model_validate({"project_id": project, "until": until, "start": start})
+    except ValidationError as exc:
+        print(f"pipeline: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}", file=sys.stderr)
+        return 2
     result = run_ml_pipeline(settings, sys.stdout, request, on_state=StateLog("pipeline"))
     return 0 if result["status"] == "SUCCEEDED" else 1
 

@@ -3,7 +3,8 @@ drives the definition, and its Task states reach our real handlers through the l
 
 Nothing here interprets ASL: the definition deployed by infra/ is the one executed, read by the same
 ``eventlens.manifest.load_state_machines`` and filled by the same ``fill_function_arns``, with local
-function ARNs. ``eventlens pipeline run`` and ``eventlens demo`` call this.
+function ARNs. ``eventlens pipeline run`` and ``eventlens demo`` call this, for one project (the
+``default`` one unless told); the nightly schedule's input ``{}`` runs every project with events.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from eventlens.components import Components
+from eventlens.keys import DEFAULT_PROJECT
 from eventlens.manifest import fill_function_arns, load_manifest, load_state_machines
 from eventlens.ml.contracts import PipelineInput
 from eventlens.settings import Settings
@@ -27,6 +29,7 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"
 _ENTERED = (
     "TaskStateEntered",
+    "MapStateEntered",
     "ChoiceStateEntered",
     "PassStateEntered",
     "FailStateEntered",
@@ -37,12 +40,19 @@ _ENTERED = (
 @dataclass
 class PipelineRun:
     status: str  # SUCCEEDED, FAILED, TIMED_OUT, ABORTED
-    states: list[str]  # in the order they were entered
+    states: list[str]  # in the order they were entered (a Map's states once per project)
+    # The execution's output; for a failed one, what it held when it entered its Fail state.
     output: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     cause: str | None = None
     invocations: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
+
+    @property
+    def runs(self) -> dict[str, dict[str, Any]]:
+        """Each project's pass (``export``, ``snapshot``, ``training``, …, ``trained``), by project."""
+        runs = self.output.get("outcome", {}).get("runs", [])
+        return {run["project_id"]: run for run in runs}
 
 
 def definition(arns: dict[str, str], name: str = STATE_MACHINE) -> dict[str, Any]:
@@ -63,7 +73,8 @@ def run_pipeline(
     on_state: Callable[[str], None] | None = None,
 ) -> PipelineRun:
     """Start one execution of the ML pipeline and wait for it; ``on_state`` is told each state's name
-    as the execution enters it.
+    as the execution enters it. ``request`` names the project (default: every project with events,
+    as the nightly schedule's ``{}``).
 
     The handlers are handed ``parts`` when given (a test's, or a runtime's serving in this process),
     otherwise new ones for ``settings``, closed after the run.
@@ -126,7 +137,7 @@ def _execute(
     execution = sfn.start_execution(
         stateMachineArn=machine,
         name=f"local-{uuid.uuid4().hex[:12]}",
-        input=request.model_dump_json(),
+        input=request.model_dump_json(exclude_none=True),
     )["executionArn"]
     deadline = time.monotonic() + timeout_s
     described = sfn.describe_execution(executionArn=execution)
@@ -143,13 +154,20 @@ def _execute(
             on_state(state)
     failed = [e.get("executionFailedEventDetails", {}) for e in events if e["type"] == "ExecutionFailed"]
     failure = failed[0] if failed else {}
+    output = described.get("output") or _fail_state_input(events)
     return PipelineRun(
         status=described["status"],
         states=states,
-        output=json.loads(described.get("output") or "{}"),
+        output=json.loads(output or "{}"),
         error=described.get("error") or failure.get("error"),
         cause=described.get("cause") or failure.get("cause"),
     )
+
+
+def _fail_state_input(events: list[dict[str, Any]]) -> str | None:
+    """What a failed execution held when it entered its Fail state (its output is empty)."""
+    entered = [e["stateEnteredEventDetails"] for e in events if e["type"] == "FailStateEntered"]
+    return entered[-1].get("input") if entered else None
 
 
 def _tell_states(sfn: Any, execution: str, told: int, on_state: Callable[[str], None]) -> int:
@@ -167,20 +185,43 @@ def run_ml_pipeline(
     request: PipelineInput | None = None,
     on_state: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """The pipeline on the warehouse's events, then the predict routes; prints what they answer."""
+    """The pipeline on the warehouse's events of one project (``default`` unless ``request`` names
+    another), then its predictions; prints what they answer."""
+    request = request or PipelineInput(project_id=DEFAULT_PROJECT)
     run = run_pipeline(settings, request, on_state=on_state)
     out.write(
         f"\nML pipeline (state machine {STATE_MACHINE}, moto's executor, real handlers): "
         f"{run.status} in {run.seconds:.1f} s\n  states: {' → '.join(run.states)}\n"
     )
+    projects = {name: _project_report(settings, name, result, out) for name, result in run.runs.items()}
     if run.status != "SUCCEEDED":
         failed = run.output.get("error") or {"error": run.error, "cause": run.cause}
-        out.write(f"  failed: {json.dumps(failed)[:600]}\n")
-        return {"status": run.status, "states": run.states, "error": failed}
-    export, snapshot, training = run.output["export"], run.output["snapshot"], run.output["training"]
-    evaluation, promotion = run.output["evaluation"], run.output["promotion"]
+        if not run.runs:
+            out.write(f"  failed: {json.dumps(failed)[:600]}\n")
+        summary: dict[str, Any] = {"status": run.status, "states": run.states, "error": failed}
+        return {**summary, "projects": projects}
+    if request.project_id is not None and request.project_id in projects:
+        # One project asked for: its figures at the top level, as the demo prints them.
+        return {
+            "status": run.status,
+            "states": run.states,
+            "seconds": run.seconds,
+            **projects[request.project_id],
+        }
+    return {"status": run.status, "states": run.states, "seconds": run.seconds, "projects": projects}
+
+
+def _project_report(settings: Settings, project: str, result: dict[str, Any], out: TextIO) -> dict[str, Any]:
+    """Print one project's pass through the pipeline; returns its figures."""
+    if not result.get("trained"):
+        error = result.get("error") or {}
+        out.write(f"  project {project}: not trained: {json.dumps(error)[:600]}\n")
+        return {"trained": False, "error": error}
+    export, snapshot, training = result["export"], result["snapshot"], result["training"]
+    evaluation, promotion = result["evaluation"], result["promotion"]
     metrics = training["metrics"]
     out.write(
+        f"  project {project}\n"
         f"  export: {export['rows']:,} rows in {export['files']} files, watermark {export['watermark']}\n"
         f"  snapshot as of {snapshot['as_of']}: {snapshot['training_rows']:,} training rows over "
         f"{len(snapshot['training_dates'])} dates ({snapshot['positive_rate']:.1%} buy within the horizon), "
@@ -193,7 +234,7 @@ def run_ml_pipeline(
         f"amount MAE {metrics['amount_mae']:.2f} (RMSE {metrics['amount_rmse']:.2f})\n"
         f"  promoted: {promotion.get('promoted') or 'no, ' + str(evaluation['current']) + ' stays'}\n"
     )
-    top = _top_users(settings, 5)
+    top = _top_users(settings, project, 5)
     out.write("  likeliest buyers (GET /users?limit=5):\n")
     for user in top:
         f = user["features"]
@@ -202,33 +243,24 @@ def run_ml_pipeline(
             f"~{f['next_purchase_amount_pred']:.0f}  (last seen {f['days_since_last']:.0f} d ago)\n"
         )
     return {
-        "status": run.status,
-        "states": run.states,
+        "trained": True,
         "metrics": metrics,
         "evaluation": evaluation,
         "promotion": promotion,
         "top_users": top,
-        "seconds": run.seconds,
     }
 
 
-def _top_users(settings: Settings, limit: int) -> list[dict[str, Any]]:
-    """``GET /users`` through the predict function's handler, as API Gateway would call it."""
-    from eventlens.keys import open_key_store
-    from eventlens.manifest import HttpRoute
-    from eventlens_tools.local.apigw import http_api_event, http_response
-    from eventlens_tools.local.invoke import LocalFunction
-    from eventlens_tools.local.projects import default_project_keys
+def _top_users(settings: Settings, project: str, limit: int) -> list[dict[str, Any]]:
+    """What ``GET /users?limit=…`` answers the project's secret keys (the predict routes' domain call:
+    this command holds no project's key)."""
+    from eventlens.ml import predict
 
     parts = Components(settings)
     try:
-        function = LocalFunction(load_manifest()["predict"], parts=parts)
-        secret = default_project_keys(open_key_store(settings), settings.home_dir).secret_key
-        headers = [("authorization", f"Bearer {secret}")]
-        event = http_api_event(
-            "GET", "/users", f"limit={limit}", headers, b"", HttpRoute("GET", "/users"), {}
-        )
-        status, _, body = http_response(function.invoke(event))
-        return json.loads(body)["users"] if status == 200 else []
+        predictor = predict.load_predictor(parts.objects, project)
+        return [user.model_dump(mode="json") for user in predict.users_page(predictor, 0, limit).users]
+    except predict.ModelUnavailable:
+        return []
     finally:
         parts.close()

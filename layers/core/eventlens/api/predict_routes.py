@@ -1,5 +1,9 @@
 """Predict routes of AnModel's Models API: ``/services``, ``/users``, ``/predict``.
 
+Each serves the caller's project (from its key): its promoted model and its daily snapshot's users.
+A project without a promoted model answers as an install without one did (503, and ``/services``
+says why).
+
 AnModel's ``GET /health`` is not registered here: the report function serves ``GET /health`` for the
 whole API (API Gateway routes are unique). Errors of these routes keep AnModel's ``{"detail": …}``
 body (404 for an unknown service, 503 while no model is promoted); bad parameters answer 422 as
@@ -15,14 +19,14 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel
 
-from eventlens.api.access import ReaderParts
+from eventlens.api.access import ReaderParts, ReaderProject
 from eventlens.api.errors import answer, answers, json_response
 from eventlens.api.parameters import PERCENT_DECODED
 from eventlens.ml import predict
 from eventlens.observability import logger
 
 router = APIGatewayHttpRouter()
-predictors = predict.PredictorCache()  # the promoted model, loaded once per warm container
+predictors = predict.PredictorCache()  # each project's promoted model, kept while the container is warm
 
 
 class AnModelError(BaseModel):
@@ -40,39 +44,44 @@ PREDICT_ANSWERS = {
 
 
 @router.get("/services")
-def get_services(parts: ReaderParts) -> predict.ServicesResponse:
-    """The prediction services and whether this container has loaded each."""
-    return predict.services(predictors, parts.objects)
+def get_services(parts: ReaderParts, project: ReaderProject) -> predict.ServicesResponse:
+    """The prediction services and whether this container has loaded each (for the caller's project)."""
+    return predict.services(predictors, parts.objects, project)
 
 
 @router.get("/users", responses={**answers(), 503: NO_MODEL})
 def get_users(
     parts: ReaderParts,
+    project: ReaderProject,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> predict.UsersResponse:
     """Users of the latest daily snapshot, likeliest buyers first, with features and predictions."""
-    return predict.users_page(predictors.get(parts.objects), offset, limit)
+    return predict.users_page(predictors.get(parts.objects, project), offset, limit)
 
 
 @router.post("/predict", responses=PREDICT_ANSWERS)
 def post_predict(
     parts: ReaderParts,
+    project: ReaderProject,
     request: predict.PredictRequest,
     service: Annotated[str | None, Query(description="service/model name")] = None,
 ) -> predict.PredictResponse:
     """Predictions for feature rows (or snapshot users); the query's service wins over the body's."""
     predict.check_service(service or request.service or predict.SERVICES[0])
-    return predict.predict_records(predictors.get(parts.objects), request.records)
+    return predict.predict_records(predictors.get(parts.objects, project), request.records)
 
 
 @router.post("/predict/<service_name>", responses=PREDICT_ANSWERS)
 def post_predict_service(
-    parts: ReaderParts, service_name: Annotated[str, PERCENT_DECODED], request: predict.PredictRequest
+    parts: ReaderParts,
+    project: ReaderProject,
+    service_name: Annotated[str, PERCENT_DECODED],
+    request: predict.PredictRequest,
 ) -> predict.PredictResponse:
     """``/predict/context_aware`` is ``/predict?service=context_aware``."""
     predict.check_service(service_name)
-    return predict.predict_records(predictors.get(parts.objects), request.records)
+    return predict.predict_records(predictors.get(parts.objects, project), request.records)
 
 
 @router.exception_handler(predict.UnknownService)

@@ -1,7 +1,10 @@
 """The pydantic models passed between the pipeline's states: each Task's input and output.
 
 A state's output lands in the execution's JSON (``ResultPath``), and the next state's
-``Parameters`` pick fields from it, so these models are the whole contract between steps.
+``Parameters`` pick fields from it, so these models are the whole contract between steps. Every
+step after the first names its project (``project_id``) and touches that project's data only; keys
+it is handed or hands on (``training_key``, ``manifest_key``) are relative to the project's root
+(``eventlens.ml.layout``).
 """
 
 from __future__ import annotations
@@ -11,16 +14,47 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from eventlens.ml.layout import PROJECT_ID_PATTERN
+
 
 class _Contract(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
-class PipelineInput(_Contract):
-    """What starts an execution (the nightly schedule sends ``{}``)."""
+ProjectId = Annotated[str, Field(pattern=PROJECT_ID_PATTERN, description="the project the step works for")]
 
+
+class PipelineInput(_Contract):
+    """What starts an execution (the nightly schedule sends ``{}``: every project, through yesterday)."""
+
+    project_id: ProjectId | None = Field(
+        default=None, description="the one project to train; default: every project with events to learn from"
+    )
     until: date | None = Field(default=None, description="last day to export; default: yesterday (UTC)")
     start: date | None = Field(default=None, description="re-export from this day instead of the watermark")
+
+
+class ProjectRun(_Contract):
+    """One project's pass through the pipeline: an item of the ``EveryProject`` Map state."""
+
+    project_id: ProjectId
+    until: date | None = Field(default=None, description="last day to export; default: yesterday (UTC)")
+    start: date | None = Field(default=None, description="re-export from this day instead of the watermark")
+
+
+class ProjectsRequest(_Contract):
+    """The first state: which projects this execution trains."""
+
+    action: Literal["projects"] = "projects"
+    request: PipelineInput = PipelineInput()
+
+
+class ProjectsResult(_Contract):
+    projects: list[ProjectRun]
+
+
+class ExportRequest(ProjectRun):
+    action: Literal["export"] = "export"
 
 
 class ExportedFile(_Contract):
@@ -65,6 +99,7 @@ class ExportResult(_Contract):
 
 
 class SnapshotRequest(_Contract):
+    project_id: ProjectId
     as_of: date | None = Field(description="the last exported day; features see events up to its end")
 
 
@@ -81,6 +116,7 @@ class SnapshotResult(_Contract):
 
 class TrainRequest(_Contract):
     action: Literal["train"] = "train"
+    project_id: ProjectId
     training_key: str
 
 
@@ -93,6 +129,7 @@ class TrainResult(_Contract):
 
 class EvaluateRequest(_Contract):
     action: Literal["evaluate"] = "evaluate"
+    project_id: ProjectId
     version: str
     training_key: str
 
@@ -109,6 +146,7 @@ class EvaluateResult(_Contract):
 
 class PromoteRequest(_Contract):
     action: Literal["promote"] = "promote"
+    project_id: ProjectId
     version: str
     roc_auc: float
 
@@ -118,5 +156,7 @@ class PromoteResult(_Contract):
     previous: str | None
 
 
+ExportStep = Annotated[ProjectsRequest | ExportRequest, Field(discriminator="action")]
+export_step = TypeAdapter(ExportStep)
 TrainingStep = Annotated[TrainRequest | EvaluateRequest | PromoteRequest, Field(discriminator="action")]
 training_step = TypeAdapter(TrainingStep)

@@ -1,10 +1,18 @@
-"""export: the warehouse's events → Parquet in object storage, one partition per day.
+"""export: one project's events in the warehouse → Parquet in object storage, one partition per day.
 
-Layout (after Hive partitioning, so Athena, DuckDB or ClickHouse's ``s3()`` read it as a table)::
+Layout under the project's root (``eventlens.ml.layout``: ``projects/<project_id>/``, or the store's
+root for the ``default`` project, whose objects stayed where they were before projects — the reasons
+are in that module), after Hive partitioning, so Athena, DuckDB or ClickHouse's ``s3()`` read it as a
+table::
 
     exports/events/date=2026-01-31/part-00000.parquet
     exports/events/_manifests/2026-01-01_2026-01-31.json   what one run wrote: rows, files, checksums
     exports/events/_watermark.json                         the last day exported
+
+Each project has its own watermark and manifests; a run reads only its project's rows
+(``project_id = {project:String}``, the leading key of ``events``), and the Parquet holds no project
+column (the object's place names its project, and the default project's bytes stay those it had).
+The pipeline's first state asks :func:`projects_to_train` which projects to run for.
 
 Guarantees:
 
@@ -27,8 +35,19 @@ from datetime import UTC, date, datetime, timedelta
 
 import pyarrow as pa
 
-from eventlens.ml.contracts import ExportedFile, ExportResult, PipelineInput
+from eventlens.ml.contracts import (
+    ExportedFile,
+    ExportRequest,
+    ExportResult,
+    ExportSummary,
+    PipelineInput,
+    ProjectRun,
+    ProjectsRequest,
+    ProjectsResult,
+)
+from eventlens.ml.layout import ProjectObjects
 from eventlens.objectstore import ObjectStore
+from eventlens.settings import Settings
 from eventlens.warehouse import Warehouse
 
 PREFIX = "exports/events"
@@ -41,26 +60,73 @@ SELECT toString(event_id) AS event_id, user_id, toString(event_type) AS event_ty
        toString(source) AS source, properties, received_at, day, toString(country) AS country,
        session_id, item, amount
 FROM events FINAL
-WHERE day >= {start:Date} AND day <= {end:Date}
+WHERE project_id = {project:String} AND day >= {start:Date} AND day <= {end:Date}
 ORDER BY day, ts, event_id
 SETTINGS do_not_merge_across_partitions_select_final = 1
 """
 # FINAL: each event once, even before merges. An event's key holds its day, so duplicates never
 # span monthly partitions, and FINAL may skip merging across them (2–3× cheaper here).
-_FIRST_DAY = "SELECT min(day) AS first FROM events"
+_FIRST_DAY = "SELECT min(day) AS first FROM events WHERE project_id = {project:String}"
+# The projects with events the model learns from (project_id leads the sort key: a cheap read).
+_PROJECTS = """
+SELECT DISTINCT project_id FROM events
+WHERE source = {source:String} AND day <= {end:Date}
+ORDER BY project_id
+"""
+
+
+def run_step(
+    warehouse: Warehouse,
+    objects: ObjectStore,
+    step: ProjectsRequest | ExportRequest,
+    settings: Settings,
+    today: date | None = None,
+) -> ProjectsResult | ExportSummary:
+    """The export function's two steps, chosen by the state machine's ``action``."""
+    if isinstance(step, ProjectsRequest):
+        return projects_to_train(warehouse, step.request, settings, today)
+    return export_events(warehouse, objects, step, settings.export_part_rows, today).summary()
+
+
+def projects_to_train(
+    warehouse: Warehouse, request: PipelineInput, settings: Settings, today: date | None = None
+) -> ProjectsResult:
+    """The execution's projects: the one it names, or every project with events of
+    ``settings.ml_source`` (what the model learns from) up to the last day, in id order.
+
+    The last day is fixed here, once (yesterday when the input gives none), so every project of a
+    nightly run exports through the same day even when the run crosses midnight.
+    """
+    end = request.until or last_complete_day(today)
+    if request.project_id is not None:
+        names = [request.project_id]
+    else:
+        found = warehouse.query(_PROJECTS, {"source": settings.ml_source, "end": end})
+        names = [str(name) for name in found.column("project_id").to_pylist()] if found.num_rows else []
+    return ProjectsResult(
+        projects=[ProjectRun(project_id=name, until=end, start=request.start) for name in names]
+    )
+
+
+def last_complete_day(today: date | None = None) -> date:
+    """Yesterday (UTC): a day is exported once it is over."""
+    return (today or datetime.now(UTC).date()) - timedelta(days=1)
 
 
 def export_events(
     warehouse: Warehouse,
-    objects: ObjectStore,
-    request: PipelineInput,
+    store: ObjectStore,
+    request: ProjectRun,
     part_rows: int = 1_000_000,
     today: date | None = None,
 ) -> ExportResult:
-    """Export the days after the watermark (or from ``request.start``) through ``request.until``."""
+    """Export the project's days after its watermark (or from ``request.start``) through
+    ``request.until``, into its part of ``store``."""
+    objects = ProjectObjects(store, request.project_id)
+    project = {"project": request.project_id}
     watermark = read_watermark(objects)
-    end = request.until or (today or datetime.now(UTC).date()) - timedelta(days=1)
-    start = request.start or (watermark + timedelta(days=1) if watermark else _first_day(warehouse))
+    end = request.until or last_complete_day(today)
+    start = request.start or (watermark + timedelta(days=1) if watermark else _first_day(warehouse, project))
     if start is None or start > end:
         return ExportResult(start=None, end=None, rows=0, files=[], manifest_key=None, watermark=watermark)
 
@@ -70,7 +136,7 @@ def export_events(
     window = start
     while window <= end:
         window_end = min(end, window + timedelta(days=DAYS_PER_QUERY - 1))
-        table = warehouse.query(_DAY_ROWS, {"start": window, "end": window_end})
+        table = warehouse.query(_DAY_ROWS, {**project, "start": window, "end": window_end})
         for day, rows in _split_by_day(table):
             files.extend(_write_day(objects, day, rows, part_rows))
         window = window_end + timedelta(days=1)
@@ -87,33 +153,38 @@ def export_events(
         manifest_key=manifest_key,
         watermark=new_watermark,
     )
-    objects.put(manifest_key, _canonical_json(result.model_dump(mode="json", exclude={"manifest_key"})))
-    objects.put(WATERMARK_KEY, _canonical_json({"last_day": new_watermark.isoformat()}))
+    objects.put(manifest_key, canonical_json(result.model_dump(mode="json", exclude={"manifest_key"})))
+    objects.put(WATERMARK_KEY, canonical_json({"last_day": new_watermark.isoformat()}))
     return result
 
 
-def read_watermark(objects: ObjectStore) -> date | None:
-    """The last day exported, or None before the first export."""
+def read_watermark(objects: ProjectObjects) -> date | None:
+    """The project's last day exported, or None before its first export."""
     try:
         return date.fromisoformat(json.loads(objects.get(WATERMARK_KEY))["last_day"])
     except KeyError:
         return None
 
 
-def partition_keys(objects: ObjectStore, first: date | None = None, last: date | None = None) -> list[str]:
-    """The Parquet objects of the days in [first, last], in day order."""
+def partition_keys(objects: ProjectObjects, first: date | None = None, last: date | None = None) -> list[str]:
+    """The project's Parquet objects of the days in [first, last], in day order."""
     keys = []
     for key in objects.list(f"{PREFIX}/date="):
         if not key.endswith(".parquet"):
             continue
-        day = date.fromisoformat(key[len(PREFIX) + len("/date=") :].split("/", 1)[0])
+        day = partition_day(key)
         if (first is None or day >= first) and (last is None or day <= last):
             keys.append(key)
     return keys
 
 
-def _first_day(warehouse: Warehouse) -> date | None:
-    first = warehouse.query(_FIRST_DAY).column("first")[0].as_py()
+def partition_day(key: str) -> date:
+    """The day of a partition's object (``exports/events/date=D/part-N.parquet``)."""
+    return date.fromisoformat(key[len(PREFIX) + len("/date=") :].split("/", 1)[0])
+
+
+def _first_day(warehouse: Warehouse, project: dict[str, str]) -> date | None:
+    first = warehouse.query(_FIRST_DAY, project).column("first")[0].as_py()
     # min() over an empty table is the Date epoch, not NULL.
     return first if first and first > date(1970, 1, 1) else None
 
@@ -136,20 +207,31 @@ def _split_by_day(table: pa.Table) -> list[tuple[date, pa.Table]]:
     ]
 
 
-def _write_day(objects: ObjectStore, day: date, rows: pa.Table, part_rows: int) -> list[ExportedFile]:
-    prefix = f"{PREFIX}/date={day.isoformat()}/"
+def _write_day(objects: ProjectObjects, day: date, rows: pa.Table, part_rows: int) -> list[ExportedFile]:
     written = []
+    for file, data in day_parts(day, rows, part_rows):
+        objects.put(file.key, data)
+        written.append(file)
+    return written
+
+
+def day_parts(day: date, rows: pa.Table, part_rows: int) -> list[tuple[ExportedFile, bytes]]:
+    """A day's rows (in export order) as the export writes them: parts of ``part_rows`` rows, named
+    by their index, each with its manifest entry."""
+    prefix = f"{PREFIX}/date={day.isoformat()}/"
+    parts = []
     for index, offset in enumerate(range(0, rows.num_rows, part_rows)):
         part = rows.slice(offset, part_rows)
         data = parquet_bytes(part)
-        key = f"{prefix}part-{index:05d}.parquet"
-        objects.put(key, data)
-        written.append(
-            ExportedFile(
-                key=key, day=day, rows=part.num_rows, bytes=len(data), sha256=hashlib.sha256(data).hexdigest()
-            )
+        file = ExportedFile(
+            key=f"{prefix}part-{index:05d}.parquet",
+            day=day,
+            rows=part.num_rows,
+            bytes=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
         )
-    return written
+        parts.append((file, data))
+    return parts
 
 
 def parquet_bytes(table: pa.Table) -> bytes:
@@ -169,5 +251,5 @@ def parquet_bytes(table: pa.Table) -> bytes:
     return sink.getvalue()
 
 
-def _canonical_json(value: object) -> bytes:
+def canonical_json(value: object) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()

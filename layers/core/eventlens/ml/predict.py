@@ -1,16 +1,20 @@
-"""predict: the promoted model and the latest daily snapshot, served in AnModel's shapes.
+"""predict: a project's promoted model and latest daily snapshot, served in AnModel's shapes.
 
-A warm container loads the promoted version and the daily snapshot once, scores every user of the
-snapshot up front (as AnModel's server did) and keeps them; ``GET /users`` pages through those rows,
-``POST /predict`` scores the records it is sent — full feature rows, or just a ``user_id`` whose
-snapshot row is then used, with any given features overriding it.
+Each project is served its own model and snapshot (``eventlens.ml.layout``); a project without a
+promoted model answers as an install without one did. A warm container loads a project's promoted
+version and daily snapshot on its first request, scores every user of the snapshot up front (as
+AnModel's server did) and keeps them a while (``PredictorCache``); ``GET /users`` pages through
+those rows, ``POST /predict`` scores the records it is sent — full feature rows, or just a
+``user_id`` whose snapshot row is then used, with any given features overriding it.
 """
 
 from __future__ import annotations
 
 import math
 import threading
+import time
 import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
@@ -20,6 +24,7 @@ from pydantic import BaseModel, Field
 
 from eventlens.errors import InvalidParameter
 from eventlens.ml import registry
+from eventlens.ml.layout import ProjectObjects
 from eventlens.ml.model import PREDICTIONS, ContextAwareModel
 from eventlens.ml.snapshot import latest_daily_key, read_table
 from eventlens.objectstore import ObjectStore
@@ -90,12 +95,13 @@ class Predictor:
         return f"{registry.VERSIONS}/{self.version}/model.pkl"
 
 
-def load_predictor(objects: ObjectStore) -> Predictor:
-    """The promoted model and the newest daily snapshot, scored."""
+def load_predictor(store: ObjectStore, project_id: str) -> Predictor:
+    """The project's promoted model and its newest daily snapshot, scored."""
     from threadpoolctl import threadpool_limits
 
     from eventlens.ml.training import model_features
 
+    objects = ProjectObjects(store, project_id)
     pointer = registry.promoted(objects)
     if pointer is None:
         raise ModelUnavailable("no model has been promoted yet: run the ML pipeline")
@@ -130,41 +136,65 @@ def load_predictor(objects: ObjectStore) -> Predictor:
 
 
 class PredictorCache:
-    """The predictor of each object store, loaded on first use and kept while the container is warm."""
+    """Each project's predictor, per object store, loaded on first use and kept while the container is
+    warm: for at most ``max_age_s`` (then the next request loads it again, so a model promoted since
+    and a daily snapshot rewritten by an erasure are served within that time), and for at most
+    ``max_projects`` projects (the least recently used one is dropped first)."""
 
-    def __init__(self) -> None:
-        self._loaded: weakref.WeakKeyDictionary[Any, Predictor] = weakref.WeakKeyDictionary()
-        self._errors: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+    def __init__(self, max_age_s: float = 600.0, max_projects: int = 32) -> None:
+        self.max_age_s = max_age_s
+        self.max_projects = max_projects
+        self._loaded: weakref.WeakKeyDictionary[Any, OrderedDict[str, tuple[float, Predictor]]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._errors: weakref.WeakKeyDictionary[Any, dict[str, str]] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
 
-    def get(self, objects: ObjectStore) -> Predictor:
+    def get(self, objects: ObjectStore, project_id: str) -> Predictor:
         with self._lock:
-            predictor = self._loaded.get(objects)
-            if predictor is None:
-                try:
-                    predictor = load_predictor(objects)
-                except (ModelUnavailable, registry.UnknownVersion) as exc:
-                    # Not cached: a model promoted later is picked up by the next request.
-                    self._errors[objects] = str(exc)
-                    raise ModelUnavailable(str(exc)) from exc
-                self._loaded[objects] = predictor
-                self._errors.pop(objects, None)
+            loaded = self._loaded.setdefault(objects, OrderedDict())
+            errors = self._errors.setdefault(objects, {})
+            now = time.monotonic()
+            cached = loaded.get(project_id)
+            if cached is not None and now - cached[0] < self.max_age_s:
+                loaded.move_to_end(project_id)
+                return cached[1]
+            loaded.pop(project_id, None)
+            try:
+                predictor = load_predictor(objects, project_id)
+            except (ModelUnavailable, registry.UnknownVersion) as exc:
+                # Not cached: a model promoted later is picked up by the next request.
+                errors[project_id] = str(exc)
+                raise ModelUnavailable(str(exc)) from exc
+            loaded[project_id] = (now, predictor)
+            while len(loaded) > self.max_projects:
+                loaded.popitem(last=False)
+            errors.pop(project_id, None)
             return predictor
 
-    def info(self, objects: ObjectStore) -> ServiceInfo:
-        predictor = self._loaded.get(objects)
-        if predictor is not None:
-            return ServiceInfo(status="loaded", model_path=predictor.model_path)
-        if objects in self._errors:
-            return ServiceInfo(status="error", error=self._errors[objects])
-        pointer = registry.promoted(objects)
+    def forget(self, objects: ObjectStore, project_id: str) -> None:
+        """Drop the project's predictor: the next request loads the model and snapshot again."""
+        with self._lock:
+            self._loaded.get(objects, OrderedDict()).pop(project_id, None)
+
+    def info(self, objects: ObjectStore, project_id: str) -> ServiceInfo:
+        cached = self._loaded.get(objects, OrderedDict()).get(project_id)
+        if cached is not None:
+            return ServiceInfo(status="loaded", model_path=cached[1].model_path)
+        errors = self._errors.get(objects, {})
+        if project_id in errors:
+            return ServiceInfo(status="error", error=errors[project_id])
+        pointer = registry.promoted(ProjectObjects(objects, project_id))
         path = f"{registry.VERSIONS}/{pointer['version']}/model.pkl" if pointer else None
         return ServiceInfo(status="pending", model_path=path)
 
 
-def services(cache: PredictorCache, objects: ObjectStore) -> ServicesResponse:
-    """The services and the state of each in this container (AnModel's ``GET /services``)."""
-    return ServicesResponse(services=list(SERVICES), details={name: cache.info(objects) for name in SERVICES})
+def services(cache: PredictorCache, objects: ObjectStore, project_id: str) -> ServicesResponse:
+    """The services and the state of each for the project in this container (AnModel's
+    ``GET /services``)."""
+    return ServicesResponse(
+        services=list(SERVICES), details={name: cache.info(objects, project_id) for name in SERVICES}
+    )
 
 
 def check_service(name: str) -> str:

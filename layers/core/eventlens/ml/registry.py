@@ -1,5 +1,8 @@
 """The model registry in object storage: numbered versions, each with its metrics and plots.
 
+Each project has its own registry under its root (``eventlens.ml.layout``): its versions, promoted
+model and fingerprints; every function here takes the project's view of the store::
+
     models/context_aware/versions/v000003/model.pkl
     models/context_aware/versions/v000003/roc.png, pr.png, calibration.png
     models/context_aware/versions/v000003/metrics.json    written last: a version exists once it has this
@@ -21,8 +24,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from eventlens.ml.contracts import PromoteResult
+from eventlens.ml.layout import ProjectObjects
 from eventlens.ml.model import ContextAwareModel
-from eventlens.objectstore import ObjectStore
 
 SERVICE = "context_aware"
 ROOT = f"models/{SERVICE}"
@@ -36,7 +39,7 @@ class UnknownVersion(KeyError):
     """No complete model version by that name."""
 
 
-def versions(objects: ObjectStore) -> list[str]:
+def versions(objects: ProjectObjects) -> list[str]:
     """Complete versions, oldest first."""
     found = []
     for key in objects.list(f"{VERSIONS}/"):
@@ -46,14 +49,14 @@ def versions(objects: ObjectStore) -> list[str]:
     return sorted(found)
 
 
-def next_version(objects: ObjectStore) -> str:
+def next_version(objects: ProjectObjects) -> str:
     taken = {key[len(VERSIONS) + 1 :].split("/")[0] for key in objects.list(f"{VERSIONS}/")}
     numbers = [int(m[1]) for name in taken if (m := _VERSION.match(name))]
     return f"v{max(numbers, default=0) + 1:06d}"
 
 
 def save_version(
-    objects: ObjectStore,
+    objects: ProjectObjects,
     version: str,
     model: ContextAwareModel,
     metrics: dict[str, Any],
@@ -72,7 +75,7 @@ def save_version(
     return written
 
 
-def version_of_fingerprint(objects: ObjectStore, fingerprint: str) -> str | None:
+def version_of_fingerprint(objects: ProjectObjects, fingerprint: str) -> str | None:
     """The complete version trained from the inputs of ``fingerprint``, or None."""
     try:
         version = str(json.loads(objects.get(f"{FINGERPRINTS}/{fingerprint}.json"))["version"])
@@ -81,18 +84,18 @@ def version_of_fingerprint(objects: ObjectStore, fingerprint: str) -> str | None
     return version if version in versions(objects) else None
 
 
-def remember_fingerprint(objects: ObjectStore, fingerprint: str, version: str) -> None:
+def remember_fingerprint(objects: ProjectObjects, fingerprint: str, version: str) -> None:
     """Record that ``version`` (complete) was trained from the inputs of ``fingerprint``."""
     record = {"version": version, "fingerprint": fingerprint}
     objects.put(f"{FINGERPRINTS}/{fingerprint}.json", json.dumps(record, sort_keys=True).encode())
 
 
-def version_keys(objects: ObjectStore, version: str) -> list[str]:
+def version_keys(objects: ProjectObjects, version: str) -> list[str]:
     """The objects stored for ``version``: its model, plots and metrics."""
     return sorted(objects.list(f"{VERSIONS}/{version}/"))
 
 
-def load_model(objects: ObjectStore, version: str) -> ContextAwareModel:
+def load_model(objects: ProjectObjects, version: str) -> ContextAwareModel:
     # Only our own pipeline writes here (the bucket is private to it), so unpickling is trusted.
     try:
         return pickle.loads(objects.get(f"{VERSIONS}/{version}/model.pkl"))  # noqa: S301
@@ -100,14 +103,14 @@ def load_model(objects: ObjectStore, version: str) -> ContextAwareModel:
         raise UnknownVersion(version) from None
 
 
-def metrics(objects: ObjectStore, version: str) -> dict[str, Any]:
+def metrics(objects: ProjectObjects, version: str) -> dict[str, Any]:
     try:
         return json.loads(objects.get(f"{VERSIONS}/{version}/metrics.json"))
     except KeyError:
         raise UnknownVersion(version) from None
 
 
-def promoted(objects: ObjectStore) -> dict[str, Any] | None:
+def promoted(objects: ProjectObjects) -> dict[str, Any] | None:
     """``{"version", "roc_auc", "promoted_at", "previous"}`` of the served model, or None."""
     try:
         return json.loads(objects.get(PROMOTED_KEY))
@@ -115,7 +118,7 @@ def promoted(objects: ObjectStore) -> dict[str, Any] | None:
         return None
 
 
-def promote(objects: ObjectStore, version: str, roc_auc: float) -> PromoteResult:
+def promote(objects: ProjectObjects, version: str, roc_auc: float) -> PromoteResult:
     """Point ``promoted.json`` at ``version`` (which must be complete)."""
     if version not in versions(objects):
         raise UnknownVersion(version)

@@ -1,4 +1,6 @@
-"""snapshot: the exported Parquet → a training snapshot (with targets) and a daily snapshot.
+"""snapshot: a project's exported Parquet → a training snapshot (with targets) and a daily snapshot.
+
+Both live under the project's root (``eventlens.ml.layout``) and are built from its export only.
 
 * training snapshot — ``snapshots/training/date=<as_of>/snapshot.parquet``: one row per active user
   at each of ``ml_training_dates`` dates, ``ml_date_step_days`` apart, the last one ``horizon`` days
@@ -21,6 +23,7 @@ import pyarrow as pa
 from eventlens.ml import features
 from eventlens.ml.contracts import SnapshotRequest, SnapshotResult
 from eventlens.ml.export import parquet_bytes, partition_keys, read_watermark
+from eventlens.ml.layout import ProjectObjects
 from eventlens.objectstore import ObjectStore
 from eventlens.settings import Settings
 
@@ -33,18 +36,22 @@ class NotEnoughHistory(ValueError):
     """The export does not reach far enough back (or forward) for a snapshot."""
 
 
-def build_snapshots(objects: ObjectStore, request: SnapshotRequest, settings: Settings) -> SnapshotResult:
-    """Build and store the training and daily snapshots as of ``request.as_of`` (default: the watermark)."""
+def build_snapshots(store: ObjectStore, request: SnapshotRequest, settings: Settings) -> SnapshotResult:
+    """Build and store the project's training and daily snapshots as of ``request.as_of`` (default:
+    its watermark)."""
     started = time.perf_counter()
+    objects = ProjectObjects(store, request.project_id)
     as_of = request.as_of or read_watermark(objects)
     if as_of is None:
-        raise NotEnoughHistory("nothing has been exported yet")
+        raise NotEnoughHistory(f"nothing of project {request.project_id} has been exported yet")
     dates = training_dates(
         as_of, settings.ml_horizon_days, settings.ml_training_dates, settings.ml_date_step_days
     )
     events = load_events(objects, dates[0] - timedelta(days=features.HISTORY_DAYS), as_of, settings.ml_source)
     if events.size == 0:
-        raise NotEnoughHistory(f"no {settings.ml_source} events exported up to {as_of}")
+        raise NotEnoughHistory(
+            f"no {settings.ml_source} events of project {request.project_id} exported up to {as_of}"
+        )
 
     training = pa.concat_tables(
         [features.snapshot_table(events, day, settings.ml_horizon_days) for day in dates]
@@ -73,7 +80,7 @@ def training_dates(as_of: date, horizon_days: int, count: int, step_days: int) -
     return [last - timedelta(days=step_days * k) for k in reversed(range(count))]
 
 
-def load_events(objects: ObjectStore, first: date, last: date, source: str) -> features.EventArrays:
+def load_events(objects: ProjectObjects, first: date, last: date, source: str) -> features.EventArrays:
     """The source's exported events of the days in [first, last], as sorted columns."""
     import pyarrow.parquet as pq
 
@@ -90,13 +97,23 @@ def load_events(objects: ObjectStore, first: date, last: date, source: str) -> f
     return features.event_arrays(pa.concat_tables(tables))
 
 
-def latest_daily_key(objects: ObjectStore) -> str | None:
-    """The newest daily snapshot, or None."""
+def snapshot_keys(objects: ProjectObjects) -> list[str]:
+    """Every snapshot of the project, training and daily."""
+    return [
+        key
+        for prefix in (TRAINING_PREFIX, DAILY_PREFIX)
+        for key in objects.list(f"{prefix}/date=")
+        if key.endswith(".parquet")
+    ]
+
+
+def latest_daily_key(objects: ProjectObjects) -> str | None:
+    """The project's newest daily snapshot, or None."""
     keys = [key for key in objects.list(f"{DAILY_PREFIX}/date=") if key.endswith("/features.parquet")]
     return keys[-1] if keys else None
 
 
-def read_table(objects: ObjectStore, key: str) -> pa.Table:
+def read_table(objects: ProjectObjects, key: str) -> pa.Table:
     import pyarrow.parquet as pq
 
     return pq.read_table(io.BytesIO(objects.get(key)))

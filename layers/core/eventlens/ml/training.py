@@ -14,6 +14,10 @@ scikit-learn and numpy. Trained again on the same inputs — a pipeline re-run w
 exported — it returns the version registered for them (the fits are deterministic), and the
 registry does not grow with copies.
 
+Each project trains from its own snapshot into its own registry: every step names its project and
+reads and writes through that project's view of the store (``eventlens.ml.layout``), so a
+``training_key`` cannot name another project's snapshot.
+
 scikit-learn and matplotlib are imported inside the functions that use them (cold starts).
 """
 
@@ -40,6 +44,7 @@ from eventlens.ml.contracts import (
     TrainResult,
 )
 from eventlens.ml.features import FEATURES
+from eventlens.ml.layout import ProjectObjects
 from eventlens.ml.model import ContextAwareModel
 from eventlens.ml.snapshot import read_table
 from eventlens.objectstore import ObjectStore
@@ -53,9 +58,11 @@ class TrainingDataError(ValueError):
 
 
 def run_step(
-    objects: ObjectStore, step: TrainRequest | EvaluateRequest | PromoteRequest, settings: Settings
+    store: ObjectStore, step: TrainRequest | EvaluateRequest | PromoteRequest, settings: Settings
 ) -> TrainResult | EvaluateResult | PromoteResult:
-    """The training function's three steps, chosen by the state machine's ``action``."""
+    """The training function's three steps, chosen by the state machine's ``action``, in the step's
+    project."""
+    objects = ProjectObjects(store, step.project_id)
     with single_threaded():
         if isinstance(step, TrainRequest):
             return train_candidate(objects, step, settings)
@@ -91,7 +98,7 @@ def training_fingerprint(snapshot: bytes, settings: Settings) -> str:
     return digest.hexdigest()
 
 
-def train_candidate(objects: ObjectStore, request: TrainRequest, settings: Settings) -> TrainResult:
+def train_candidate(objects: ProjectObjects, request: TrainRequest, settings: Settings) -> TrainResult:
     """Fit, score and register a new model version from a training snapshot, or return the version
     registered already for the same snapshot, code and parameters."""
     import pyarrow.compute as pc
@@ -170,7 +177,9 @@ def train_candidate(objects: ObjectStore, request: TrainRequest, settings: Setti
     )
 
 
-def evaluate_candidate(objects: ObjectStore, request: EvaluateRequest, settings: Settings) -> EvaluateResult:
+def evaluate_candidate(
+    objects: ProjectObjects, request: EvaluateRequest, settings: Settings
+) -> EvaluateResult:
     """Score the candidate and the promoted model on the snapshot's held-out rows."""
     from sklearn.metrics import roc_auc_score
 
