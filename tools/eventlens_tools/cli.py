@@ -100,11 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
     dead = command(
         "dead-letters",
         "list or replay records consume could not store",
-        "'list' prints each pending dead letter (key, reason, start of the record); 'replay' puts them\n"
-        "back on the queue for consume.",
+        "'list' prints each pending dead letter (key, project, reason, start of the record); 'replay'\n"
+        "puts them back on the queue for consume. A dead letter belongs to the project its record names\n"
+        "(default when it names none).",
     )
     dead.add_argument("action", choices=["list", "replay"], help="what to do with the dead letters")
     dead.add_argument("keys", nargs="*", help="object keys to replay (default: all pending)")
+    dead.add_argument("--project", help="only the dead letters of this project (default: every project's)")
 
     build = command(
         "build",
@@ -208,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         return _demo(Settings(), args, stop)
     if args.command == "local":
         return _serve(Settings(), args, stop)
-    return _dead_letters(Settings(), args.action, args.keys)
+    return _dead_letters(Settings(), args.action, args.keys, args.project)
 
 
 def _demo(settings: Settings, args: argparse.Namespace, stop: StopSignals) -> int:
@@ -376,17 +378,19 @@ def _import_csv(settings: Settings, path: str, batch_size: int, project_id: str)
     return 0
 
 
-def _dead_letters(settings: Settings, action: str, keys: list[str]) -> int:
+def _dead_letters(settings: Settings, action: str, keys: list[str], project_id: str | None) -> int:
     from eventlens.components import Components
 
     parts = Components(settings)
-    if action == "list":
-        for key, letter in parts.dead_letters.pending():
-            print(f"{key}\t{letter.reason}\t{letter.value[:120]!r}")
-        return 0
-    replayed = parts.dead_letters.replay(parts.queue, keys or None)
+    try:
+        if action == "list":
+            for key, letter in parts.dead_letters.pending(project_id):
+                print(f"{key}\t{letter.project_id or '-'}\t{letter.reason}\t{letter.value[:120]!r}")
+            return 0
+        replayed = parts.dead_letters.replay(parts.queue, keys or None, project_id)
+    finally:
+        parts.close()
     print(f"replayed {replayed} dead letters")
-    parts.close()
     return 0
 
 

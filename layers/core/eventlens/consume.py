@@ -99,7 +99,8 @@ ENGINE = Memory
 _PARSE_INTO = "INSERT INTO incoming_parsed " + _PARSE
 
 _REJECTED = (
-    "SELECT topic, partition, offset, item_index, key, raw, reason FROM incoming_parsed WHERE reason != ''"
+    "SELECT topic, partition, offset, item_index, key, raw, project_id, reason FROM incoming_parsed"
+    " WHERE reason != ''"
 )
 
 _COLUMNS = "project_id, event_id, user_id, event_type, ts, source, properties, received_at, " + (
