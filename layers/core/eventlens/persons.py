@@ -92,6 +92,7 @@ def erase_person(parts: Components, project_id: str, user_id: str, key_id: str) 
     """Erase ``user_id`` from ``project_id`` (the steps of the module doc); ``key_id`` is who asked."""
     from eventlens.deadletter import erase_person_from_dead_letters
     from eventlens.importers.postgres import erase_person_from_crm
+    from eventlens.mining.graph import erase_person_from_graph
     from eventlens.ml.erasure import erase_person_from_exports
 
     suppress(parts.privacy, project_id, user_id)
@@ -99,9 +100,6 @@ def erase_person(parts: Components, project_id: str, user_id: str, key_id: str) 
     removed["crm_users"] = erase_person_from_crm(parts.warehouse, project_id, user_id)
     removed["dead_letters"] = erase_person_from_dead_letters(parts.dead_letters, project_id, user_id)
     removed.update(erase_person_from_exports(parts.objects, project_id, user_id))
-    if parts.graph is not None:
-        from eventlens.mining.graph import erase_person_from_graph
-
-        removed.update(erase_person_from_graph(parts.graph, project_id, user_id))
+    removed.update(erase_person_from_graph(parts.graph, project_id, user_id))
     removed["events"] += erase_events(parts.warehouse, project_id, user_id)  # step 4
     return audit(parts.privacy, project_id, user_id, key_id, removed)
