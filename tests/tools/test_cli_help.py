@@ -22,6 +22,7 @@ COMMANDS = (
     "import-csv",
     "projects",
     "keys",
+    "persons",
 )
 
 
