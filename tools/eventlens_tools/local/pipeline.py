@@ -215,7 +215,7 @@ def _project_report(settings: Settings, project: str, result: dict[str, Any], ou
     """Print one project's pass through the pipeline; returns its figures."""
     if not result.get("trained"):
         error = result.get("error") or {}
-        out.write(f"  project {project}: not trained: {json.dumps(error)[:600]}\n")
+        out.write(f"  project {project}: not trained: {_reason(error)}\n")
         return {"trained": False, "error": error}
     export, snapshot, training = result["export"], result["snapshot"], result["training"]
     evaluation, promotion = result["evaluation"], result["promotion"]
@@ -249,6 +249,16 @@ def _project_report(settings: Settings, project: str, result: dict[str, Any], ou
         "promotion": promotion,
         "top_users": top,
     }
+
+
+def _reason(error: dict[str, Any]) -> str:
+    """A Catch's ``{"Error", "Cause"}`` as one line: a Lambda error's cause is its JSON, with a trace."""
+    try:
+        cause = json.loads(error.get("Cause") or "{}")
+    except ValueError:
+        cause = {}
+    message = cause.get("errorMessage") if isinstance(cause, dict) else None
+    return f"{error.get('Error')}: {message or error.get('Cause')}"[:600]
 
 
 def _top_users(settings: Settings, project: str, limit: int) -> list[dict[str, Any]]:
