@@ -64,6 +64,7 @@ def openapi_document() -> dict[str, Any]:
         ingest_routes,
         lifestream_routes,
         pattern_routes,
+        persons_routes,
         predict_routes,
         report_routes,
         telemetry_routes,
@@ -79,6 +80,7 @@ def openapi_document() -> dict[str, Any]:
         pattern_routes,
         telemetry_routes,
         predict_routes,
+        persons_routes,
     ):
         whole.include_router(routes.router)
     whole.include_router(router)
