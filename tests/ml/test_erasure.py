@@ -15,6 +15,7 @@ import pytest
 
 from eventlens.components import Components
 from eventlens.keys import DEFAULT_PROJECT
+from eventlens.ml import predict
 from eventlens.ml.contracts import ProjectRun, SnapshotRequest
 from eventlens.ml.erasure import erase_person_from_exports
 from eventlens.ml.export import PREFIX, export_events, partition_keys
@@ -244,3 +245,28 @@ def test_an_erasure_cut_short_loses_no_other_row_and_asking_again_finishes_it(
     # And asking again finishes it: the objects are what an export without the person writes
     erase_person_from_exports(parts.objects, DEFAULT_PROJECT, person)
     assert everything(parts.objects) == without_person
+
+
+def test_served_predictions_lose_an_erased_person_once_the_cache_has_aged(
+    served: Components, tmp_path: Path
+) -> None:
+    # Given a copy of an install with a promoted model, and two warm predict caches: one that keeps a
+    # project's predictions for an hour, one that loads them again on every request
+    store = LocalObjectStore(tmp_path / "objects")
+    for key in served.objects.list():
+        store.put(key, served.objects.get(key))
+    hourly, always = predict.PredictorCache(max_age_s=3600), predict.PredictorCache(max_age_s=0)
+    person = hourly.get(store, DEFAULT_PROJECT).user_ids[0]
+    always.get(store, DEFAULT_PROJECT)
+
+    # When the person is erased from the project's exports and snapshots
+    erase_person_from_exports(store, DEFAULT_PROJECT, person)
+
+    # Then predictions leave them out once a cache's predictions are older than its age (or forgotten)
+    assert person not in always.get(store, DEFAULT_PROJECT).rows
+    assert person in hourly.get(store, DEFAULT_PROJECT).rows  # a warm container, within the hour
+    hourly.forget(store, DEFAULT_PROJECT)
+    assert person not in hourly.get(store, DEFAULT_PROJECT).rows
+    assert predict.users_page(hourly.get(store, DEFAULT_PROJECT), 0, 10_000).total == len(
+        always.get(store, DEFAULT_PROJECT).user_ids
+    )
