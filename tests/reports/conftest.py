@@ -4,6 +4,9 @@ Events go through the ingest handler onto the embedded queue and through the con
 chDB, with the troubles of real delivery: a batch redelivered whole, events re-sent in a later batch,
 a duplicate inside a batch, and late events (days old) arriving after newer days are stored. The
 expected answers are computed with pandas from the distinct events, independently of ClickHouse.
+
+Each module runs twice: on the events as delivered, and after three persons were erased
+(``DELETE /v1/persons/{user_id}``) — the expected answers then come from the remaining events only.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from eventlens.queue import EmbeddedQueue
 from eventlens.settings import Settings
 from eventlens_tools.generator import generate_events
 from eventlens_tools.local.invoke import LocalFunction
-from tests.conftest import hand, http_event, isolated_settings
+from tests.conftest import hand, http_event, isolated_settings, load_event
 
 USERS = 80
 DAYS = 120
@@ -65,9 +68,31 @@ def _consume(functions: dict[str, LocalFunction], settings: Settings, redeliver:
         reader.commit(records)
 
 
-@pytest.fixture(scope="module")
+def _erase(functions: dict[str, LocalFunction], user: str) -> None:
+    event = load_event("persons_erase.json")
+    event["rawPath"] = event["requestContext"]["http"]["path"] = f"/v1/persons/{user}"
+    event["pathParameters"] = {"user_id": user}
+    response = functions["persons"].invoke(event)
+    assert response["statusCode"] == 200, response
+
+
+def _erased_persons(events: list[dict[str, Any]]) -> list[str]:
+    """The most active Life Stream and viewing persons, and one more: whom the erasure run erases."""
+    frame = pd.DataFrame(events)
+    busiest = [
+        frame[frame["source"] == source]["user_id"].value_counts().index[0]
+        for source in ("lifestream", "viewing")
+    ]
+    others = sorted(set(frame["user_id"]) - set(busiest))
+    return [*busiest, others[len(others) // 2]]
+
+
+@pytest.fixture(scope="module", params=["delivered", "after erasure"])
 def dataset(
-    chdb_dir: Path, tmp_path_factory: pytest.TempPathFactory, functions: dict[str, LocalFunction]
+    request: pytest.FixtureRequest,
+    chdb_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    functions: dict[str, LocalFunction],
 ) -> Iterator[Dataset]:
     settings = isolated_settings(tmp_path_factory.mktemp("reports-home"), chdb_dir, prefix="reports")
     parts = Components(settings)
@@ -92,6 +117,11 @@ def dataset(
     _consume(functions, settings)
     _ingest(functions, late)
     _consume(functions, settings)
+    if request.param == "after erasure":
+        erased = _erased_persons(events)
+        for user in erased:
+            _erase(functions, user)
+        events = [e for e in events if e["user_id"] not in erased]
     yield Dataset(parts, settings, _frame(events), now.date())
     parts.warehouse.command(f"DROP DATABASE IF EXISTS {settings.clickhouse_database}")
     parts.close()
