@@ -6,7 +6,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from eventlens.api.access import REFERENCE_INGEST_ROUTES, REFERENCE_READ_ROUTES
+from eventlens.api.access import REFERENCE_INGEST_ROUTES, REFERENCE_READ_ROUTES, SDK_INGEST_ROUTES
 from infra.config import StackConfig
 from infra.functions import DeployedFunction
 from infra.routes import RouteTable
@@ -38,9 +38,12 @@ def http_api(
         method, path = route_key.split(" ", 1)
         slug = f"{method}{path}".replace("/", "-").replace("{", "").replace("}", "").lower()
         # Closed unless the manifest says public: the authorizer answers before the function runs.
-        # A keyless reference route is checked by its function alone (see StackConfig).
+        # A keyless reference route is checked by its function alone (see StackConfig), and so is an
+        # analytics SDK's route: its SDK sends the key in the body or a header of its own, where the
+        # authorizer (whose identity source is Authorization) cannot see it (eventlens.api.access).
         keyless = path_pattern(path) in keyless_routes(config.keyless_reference_routes)
-        guard = authorizer if routes.access[route_key] is not None and not keyless else None
+        own_check = keyless or path in SDK_INGEST_ROUTES
+        guard = authorizer if routes.access[route_key] is not None and not own_check else None
         aws.apigatewayv2.Route(
             f"route-{slug}",
             api_id=api.id,

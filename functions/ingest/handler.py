@@ -1,9 +1,10 @@
-"""ingest: HTTP (API Gateway HTTP API) → validated events on the queue, keyed by user."""
+"""ingest: HTTP (API Gateway HTTP API) → validated events on the queue, keyed by user: eventlens's own
+routes, the reference systems' and the analytics SDKs' (Segment, PostHog, Snowplow)."""
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from eventlens.api import errors, ingest_routes
+from eventlens.api import errors, ingest_routes, sdk_routes
 from eventlens.batching import tune_gc_for_batches
 from eventlens.components import Components
 from eventlens.observability import logger, metrics
@@ -14,6 +15,7 @@ parts = Components(get_settings())  # opened on first use; the local runtime han
 app = APIGatewayHttpResolver(enable_validation=True)
 errors.register(app)
 app.include_router(ingest_routes.router)
+app.include_router(sdk_routes.router)
 
 tune_gc_for_batches()
 

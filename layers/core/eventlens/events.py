@@ -16,6 +16,9 @@ commerce   any type; item_id (str) and price (>= 0) when present   AnModel
 telemetry  any type; prosthesis_type, muscle_group,               Reports Backend
            signal_frequency, signal_duration, signal_amplitude
 generic    any type, any JSON object of properties                Events Analytics API
+segment    any type, any JSON object (``eventlens.sdk_formats``)   Segment / RudderStack / Jitsu SDKs
+posthog    any type, any JSON object (``eventlens.sdk_formats``)   PostHog SDKs
+snowplow   any type, any JSON object (``eventlens.sdk_formats``)   Snowplow trackers
 ========== ===================================================== ===============================
 
 The timestamp rule: a missing timestamp is the moment ingest received the event; a timestamp
@@ -55,7 +58,9 @@ from typing_extensions import TypedDict
 
 from eventlens.errors import FieldError
 
-Source = Literal["generic", "lifestream", "viewing", "commerce", "telemetry"]
+Source = Literal[
+    "generic", "lifestream", "viewing", "commerce", "telemetry", "segment", "posthog", "snowplow"
+]
 # The sources consume parses, read from the one list above: a source the envelope accepted but
 # consume did not know would dead-letter every event of it.
 SOURCES: tuple[Source, ...] = get_args(Source)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -122,6 +122,54 @@ def ingest_events(
         rejected=rejected,
         event_ids=[event.event_id for event in accepted],
         duplicates=duplicates,
+    )
+
+
+def ingest_judged(
+    judged: Sequence[dict[str, Any] | Rejection],
+    queue: EventQueue,
+    settings: Settings,
+    *,
+    project_id: str,
+    received_at: datetime,
+    field_names: Mapping[str, str] | None = None,
+) -> IngestResult:
+    """``ingest_events`` for a batch some of whose messages a wire format refused already (the
+    ``Rejection`` among ``judged``, by the message's index): the others are validated and published,
+    and every index of the answer is the message's. ``field_names`` renames the envelope's fields
+    in rejections to the protocol's own (``{"user_id": "userId"}``)."""
+    if len(judged) > settings.max_batch_events:
+        raise BatchTooLarge(
+            "batch", f"holds {len(judged)} messages; the limit is {settings.max_batch_events}"
+        )
+    positions = [index for index, item in enumerate(judged) if not isinstance(item, Rejection)]
+    refused = [item for item in judged if isinstance(item, Rejection)]
+    if not positions:
+        return IngestResult(accepted=0, rejected=refused, event_ids=[])
+    result = ingest_events(
+        [judged[index] for index in positions],
+        queue,
+        settings,
+        project_id=project_id,
+        received_at=received_at,
+    )
+    names = field_names or {}
+    for rejection in result.rejected:
+        head, dot, rest = rejection.field.partition(".")
+        refused.append(
+            Rejection(
+                index=positions[rejection.index],
+                field=names.get(head, head) + dot + rest,
+                reason=rejection.reason,
+            )
+        )
+    refused.sort(key=lambda r: r.index)
+    duplicates = [
+        Duplicate(index=positions[d.index], event_id=d.event_id, first_index=positions[d.first_index])
+        for d in result.duplicates
+    ]
+    return IngestResult(
+        accepted=result.accepted, rejected=refused, event_ids=result.event_ids, duplicates=duplicates
     )
 
 

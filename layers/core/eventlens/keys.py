@@ -17,6 +17,8 @@ use it at once, so the command works whether or not ``eventlens local`` runs) an
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import re
@@ -272,6 +274,32 @@ def bearer_key(headers: dict[str, str] | None) -> str | None:
             if scheme.lower() == "bearer" and token.strip():
                 return token.strip()
     return None
+
+
+def sdk_header_key(headers: dict[str, str] | None) -> str | None:
+    """The key of a request in a header, wherever an analytics SDK puts it: ``Authorization: Bearer
+    <key>``, ``Authorization: Basic`` with the key as user name (an empty user name: the password),
+    or ``X-Write-Key: <key>`` (header names in any case)."""
+    if key := bearer_key(headers):
+        return key
+    for name, value in (headers or {}).items():
+        lowered = name.lower()
+        if lowered == "authorization" and value:
+            scheme, _, token = value.strip().partition(" ")
+            if scheme.lower() == "basic" and token.strip():
+                return _basic_user(token.strip())
+        elif lowered == "x-write-key" and value.strip():
+            return value.strip()
+    return None
+
+
+def _basic_user(token: str) -> str | None:
+    try:
+        credentials = base64.b64decode(token, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    user, _, password = credentials.partition(":")
+    return user or password or None
 
 
 def _existing(store: KeyStore, key_id: str) -> ApiKey:

@@ -7,20 +7,29 @@ per-IP rate limit (before the key is looked at, so guessing keys is limited too)
 then the per-key rate limit (429 with Retry-After). Who the caller is (``Principal``: the project
 and the key) is left in the request's context as ``principal``; the project always comes from it,
 never from a parameter or a body field.
+
+The analytics SDKs' routes (``SDK_INGEST_ROUTES``: Segment's, PostHog's, Snowplow's) take the write
+key where those SDKs send it: HTTP Basic with the key as user name, an ``X-Write-Key`` header, or a
+field of the body (``writeKey``, ``api_key``). Their dependencies (``eventlens.api.sdk_routes``) call
+the same ``admit``, marked ``admitting("write")``; the body is read for a key only after the per-IP
+limit passed, and a key is never logged.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Annotated, Any, get_type_hints
+from typing import Annotated, Any, TypeVar, get_type_hints
 
 from aws_lambda_powertools.event_handler import Depends
 from aws_lambda_powertools.event_handler.request import Request
 
 from eventlens.api.parts import handed_parts
 from eventlens.components import Components
-from eventlens.keys import KeyKind, Principal, bearer_key
+from eventlens.errors import Unauthorized
+from eventlens.keys import KeyKind, Principal, bearer_key, sdk_header_key
 from eventlens.ratelimit import Limit, RateLimiter
+
+_Dependency = TypeVar("_Dependency", bound=Callable[..., Any])
 
 # The reference systems' routes: their clients send no key, so a project may opt in to take them
 # keyless. eventlens's own routes (/v1/events, erasure, …) always take a key.
@@ -56,17 +65,61 @@ REFERENCE_READ_ROUTES = frozenset(
     }
 )
 
+# The analytics SDKs' ingest routes (eventlens.api.sdk_routes): their SDKs send the write key in a
+# header of their own or in the body, so API Gateway's authorizer (which reads Authorization: Bearer)
+# is not in front of them; their function checks the key (infra/api.py).
+SDK_INGEST_ROUTES = frozenset(
+    {
+        # Segment's HTTP Tracking API (Segment, RudderStack, Jitsu)
+        "/v1/batch",
+        "/v1/track",
+        "/v1/identify",
+        "/v1/page",
+        "/v1/screen",
+        "/v1/group",
+        "/v1/alias",
+        # PostHog's capture, the trailing slash optional
+        *(
+            f"{path}{slash}"
+            for path in ("/batch", "/e", "/capture", "/i/v0/e", "/track")
+            for slash in ("", "/")
+        ),
+        # Snowplow's tracker protocol
+        "/com.snowplowanalytics.snowplow/tp2",
+        "/i",
+    }
+)
+SDK_KEY_PLACES = (
+    "send the project's write key as your SDK does: in the body (writeKey, api_key), as the HTTP Basic "
+    "user name, in X-Write-Key, or as Authorization: Bearer <key>"
+)
+
 
 def admit(
-    parts: Components, headers: Mapping[str, str], client_ip: str, need: KeyKind, route: str = ""
+    parts: Components,
+    headers: Mapping[str, str],
+    client_ip: str,
+    need: KeyKind,
+    route: str = "",
+    key_in_body: Callable[[], str | None] | None = None,
 ) -> Principal:
     """The caller, if it may pass: the per-IP limit, the key, the per-key limit (see the module doc).
-    Without a key, on a reference system's ``route``, the project that opted in to keyless routes."""
+    Without a key, on a reference system's ``route``, the project that opted in to keyless routes.
+
+    On an SDK's route (``key_in_body`` given) the key may also come as that SDK sends it (see
+    ``sdk_header_key``), or in the body: ``key_in_body`` reads it there, after the per-IP limit and
+    only when no header carried a key."""
     settings = parts.settings
     if settings.rate_limit_per_ip:
         _limiter(parts).check(f"ip:{client_ip}", Limit(settings.rate_limit_per_ip))
     keyless_route = route in (REFERENCE_READ_ROUTES if need == "secret" else REFERENCE_INGEST_ROUTES)
-    principal = parts.keys.principal(bearer_key(dict(headers)), need, keyless_route)
+    if key_in_body is None:
+        presented = bearer_key(dict(headers))
+    else:
+        presented = sdk_header_key(dict(headers)) or key_in_body()
+        if not presented:
+            raise Unauthorized("authorization", SDK_KEY_PLACES)
+    principal = parts.keys.principal(presented, need, keyless_route)
     if settings.rate_limit_per_key:
         _limiter(parts).check(f"key:{principal.key_id}", Limit(settings.rate_limit_per_key))
     return principal
@@ -87,8 +140,24 @@ def reader_parts(request: Request) -> Components:
     return _admitted(request, "secret")
 
 
+# Dependencies that admit their caller themselves (through ``admit``), and the key each asks for.
+_ADMITTING: dict[Callable[..., Any], KeyKind] = {}
+
+
+def admitting(kind: KeyKind) -> Callable[[_Dependency], _Dependency]:
+    """Mark a route dependency that admits its caller through ``admit`` with a key of ``kind``, so
+    that ``required_access`` knows its routes take a key."""
+
+    def mark(dependency: _Dependency) -> _Dependency:
+        _ADMITTING[dependency] = kind
+        return dependency
+
+    return mark
+
+
 def required_access(route_function: Callable[..., Any]) -> KeyKind | None:
-    """What key a route function asks for (``WriterParts``/``ReaderParts``), None on a public one."""
+    """What key a route function asks for (``WriterParts``/``ReaderParts``, or a dependency marked
+    ``admitting``), None on a public one."""
     for hint in get_type_hints(route_function, include_extras=True).values():
         for marker in getattr(hint, "__metadata__", ()):
             dependency = getattr(marker, "dependency", None)
@@ -96,6 +165,8 @@ def required_access(route_function: Callable[..., Any]) -> KeyKind | None:
                 return "write"
             if dependency is reader_parts:
                 return "secret"
+            if dependency in _ADMITTING:
+                return _ADMITTING[dependency]
     return None
 
 

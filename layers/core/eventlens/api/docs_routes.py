@@ -67,6 +67,8 @@ def openapi_document() -> dict[str, Any]:
         persons_routes,
         predict_routes,
         report_routes,
+        sdk_bodies,
+        sdk_routes,
         telemetry_routes,
         viewing_routes,
     )
@@ -81,12 +83,16 @@ def openapi_document() -> dict[str, Any]:
         telemetry_routes,
         predict_routes,
         persons_routes,
+        sdk_routes,
     ):
         whole.include_router(routes.router)
     whole.include_router(router)
     document: dict[str, Any] = json.loads(whole.get_openapi_json_schema(title=TITLE, description=DESCRIPTION))
     for path, model in ingest_bodies.REQUEST_BODIES.items():
         _add_request_body(document, path, model, ingest_bodies.EXAMPLES.get(path))
+    for path, model in sdk_bodies.REQUEST_BODIES.items():
+        _add_request_body(document, path, model, sdk_bodies.EXAMPLES.get(path))
+    _add_query_parameters(document, ("get", sdk_routes.SNOWPLOW_GET), sdk_bodies.SNOWPLOW_QUERY)
     _add_key_requirements(document)
     return document
 
@@ -101,12 +107,27 @@ _KEY_ANSWERS = {
 
 
 def _add_key_requirements(document: dict[str, Any]) -> None:
-    """Every route but the public ones takes a bearer key and may answer 401, 403 and 429."""
+    """Every route but the public ones takes a bearer key and may answer 401, 403 and 429; the
+    analytics SDKs' routes take it where their SDKs send it too, and answer in their own shapes."""
+    from eventlens.api.access import SDK_INGEST_ROUTES
+
     components = document.setdefault("components", {})
-    components.setdefault("securitySchemes", {})["apiKey"] = {
+    schemes = components.setdefault("securitySchemes", {})
+    schemes["apiKey"] = {
         "type": "http",
         "scheme": "bearer",
         "description": "A project's write key (ingest routes) or secret key (every route)",
+    }
+    schemes["basicWriteKey"] = {
+        "type": "http",
+        "scheme": "basic",
+        "description": "The analytics SDKs' routes: the write key as the user name (RudderStack, Segment)",
+    }
+    schemes["writeKeyHeader"] = {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Write-Key",
+        "description": "The analytics SDKs' routes: the write key in a header (or in the body: writeKey …)",
     }
     error = {"$ref": COMPONENT_REF_TEMPLATE.format(model="FieldErrorAnswer")}
     if "FieldErrorAnswer" not in components.get("schemas", {}):
@@ -116,11 +137,16 @@ def _add_key_requirements(document: dict[str, Any]) -> None:
             if (method, path) in PUBLIC:
                 continue
             operation["security"] = [{"apiKey": []}]
+            if path in SDK_INGEST_ROUTES:
+                operation["security"] += [{"basicWriteKey": []}, {"writeKeyHeader": []}]
             for status, description in _KEY_ANSWERS.items():
-                operation["responses"][status] = {
-                    "description": description,
-                    "content": {content_types.APPLICATION_JSON: {"schema": error}},
-                }
+                operation["responses"].setdefault(
+                    status,
+                    {
+                        "description": description,
+                        "content": {content_types.APPLICATION_JSON: {"schema": error}},
+                    },
+                )
 
 
 def _add_request_body(
@@ -139,6 +165,17 @@ def _add_request_body(
         "required": True,
         "content": {content_types.APPLICATION_JSON: content},
     }
+
+
+def _add_query_parameters(
+    document: dict[str, Any], operation: tuple[str, str], described: dict[str, str]
+) -> None:
+    """The operation takes these optional query parameters (text), each described."""
+    method, path = operation
+    document["paths"][path][method].setdefault("parameters", []).extend(
+        {"name": name, "in": "query", "required": False, "schema": {"type": "string"}, "description": text}
+        for name, text in described.items()
+    )
 
 
 @cache

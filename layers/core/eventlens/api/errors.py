@@ -146,7 +146,11 @@ def _key_refusal(app: APIGatewayHttpResolver) -> Response[Any] | None:
 
 def register(app: APIGatewayHttpResolver) -> None:
     """Install the exception handlers on a resolver."""
+    from eventlens.api import sdk_answers
+
     _register_request_reading(app)
+    # The analytics SDKs' routes answer in their own protocols' shapes (eventlens.api.sdk_answers).
+    app.exception_handler(sdk_answers.Refused)(sdk_answers.refusal)
 
     @app.exception_handler(PayloadError)
     def _payload(exc: PayloadError) -> Response[Any]:

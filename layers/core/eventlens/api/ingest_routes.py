@@ -44,14 +44,14 @@ ANSWERS: dict[int, OpenAPIResponse] = {
 def _ingest(
     request: Request, parts: Components, project: str, to_items: Callable[[Any], list[Any]]
 ) -> Response[dict[str, Any]]:
-    result = ingest_payload(_raw_body(request), to_items, parts.queue, parts.settings, project)
+    result = ingest_payload(raw_body(request), to_items, parts.queue, parts.settings, project)
     count("EventsAccepted", result.accepted)
     count("EventsRejected", len(result.rejected))
     status = 202 if result.accepted else 422
     return json_response(status, result.model_dump())
 
 
-def _raw_body(request: Request) -> bytes:
+def raw_body(request: Request) -> bytes:
     """The body's bytes as the client sent them, for the JSON parser to judge (orjson rejects
     text that is not UTF-8, naming the body). Powertools' ``decoded_body`` would decode them as
     UTF-8 first and fail outside any answer (a 500)."""
