@@ -7,6 +7,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from eventlens.api import (
     docs_routes,
     errors,
+    insights_routes,
     lifestream_routes,
     pattern_routes,
     report_routes,
@@ -26,6 +27,7 @@ app.include_router(viewing_routes.router)
 app.include_router(lifestream_routes.router)
 app.include_router(pattern_routes.router)
 app.include_router(telemetry_routes.router)
+app.include_router(insights_routes.router)
 app.include_router(docs_routes.router)
 
 

@@ -812,8 +812,17 @@ def _differences(got: Any, want: Any, at: str = "$") -> list[str]:
     return [] if got == want else [f"{at}: {got!r} != {want!r}"]
 
 
-# Report routes of the manifest that others scope and test: the habits graph's (tests/mining).
-NOT_HERE = {"GET /api/v1/stream/patterns/{user_id}"}
+# Report routes of the manifest that others scope and test: the habits graph's (tests/mining), the
+# insights and cohorts (tests/insights/test_projects.py).
+NOT_HERE = {
+    "GET /api/v1/stream/patterns/{user_id}",
+    *(
+        f"POST /api/v1/insights/{kind}"
+        for kind in ("trends", "funnel", "paths", "stickiness", "lifecycle", "retention")
+    ),
+    "POST /api/v1/cohorts",
+    "GET /api/v1/cohorts",
+}
 
 
 def test_each_project_reads_only_its_own_figures_on_every_report_route(

@@ -62,6 +62,7 @@ def openapi_document() -> dict[str, Any]:
     from eventlens.api import (
         ingest_bodies,
         ingest_routes,
+        insights_routes,
         lifestream_routes,
         pattern_routes,
         persons_routes,
@@ -81,6 +82,7 @@ def openapi_document() -> dict[str, Any]:
         lifestream_routes,
         pattern_routes,
         telemetry_routes,
+        insights_routes,
         predict_routes,
         persons_routes,
         sdk_routes,
