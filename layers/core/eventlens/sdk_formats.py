@@ -456,7 +456,9 @@ def _snowplow_item(index: int, fields: Any, received_at: datetime) -> Judged:
                 properties[f"${SNOWPLOW_NAMES.get(name, name)}"] = _snowplow_value(name, value)
         contexts = _self_describing(values, "cx", "co")
         if contexts is not None:
-            properties["$contexts"] = contexts.get("data")
+            if not isinstance(contexts.get("data"), list):
+                raise _Refusal("cx" if "cx" in values else "co", "contexts must be {schema, data: [...]}")
+            properties["$contexts"] = contexts["data"]
         timestamp = _snowplow_time(values, received_at)
         user = _first_given(values.get("uid"), values.get("duid"), values.get("nuid"), values.get("tnuid"))
         if user is None:
@@ -600,7 +602,12 @@ def _first_given(*values: Any) -> Any:
     return next((value for value in values if value is not None and value != ""), None)
 
 
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def _is_uuid(text: str) -> bool:
+    if _CANONICAL_UUID.fullmatch(text):  # what SDKs send: no need for uuid.UUID's slower parse
+        return True
     try:
         uuid.UUID(text)
     except ValueError:
