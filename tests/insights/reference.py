@@ -314,7 +314,7 @@ def trends(world: World, body: dict[str, Any], cohort: set[str] | None = None) -
 # --- funnels -------------------------------------------------------------------------------------------
 
 
-def funnel(world: World, body: dict[str, Any], cohort: set[str] | None = None) -> dict[str, Any]:
+def funnel(world: World, body: dict[str, Any], cohort: set[str] | None = None) -> dict[Any, Any]:
     """Per group (None: everyone; else breakdown values, then other): per step the persons, times."""
     order = body.get("order", "ordered")
     window = body.get("window_seconds", 14 * 86400) * 1000
