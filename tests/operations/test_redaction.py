@@ -28,6 +28,11 @@ from eventlens.redaction import MASK, environment_secrets, redact
         ("x-api-key: k-123456", "x-api-key: ***"),
         ("NEO4J_PASSWORD=verysecret", "NEO4J_PASSWORD=***"),
         ("signed by AKIAIOSFODNN7EXAMPLE", "signed by ***"),
+        # the analytics SDKs' places for a write key, and eventlens's keys wherever they appear
+        ('{"writeKey": "k-123456", "batch": []}', '{"writeKey": "***", "batch": []}'),
+        ("X-Write-Key: k-123456", "X-Write-Key: ***"),
+        ("Authorization: Basic ZWxfd3JpdGU6", "Authorization: Basic ***"),
+        ("bad key " + "el_write_" + "w" * 43 + " sent", "bad key *** sent"),
     ],
 )
 def test_credentials_in_text_are_masked(text: str, expected: str) -> None:

@@ -4,7 +4,8 @@
 
 * the password in a URI's user info: ``bolt://neo4j:s3cret@host`` → ``bolt://neo4j:***@host``;
 * the value after a secret-sounding name: ``password=…``, ``"token": "…"``, ``api_key: …``,
-  ``Authorization: Bearer …``;
+  ``"writeKey": "…"``, ``X-Write-Key: …``, ``Authorization: Bearer …`` (or ``Basic …``);
+* eventlens's own API keys (``el_write_…``, ``el_secret_…``), wherever they appear;
 * AWS access key ids (``AKIA…``, ``ASIA…``);
 * every secret the environment holds, wherever it shows up (a driver may echo one in any shape): the
   value of a variable named like a secret (``NEO4J_PASSWORD``, ``AWS_SECRET_ACCESS_KEY``,
@@ -22,8 +23,9 @@ from collections.abc import Iterable, Mapping
 
 MASK = "***"
 
-# A name that says its value is a secret: password, NEO4J_PASSWORD, x-api-key, aws_secret_access_key …
-_NAME = r"[\w.-]*(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key)[\w.-]*"
+# A name that says its value is a secret: password, NEO4J_PASSWORD, x-api-key, aws_secret_access_key,
+# writeKey (Segment's SDKs) …
+_NAME = r"[\w.-]*(?:passw(?:or)?d|pwd|secret|token|(?:api|write|access|private)[_-]?key)[\w.-]*"
 _NAMED_VALUE = re.compile(
     rf"(?P<name>{_NAME})(?P<sep>\\?[\"']?\s*[:=]\s*\\?[\"']?)(?P<value>[^\s\"'\\&,;)}}\]]+)",
     re.IGNORECASE,
@@ -35,6 +37,7 @@ _AUTHORIZATION = re.compile(
 # scheme://user:password@ — the password stops at @, /, whitespace, a quote or a backslash.
 _URI_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^\s:/@\"'\\]*:)(?P<value>[^\s@/\"'\\]+)@", re.I)
 _AWS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")
+_EVENTLENS_KEY = re.compile(r"el_(?:write|secret)_[A-Za-z0-9_-]{43}")  # eventlens.keys' shape
 _SECRET_VARIABLE = re.compile(r"PASSW(?:OR)?D|SECRET|TOKEN|API_?KEY|ACCESS_KEY|PRIVATE_KEY", re.IGNORECASE)
 _LOCATOR_VARIABLE = re.compile(r"URI|URL|DSN|BOOTSTRAP", re.IGNORECASE)
 _PASSWORD_FIELD = re.compile(r"passw(?:or)?d\s*=\s*['\"]?(?P<value>[^\s'\"&;]+)", re.IGNORECASE)
@@ -55,6 +58,7 @@ def redact(text: str, secrets: Iterable[str] | None = None) -> str:
     text = _URI_PASSWORD.sub(lambda m: f"{m['head']}{MASK}@", text)
     text = _AUTHORIZATION.sub(lambda m: f"{m['name']}{MASK}", text)
     text = _NAMED_VALUE.sub(lambda m: f"{m['name']}{m['sep']}{MASK}", text)
+    text = _EVENTLENS_KEY.sub(MASK, text)
     return _AWS_KEY_ID.sub(MASK, text)
 
 
