@@ -228,6 +228,10 @@ GOOD_EVENT_OF = {
             "signal_amplitude": 0.7,
         },
     ),
+    # The analytics SDKs' events (eventlens.sdk_formats), whose properties are any object
+    "segment": ("Signed Up", {"plan": "pro", "$context": {"ip": "1.2.3.4"}}),
+    "posthog": ("$pageview", {"$current_url": "https://example.com"}),
+    "snowplow": ("$pageview", {"$page_url": "https://example.com"}),
 }
 
 
