@@ -9,6 +9,7 @@ from eventlens.api import (
     errors,
     insights_routes,
     lifestream_routes,
+    memory_routes,
     pattern_routes,
     report_routes,
     telemetry_routes,
@@ -25,6 +26,7 @@ errors.register(app)
 app.include_router(report_routes.router)
 app.include_router(viewing_routes.router)
 app.include_router(lifestream_routes.router)
+app.include_router(memory_routes.router)
 app.include_router(pattern_routes.router)
 app.include_router(telemetry_routes.router)
 app.include_router(insights_routes.router)

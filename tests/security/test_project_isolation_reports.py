@@ -813,9 +813,10 @@ def _differences(got: Any, want: Any, at: str = "$") -> list[str]:
 
 
 # Report routes of the manifest that others scope and test: the habits graph's (tests/mining), the
-# insights and cohorts (tests/insights/test_projects.py).
+# insights and cohorts (tests/insights/test_projects.py), the memory search (tests/memory/test_route.py).
 NOT_HERE = {
     "GET /api/v1/stream/patterns/{user_id}",
+    "POST /api/v1/search/memory",
     *(
         f"POST /api/v1/insights/{kind}"
         for kind in ("trends", "funnel", "paths", "stickiness", "lifecycle", "retention")

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from eventlens.privacy import PrivacyStore, Suppressions
     from eventlens.queue import EventQueue
     from eventlens.ratelimit import RateLimiter
+    from eventlens.rephrase import ChatModel
     from eventlens.warehouse import Warehouse
 
 
@@ -103,6 +104,13 @@ class Components:
         return Neo4jGraphStore(
             self.settings.neo4j_uri, self.settings.neo4j_user, self.settings.neo4j_password
         )
+
+    @cached_property
+    def chat_model(self) -> ChatModel | None:
+        """The optional language model that rewords composed answers (``EVENTLENS_LLM_URL``), or None."""
+        from eventlens.rephrase import open_chat_model
+
+        return open_chat_model(self.settings)
 
     def health(self, on_lambda: bool = False) -> dict[str, str]:
         """Each dependency and its state: connected, down (and why, credentials masked), or not

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -75,6 +75,14 @@ class Settings(BaseSettings):
     neo4j_user: str = Field(default="neo4j", alias="NEO4J_USER")
     neo4j_password: str | None = Field(default=None, alias="NEO4J_PASSWORD")
     pattern_miner_min_cluster_size: int = Field(default=3, ge=2, alias="PATTERN_MINER_MIN_CLUSTER_SIZE")
+
+    # An optional language model (eventlens.rephrase) that rewords composed answers (memory search, the
+    # miner's insights) and is kept only when grounded: an OpenAI-compatible chat-completions endpoint's
+    # base URL (e.g. https://api.openai.com/v1); off when unset.
+    llm_url: str | None = Field(default=None, alias="EVENTLENS_LLM_URL")
+    llm_model: str = Field(default="gpt-4o-mini", alias="EVENTLENS_LLM_MODEL")
+    llm_api_key: SecretStr | None = Field(default=None, alias="EVENTLENS_LLM_API_KEY")
+    llm_timeout_s: float = Field(default=5.0, gt=0, le=60, alias="EVENTLENS_LLM_TIMEOUT_S")
 
     # Health (GET /health): consume fails when records wait and no batch was stored for this long;
     # lags past this many waiting records; the embedded mode's disk needs this much free space;

@@ -56,6 +56,7 @@ REFERENCE_READ_ROUTES = frozenset(
         "/api/v1/stream/events/<user_id>",
         "/api/v1/stream/stats/<user_id>",
         "/api/v1/search/memory/<user_id>/summary",
+        "/api/v1/search/memory",
         "/api/v1/stream/patterns/<user_id>",
         "/report",
         "/services",

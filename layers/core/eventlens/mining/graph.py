@@ -6,6 +6,10 @@
 routines belong to one person (their ``key`` starts with the user id), so saving a user's patterns
 again updates them in place and removes the ones no longer found: the graph holds the latest mining.
 
+Whom a person met (Life Stream's ``social`` events with ``action: "meet"``) is
+(:Person)-[:MET {event_id, at}]->(:Person {user_id: <the event's person_id>, name}): one relationship
+per event (merged on its id, so mining again adds none), kept as long as the person is.
+
 Projects: Neo4j Community has one database, so the tenant is a property. Every node and every
 relationship carries ``project_id``, the uniqueness constraints include it (two projects may hold the
 same user id), and every statement matches it as a bound parameter: a statement never reaches
@@ -19,11 +23,13 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from eventlens.errors import GraphError
+from eventlens.mining.history import Meeting
 from eventlens.mining.patterns import Habit, Place, Routine, UserPatterns
 
 MINER = "pattern_miner"
 # Where the nodes and relationships of a graph written before projects go (as the warehouse's rows).
 DEFAULT_PROJECT = "default"
+_MEETINGS_PER_STATEMENT = 5_000
 
 # (name, label, the property unique within a project); generated from our own constants only.
 _UNIQUE = (
@@ -85,6 +91,18 @@ MERGE (p)-[h:HAS_ROUTINE]->(r)
 SET h.project_id = $project_id
 """
 
+# A user's meetings: one MET per event, the person met a Person of the project (their name kept when an
+# event gave one).
+_MEETINGS = """
+MERGE (p:Person {project_id: $project_id, user_id: $user_id})
+WITH p
+UNWIND $meetings AS meeting
+MERGE (q:Person {project_id: $project_id, user_id: meeting.person_id})
+SET q.name = coalesce(meeting.name, q.name)
+MERGE (p)-[m:MET {project_id: $project_id, event_id: meeting.event_id}]->(q)
+SET m.at = meeting.at
+"""
+
 # Patterns a new mining no longer finds. The label cannot be a parameter, hence three statements.
 _STALE = {
     "places": "MATCH (:Person {project_id: $project_id, user_id: $user_id})-[:VISITED]->(n:Location) "
@@ -120,19 +138,33 @@ RETURN r.key AS key, r.name AS name, r.place AS place, r.weekdays AS weekdays, r
 ORDER BY hour, name
 """
 
+_READ_MEETINGS = """
+MATCH (:Person {project_id: $project_id, user_id: $user_id})-[m:MET]->(q:Person)
+WHERE m.project_id = $project_id AND q.project_id = $project_id AND m.at >= $start AND m.at < $end
+RETURN m.event_id AS event_id, m.at AS at, q.user_id AS person_id, q.name AS name
+ORDER BY at, event_id
+"""
+
 _READ_WATERMARK = (
     "MATCH (m:MinerState {project_id: $project_id, name: $name}) RETURN m.watermark AS watermark"
 )
 _WRITE_WATERMARK = "MERGE (m:MinerState {project_id: $project_id, name: $name}) SET m.watermark = $watermark"
 
 # Erasure: the person and every node they own (their locations, habits and routines are theirs
-# alone: keys start with their user id), with every relationship of them.
+# alone: keys start with their user id), with every relationship of them; then the persons they met
+# that are left with nothing (no relationship, never mined): known only from the erased one's events.
 _ERASE_PERSON = """
 MATCH (p:Person {project_id: $project_id, user_id: $user_id})
 OPTIONAL MATCH (p)-[:VISITED|HAS_HABIT|HAS_ROUTINE]->(n {project_id: $project_id})
 WITH p, collect(DISTINCT n) AS owned
+OPTIONAL MATCH (p)-[:MET]->(c:Person {project_id: $project_id}) WHERE c <> p
+WITH p, owned, collect(DISTINCT c) AS met
 FOREACH (n IN owned | DETACH DELETE n)
 DETACH DELETE p
+WITH met
+UNWIND met AS c
+WITH c WHERE c.patterns_mined_at IS NULL AND NOT EXISTS { (c)--() }
+DELETE c
 """
 
 
@@ -144,6 +176,12 @@ class GraphStore(Protocol):
 
     def patterns(self, project_id: str, user_id: str) -> UserPatterns:
         """A user's kept patterns (empty lists when the user was never mined)."""
+
+    def save_meetings(self, project_id: str, user_id: str, meetings: list[Meeting]) -> None:
+        """Keep whom a user met (each meeting once, however often it is saved)."""
+
+    def meetings(self, project_id: str, user_id: str, start: datetime, end: datetime) -> list[Meeting]:
+        """Whom a user met in [start, end), in time order."""
 
     def watermark(self, project_id: str) -> datetime | None:
         """The moment the project's last mining run started, None before the first."""
@@ -229,6 +267,24 @@ class Neo4jGraphStore:
             routines=[Routine(**row) for row in unkeyed(self._read(_READ_ROUTINES, params))],
             habits=[Habit(**row) for row in unkeyed(self._read(_READ_HABITS, params))],
         )
+
+    def save_meetings(self, project_id: str, user_id: str, meetings: list[Meeting]) -> None:
+        self._ensure_schema()
+        rows = [
+            {"event_id": m.event_id, "at": m.at, "person_id": m.person_id, "name": m.name} for m in meetings
+        ]
+        params = {"project_id": project_id, "user_id": user_id}
+        for first in range(0, len(rows), _MEETINGS_PER_STATEMENT):
+            batch = {**params, "meetings": rows[first : first + _MEETINGS_PER_STATEMENT]}
+            self._write(lambda tx, batch=batch: tx.run(_MEETINGS, batch).consume())
+
+    def meetings(self, project_id: str, user_id: str, start: datetime, end: datetime) -> list[Meeting]:
+        self._ensure_schema()
+        params = {"project_id": project_id, "user_id": user_id, "start": start, "end": end}
+        return [
+            Meeting(row["event_id"], row["at"].to_native(), row["person_id"], row["name"])
+            for row in self._read(_READ_MEETINGS, params)
+        ]
 
     def watermark(self, project_id: str) -> datetime | None:
         self._ensure_schema()

@@ -1,10 +1,10 @@
 """What the miner reads from the warehouse: which projects have Life Stream events, who in a project was
-active, and one user's Life Stream history. Every read but the first names one project."""
+active, one user's Life Stream history and whom they met. Every read but the first names one project."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from eventlens.warehouse import Warehouse
 
@@ -45,6 +45,24 @@ ORDER BY ts
 """
 
 
+# 000's social events: {"action": "meet", "person_id": …}, with the person's name when the client
+# sends one (person_name, else name).
+_MEETINGS = """
+SELECT
+    toString(event_id) AS event_id,
+    ts,
+    JSONExtractString(properties, 'person_id') AS person_id,
+    if(JSONHas(properties, 'person_name'), JSONExtractString(properties, 'person_name'),
+       JSONExtractString(properties, 'name')) AS name
+FROM user_events
+WHERE project_id = {project:String} AND user_id = {user_id:String} AND source = 'lifestream'
+  AND event_type = 'social' AND JSONExtractString(properties, 'action') = 'meet' AND person_id != ''
+  AND ts >= {start:DateTime64(3, 'UTC')} AND ts < {end:DateTime64(3, 'UTC')}
+ORDER BY ts, event_id
+"""
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 @dataclass(frozen=True)
 class GeoPoint:
     ts: datetime
@@ -59,6 +77,16 @@ class Occurrence:
     ts: datetime
     kind: str
     name: str
+
+
+@dataclass(frozen=True)
+class Meeting:
+    """One ``social`` event with ``action: "meet"``: whom (``person_id``, ``name`` if sent), when."""
+
+    event_id: str
+    at: datetime
+    person_id: str
+    name: str | None
 
 
 @dataclass(frozen=True)
@@ -101,3 +129,15 @@ def user_history(
         elif row["event_type"] in ("purchase", "activity") and row["name"]:
             occurrences.append(Occurrence(ts, row["event_type"], row["name"]))
     return History(user_id, points, occurrences, len(days))
+
+
+def user_meetings(
+    warehouse: Warehouse, project_id: str, user_id: str, start: datetime | None, end: datetime
+) -> list[Meeting]:
+    """A project's user's meetings in [start, end) (from their first event when ``start`` is None)."""
+    params = {"project": project_id, "user_id": user_id, "start": start or _EPOCH, "end": end}
+    table = warehouse.query(_MEETINGS, params)
+    return [
+        Meeting(row["event_id"], row["ts"], row["person_id"], row["name"] or None)
+        for row in (table.to_pylist() if table.num_rows else [])
+    ]

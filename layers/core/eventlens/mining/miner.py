@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from eventlens.errors import GraphError
 from eventlens.mining.graph import GraphStore
-from eventlens.mining.history import active_users, projects_with_events, user_history
+from eventlens.mining.history import active_users, projects_with_events, user_history, user_meetings
 from eventlens.mining.patterns import UserPatterns, mine_patterns
 from eventlens.settings import Settings
 from eventlens.warehouse import Warehouse
@@ -37,6 +37,7 @@ class ProjectMining(BaseModel):
     places: int
     routines: int
     habits: int
+    meetings: int = 0
 
 
 class MiningRun(BaseModel):
@@ -47,6 +48,7 @@ class MiningRun(BaseModel):
     places: int
     routines: int
     habits: int
+    meetings: int = 0
     projects: list[ProjectMining]
 
 
@@ -67,16 +69,22 @@ def mine_project(
     started: datetime,
 ) -> ProjectMining:
     """Mine a project's Life Stream users active since its watermark into the graph, then move its
-    watermark to ``started`` (a user with new events is mined again over the whole lookback)."""
+    watermark to ``started`` (a user with new events is mined again over the whole lookback). Whom
+    each met goes into the graph too: their whole history on a project's first run (or ``all_users``),
+    the lookback's after (a meeting is kept once, however often it is seen)."""
     since = None if request.all_users else (request.since or graph.watermark(project_id))
-    totals = {"users": 0, "places": 0, "routines": 0, "habits": 0}
+    met_since = None if since is None else started - timedelta(days=LOOKBACK_DAYS)
+    totals = {"users": 0, "places": 0, "routines": 0, "habits": 0, "meetings": 0}
     for user_id in active_users(warehouse, project_id, since):
         patterns = mine_user(warehouse, project_id, user_id, settings, started)
         graph.save_patterns(project_id, patterns)
+        meetings = user_meetings(warehouse, project_id, user_id, met_since, started)
+        graph.save_meetings(project_id, user_id, meetings)
         totals["users"] += 1
         totals["places"] += len(patterns.places)
         totals["routines"] += len(patterns.routines)
         totals["habits"] += len(patterns.habits)
+        totals["meetings"] += len(meetings)
     graph.set_watermark(project_id, started)
     return ProjectMining(project_id=project_id, since=since, **totals)
 
@@ -103,6 +111,7 @@ def mine_active_users(
         places=sum(p.places for p in projects),
         routines=sum(p.routines for p in projects),
         habits=sum(p.habits for p in projects),
+        meetings=sum(p.meetings for p in projects),
         projects=projects,
     )
 
