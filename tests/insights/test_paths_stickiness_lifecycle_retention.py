@@ -90,6 +90,9 @@ def test_stickiness_equals_the_reference(
 
 LIFECYCLE: dict[str, dict[str, Any]] = {
     "page views per day": {**OCTOBER, "activity": {"event": "page_view"}},
+    "any event per day, UTC": {**OCTOBER},
+    "any event per week, UTC": {"from": "2025-09-10", "to": "2025-11-15", "interval": "week"},
+    "any event per month, UTC": {"from": "2025-09-10", "to": "2025-11-15", "interval": "month"},
     "any event per week in Kyiv": {**OCTOBER, "timezone": "Europe/Kyiv", "interval": "week"},
     "purchases per month, from mid-month": {
         "from": "2025-09-15",
@@ -119,6 +122,7 @@ def test_lifecycle_equals_the_reference(
     body = LIFECYCLE[case]
     status, answer = ask(functions, "/api/v1/insights/lifecycle", body)
     assert status == 200, answer
+    assert answer["read_from"] == ("user_periods" if case.endswith(", UTC") else "events")
     want = reference.lifecycle(insights.worlds[DEFAULT_PROJECT], body)
     got = {status: answer[status] for status in want}
     assert got == want

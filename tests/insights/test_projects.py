@@ -169,10 +169,28 @@ EVERY_KIND: list[tuple[Callable[..., Any], Any]] = [
         lifecycle.LifecycleQuery.model_validate({**OCTOBER, "interval": "hour", "to": "2025-10-02"}),
     ),
     (retention.retention, retention.RetentionQuery.model_validate(OCTOBER)),
+    # and the rollups, where they answer
+    (
+        trends.trends,
+        trends.TrendsQuery.model_validate(
+            {
+                **OCTOBER,
+                "timezone": "UTC",
+                "series": [{"math": "unique_persons"}],
+                "breakdown": {"property": "source"},
+            }
+        ),
+    ),
+    (
+        lifecycle.lifecycle,
+        lifecycle.LifecycleQuery.model_validate({**OCTOBER, "timezone": "UTC", "interval": "week"}),
+    ),
 ]
 
 
-@pytest.mark.parametrize(("insight", "query"), EVERY_KIND, ids=lambda x: getattr(x, "__module__", "query"))
+@pytest.mark.parametrize(
+    ("insight", "query"), EVERY_KIND, ids=[f"{kind[0].__name__}-{i}" for i, kind in enumerate(EVERY_KIND)]
+)
 def test_every_table_an_insight_reads_is_read_for_one_project(
     insights: Dataset, insight: Callable[..., Any], query: Any
 ) -> None:

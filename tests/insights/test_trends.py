@@ -139,6 +139,35 @@ CASES: dict[str, dict[str, Any]] = {
         "filters": [{"property": "person.seats", "operator": "gte", "value": 5}],
     },
     "no events at all": {"from": "2025-01-01", "to": "2025-01-03", "series": [{"event": "purchase"}]},
+    "the daily rollup's columns, per week": {
+        "from": "2025-09-01",
+        "to": "2025-11-15",
+        "interval": "week",
+        "segment": "source:commerce",
+        "filters": [{"property": "properties.country", "operator": "equals", "value": ["PL", "DE", "UA"]}],
+        "series": [
+            {"event": "view_item", "math": "unique_persons"},
+            {
+                "event": "purchase",
+                "filters": [{"property": "properties.country", "operator": "equals", "value": "UA"}],
+            },
+            {
+                "math": "unique_persons",
+                "filters": [
+                    {"property": "event_type", "operator": "equals", "value": ["search", "page_view"]}
+                ],
+            },
+        ],
+        "breakdown": {"property": "properties.country", "limit": 2},
+    },
+}
+# The queries the per-day rollup answers (UTC days or longer; totals and unique persons; conditions on
+# event type, source and country); the others read the events.
+ON_ROLLUP = {
+    "breakdown by country, top 3 and other, with a formula",
+    "any event by event type, per month",
+    "the daily rollup's columns, per week",
+    "no events at all",
 }
 
 
@@ -159,6 +188,7 @@ def test_trends_equal_the_reference(
     status, answer = ask(functions, "/api/v1/insights/trends", body)
     # Then every period's value of every series and group is the reference computation's
     assert status == 200, answer
+    assert answer["read_from"] == ("daily_rollup" if case in ON_ROLLUP else "events")
     want = _expected(insights.worlds[DEFAULT_PROJECT], body)
     assert answer["periods"] == want["periods"]
     got = [
@@ -220,3 +250,18 @@ def test_a_day_of_the_dst_change_is_one_local_day(
         "2025-10-26T03:00:00+03:00" in hourly["periods"] and "2025-10-26T03:00:00+02:00" in hourly["periods"]
     )
     assert len(hourly["periods"]) == 24 + 25 + 24
+
+
+@pytest.mark.parametrize("case", sorted(ON_ROLLUP))
+def test_the_rollup_and_the_events_give_the_same_answer(
+    insights: Dataset, functions: dict[str, LocalFunction], case: str
+) -> None:
+    # Given a query the per-day rollup answers, and the same one in Etc/UTC (the same clock, but a
+    # timezone the rollup does not take: the events answer it)
+    body = CASES[case]
+    status, rolled = ask(functions, "/api/v1/insights/trends", body)
+    status_events, read = ask(functions, "/api/v1/insights/trends", {**body, "timezone": "Etc/UTC"})
+    # Then both are the same figures
+    assert status == status_events == 200
+    assert (rolled["read_from"], read["read_from"]) == ("daily_rollup", "events")
+    assert rolled["series"] == read["series"] and rolled["periods"] == read["periods"]

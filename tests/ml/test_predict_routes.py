@@ -78,6 +78,34 @@ def test_predict_scores_a_snapshot_user_and_a_feature_row(served: Components, pr
     assert response_json(by_path)["predictions"][0] == predictions[0]
 
 
+def test_predict_with_no_body_pages_the_precomputed_snapshot_predictions(
+    served: Components, predict_fn: Any
+) -> None:
+    # Given the snapshot's users, likeliest buyers first, as GET /users pages them
+    users = response_json(predict_fn.invoke(api_event("GET", "/users", "limit=8")))
+    # When AnModel's documented check is sent: POST /predict?service=context_aware, no body (and pages)
+    first = predict_fn.invoke(api_event("POST", "/predict", "service=context_aware"))
+    page = predict_fn.invoke(api_event("POST", "/predict", "service=context_aware&offset=3&limit=5"))
+    by_path = predict_fn.invoke(
+        api_event("POST", "/predict/context_aware", "limit=8", route="/predict/{service_name}")
+    )
+    # Then it answers the precomputed predictions of the snapshot's users, in the same order, paged
+    assert first["statusCode"] == page["statusCode"] == by_path["statusCode"] == 200, first
+    body = response_json(first)
+    expected = [
+        {"user_id": u["user_id"], **{name: u["features"][name] for name in PREDICTIONS}}
+        for u in users["users"]
+    ]
+    assert body["predictions"][:8] == expected and len(body["predictions"]) == 100
+    assert (body["total"], body["offset"], body["limit"]) == (users["total"], 0, 100)
+    assert (body["snapshot_date"], body["model_version"]) == (users["snapshot_date"], users["model_version"])
+    assert response_json(page)["predictions"] == expected[3:8]
+    assert response_json(by_path)["predictions"] == expected
+    # and an unknown service is still AnModel's 404
+    unknown = predict_fn.invoke(api_event("POST", "/predict", "service=churn"))
+    assert unknown["statusCode"] == 404 and response_json(unknown) == {"detail": "Unknown service: churn"}
+
+
 def test_predict_rejects_an_unknown_service_and_a_bad_feature(served: Components, predict_fn: Any) -> None:
     # When a service that does not exist is asked for, or a feature is not a number
     unknown = predict_fn.invoke(api_event("POST", "/predict", "service=churn", {"records": [{"x": 1}]}))
@@ -94,8 +122,10 @@ def test_predict_answers_503_until_a_model_is_promoted(components: Components, p
     # Given an object store with no promoted model
     # When predictions are asked for
     users = predict_fn.invoke(api_event("GET", "/users"))
+    precomputed = predict_fn.invoke(api_event("POST", "/predict", "service=context_aware"))
     services = predict_fn.invoke(api_event("GET", "/services"))
 
     # Then AnModel's 503 says why, and /services reports the error
     assert users["statusCode"] == 503 and "promoted" in response_json(users)["detail"]
+    assert precomputed["statusCode"] == 503 and "promoted" in response_json(precomputed)["detail"]
     assert response_json(services)["details"]["context_aware"]["status"] == "error"

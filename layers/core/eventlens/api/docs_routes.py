@@ -97,6 +97,7 @@ def openapi_document() -> dict[str, Any]:
     for path, model in sdk_bodies.REQUEST_BODIES.items():
         _add_request_body(document, path, model, sdk_bodies.EXAMPLES.get(path))
     _add_query_parameters(document, ("get", sdk_routes.SNOWPLOW_GET), sdk_bodies.SNOWPLOW_QUERY)
+    _mark_optional_bodies(document)
     _add_key_requirements(document)
     return document
 
@@ -169,6 +170,19 @@ def _add_request_body(
         "required": True,
         "content": {content_types.APPLICATION_JSON: content},
     }
+
+
+def _mark_optional_bodies(document: dict[str, Any]) -> None:
+    """A body a route may go without (``Model | None = None``, e.g. AnModel's ``POST /predict``) is
+    documented as that model's body, not required, rather than as "the model or JSON null"."""
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            content = operation.get("requestBody", {}).get("content", {}).get(content_types.APPLICATION_JSON)
+            choices = (content or {}).get("schema", {}).get("anyOf", [])
+            models = [choice for choice in choices if "$ref" in choice]
+            if len(choices) == 2 and len(models) == 1 and {"type": "null"} in choices:
+                content["schema"] = models[0]
+                operation["requestBody"]["required"] = False
 
 
 def _add_query_parameters(

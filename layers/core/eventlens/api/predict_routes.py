@@ -1,6 +1,8 @@
 """Predict routes of AnModel's Models API: ``/services``, ``/users``, ``/predict``.
 
 Each serves the caller's project (from its key): its promoted model and its daily snapshot's users.
+``POST /predict`` with no body (AnModel's documented check) answers the snapshot's precomputed
+predictions, paged; with a body, it scores the records sent.
 A project without a promoted model answers as an install without one did (503, and ``/services``
 says why).
 
@@ -15,7 +17,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel
 
@@ -60,16 +62,38 @@ def get_users(
     return predict.users_page(predictors.get(parts.objects, project), offset, limit)
 
 
+# AnModel's documented check is ``POST /predict?service=context_aware`` with no body: the body is optional.
+Records = Annotated[
+    predict.PredictRequest | None,
+    Body(description="feature rows to score; none: the snapshot's precomputed predictions, paged"),
+]
+Offset = Annotated[int, Query(ge=0, description="with no body: the first prediction of the page")]
+Limit = Annotated[int, Query(ge=1, le=1000, description="with no body: predictions per page")]
+
+
+def _predictions(
+    parts: ReaderParts, project: str, request: predict.PredictRequest | None, offset: int, limit: int
+) -> predict.PredictResponse | predict.SnapshotPredictions:
+    predictor = predictors.get(parts.objects, project)
+    if request is None:
+        return predict.snapshot_predictions(predictor, offset, limit)
+    return predict.predict_records(predictor, request.records)
+
+
 @router.post("/predict", responses=PREDICT_ANSWERS)
 def post_predict(
     parts: ReaderParts,
     project: ReaderProject,
-    request: predict.PredictRequest,
+    request: Records = None,
     service: Annotated[str | None, Query(description="service/model name")] = None,
-) -> predict.PredictResponse:
-    """Predictions for feature rows (or snapshot users); the query's service wins over the body's."""
-    predict.check_service(service or request.service or predict.SERVICES[0])
-    return predict.predict_records(predictors.get(parts.objects, project), request.records)
+    offset: Offset = 0,
+    limit: Limit = 100,
+) -> predict.PredictResponse | predict.SnapshotPredictions:
+    """Predictions for feature rows (or snapshot users); the query's service wins over the body's. With
+    no body, the predictions precomputed for the latest daily snapshot's users, likeliest buyers first,
+    a page at a time (as AnModel's Models API answers its documented check)."""
+    predict.check_service(service or (request.service if request else None) or predict.SERVICES[0])
+    return _predictions(parts, project, request, offset, limit)
 
 
 @router.post("/predict/<service_name>", responses=PREDICT_ANSWERS)
@@ -77,11 +101,13 @@ def post_predict_service(
     parts: ReaderParts,
     project: ReaderProject,
     service_name: Annotated[str, PERCENT_DECODED],
-    request: predict.PredictRequest,
-) -> predict.PredictResponse:
+    request: Records = None,
+    offset: Offset = 0,
+    limit: Limit = 100,
+) -> predict.PredictResponse | predict.SnapshotPredictions:
     """``/predict/context_aware`` is ``/predict?service=context_aware``."""
     predict.check_service(service_name)
-    return predict.predict_records(predictors.get(parts.objects, project), request.records)
+    return _predictions(parts, project, request, offset, limit)
 
 
 @router.exception_handler(predict.UnknownService)

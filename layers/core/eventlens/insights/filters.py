@@ -23,6 +23,7 @@ Each negative operator matches exactly what its positive one does not.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
@@ -273,3 +274,12 @@ def matcher_condition(matcher: EventMatcher, bindings: Bindings) -> str:
     if matcher.filters:
         parts.append(filters_condition(matcher.filters, bindings))
     return "(" + (" AND ".join(parts) or "1") + ")"
+
+
+def event_types_condition(matchers: Sequence[EventMatcher], bindings: Bindings) -> str:
+    """`` AND event_type IN (…)`` when every matcher names its event type (the sort key's third column
+    and a PREWHERE reading one small column), else nothing: some matcher takes any event."""
+    types = {matcher.event for matcher in matchers}
+    if not types or None in types:
+        return ""
+    return f" AND event_type IN {bindings.bind(sorted(t for t in types if t is not None), 'Array(String)')}"

@@ -37,8 +37,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from eventlens.insights.bindings import Bindings
 from eventlens.insights.breakdown import Breakdown, breakdown_sql
-from eventlens.insights.filters import EventMatcher, invalid, matcher_condition
+from eventlens.insights.filters import EventMatcher, event_types_condition, invalid, matcher_condition
 from eventlens.insights.person_key import person
 from eventlens.insights.query import InsightQuery, Understood, build_scope
 from eventlens.warehouse import Warehouse
@@ -47,35 +48,90 @@ Order = Literal["ordered", "strict", "unordered"]
 MAX_STEPS = 30
 MAX_WINDOW_SECONDS = 366 * 86_400
 
-# Each person's events in the scope, sorted (time, first step, steps, breakdown value): {person_row}
-# is the per-person expressions below.
-_PERSONS = """
-SELECT who, {person_columns}
+# Per person: their events in the scope as one sorted array of (time, first step, steps[, breakdown
+# value]) (a tuple array sorts natively, in that order): ``ts`` the times, ``ms`` the steps each matches.
+_SORTED = """
+SELECT who, evs.1 AS ts, evs.3 AS ms, {value_of_person} AS v
 FROM (
-    SELECT who, {arrays}
+    SELECT who, arraySort(groupArray(({event_tuple}))) AS evs
     FROM (
-        SELECT who, arraySort(x -> (x.1, x.3, x.2, x.4), groupArray((t, mask, lowbit, v))) AS evs
-        FROM (
-            SELECT {person} AS who, toUnixTimestamp64Milli(ts) AS t, {mask} AS mask,
-                   toUInt32(bitAnd(mask, bitNot(mask) + 1)) AS lowbit, {value} AS v
-            FROM events{join}
-            WHERE {where}{only_steps}
-        )
-        GROUP BY who
-        HAVING {entered}
+        SELECT {person} AS who, toUnixTimestamp64Milli(ts) AS t, {mask} AS mask,
+               toUInt32(bitAnd(mask, bitNot(mask) + 1)) AS lowbit{value_column}
+        FROM events{join}
+        WHERE {where}{only_steps}
     )
+    GROUP BY who
+    HAVING {entered}
 )
 """
-_AGGREGATE = """
-SELECT g, is_top, grouping(g) AS whole, min(value_rank) AS group_rank, {merges}
+# Then per person ``level`` (the furthest step reached) and ``reached``: (step, ms from the previous
+# step, ms from the first) for steps 1..level.
+_PERSONS = "SELECT who, v, level, reached FROM ({walk})"
+# Steps are walked a few per subquery: ClickHouse's analyzer inlines aliases, and one long chain of
+# them (each step's array made from the previous one's) costs it more than the walk itself.
+CHUNK = 5
+# Ordered and strict: one vectorised pass per step. s{j} holds, at each event, the start of the latest
+# chain ending there as step j (-1: none); step j+1's is, at each of its events, the latest start among
+# the events before it (strict: the event just before it) within the window: a running fill of s{j},
+# shifted by one. f{j} is the first event at which step j is reached; its times: from the latest step
+# j-1 event before it, and from that chain's start.
+_FIRST = "arrayMap((t, m) -> if(bitTest(m, 0), t, -1), ts, ms) AS s1"
+_STEP = (
+    "arrayMap((t, m, p) -> if(bitTest(m, {bit}) AND p >= 0 AND t - p <= {window:Int64}, p, -1), ts, ms,"
+    " arrayPopBack(arrayPushFront({before}, -1))) AS s{j}"
+)
+_BEFORE = {"ordered": "arrayFill(x -> x >= 0, s{i})", "strict": "s{i}"}
+_TIMES = (
+    "arrayFirstIndex(x -> x >= 0, s{j}) AS f{j}, (toUInt32({j}),"
+    " ts[f{j}] - ts[arrayLastIndex((x, i) -> x >= 0 AND i < f{j}, s{i}, arrayEnumerate(s{i}))],"
+    " ts[f{j}] - s{j}[f{j}]) AS at{j}"
+)
+# Unordered: per start event, the steps its window covers (each event the first step it matches not yet
+# covered: the lowest open bit of its steps) and when it covered one more; then per step k, the
+# earliest start covering k steps.
+_UNORDERED_WALK = """
+arrayMap(i -> arrayFold((acc, t, m) -> if(bitAnd(m, bitNot(acc.1)) = 0, acc,
+        (toUInt32(bitOr(acc.1, bitAnd(bitAnd(m, bitNot(acc.1)), bitNot(bitAnd(m, bitNot(acc.1))) + 1))),
+         arrayPushBack(acc.2, t))),
+    arraySlice(ts, i, arrayCount(x -> x <= ts[i] + {window:Int64}, arraySlice(ts, i))),
+    arraySlice(ms, i, arrayCount(x -> x <= ts[i] + {window:Int64}, arraySlice(ts, i))),
+    (toUInt32(0), emptyArrayInt64())).2, arrayEnumerate(ts)) AS chains,
+toUInt32(arrayMax(arrayMap(c -> length(c), chains))) AS level,
+arrayMap(k -> (toUInt32(k),
+               arrayFirst(c -> length(c) >= k, chains)[k] - arrayFirst(c -> length(c) >= k, chains)[k - 1],
+               arrayFirst(c -> length(c) >= k, chains)[k] - arrayFirst(c -> length(c) >= k, chains)[1]),
+         range(1, level + 1)) AS reached
+"""
+_STEPS = """
+SELECT step.1 AS j, count() AS persons,
+       avgIf(step.2, j > 1) AS fp_average, quantileExactInclusiveIf(0.5)(step.2, j > 1) AS fp_median,
+       avgIf(step.3, j > 1) AS ff_average, quantileExactInclusiveIf(0.5)(step.3, j > 1) AS ff_median
+FROM ({persons})
+ARRAY JOIN reached AS step
+GROUP BY j
+"""
+# With a breakdown: per value and step the states; values ranked by the persons who entered; the
+# values beyond the limit merged into other, and every value's once more for everyone (GROUPING SETS).
+_BREAKDOWN_STEPS = """
+SELECT g, is_top, j, grouping(g) AS whole, min(value_rank) AS group_rank, sum(n) AS persons,
+       avgIfMerge(fpa) AS fp_average, quantileExactInclusiveIfMerge(0.5)(fpm) AS fp_median,
+       avgIfMerge(ffa) AS ff_average, quantileExactInclusiveIfMerge(0.5)(ffm) AS ff_median
 FROM (
     SELECT *, value_rank <= {top:UInt32} AS is_top, if(is_top, v, '') AS g
     FROM (
         SELECT *, dense_rank() OVER (ORDER BY entered DESC, v) AS value_rank
-        FROM (SELECT v, count() AS entered, {states} FROM ({persons}) GROUP BY v)
+        FROM (
+            SELECT v, step.1 AS j, count() AS n,
+                   avgIfState(step.2, j > 1) AS fpa, quantileExactInclusiveIfState(0.5)(step.2, j > 1) AS fpm,
+                   avgIfState(step.3, j > 1) AS ffa, quantileExactInclusiveIfState(0.5)(step.3, j > 1) AS ffm,
+                   sumIf(count(), j = 1) OVER (PARTITION BY v) AS entered
+            FROM ({persons})
+            ARRAY JOIN reached AS step
+            GROUP BY v, j
+        )
     )
 )
-GROUP BY GROUPING SETS ((g, is_top), ())
+GROUP BY GROUPING SETS ((g, is_top, j), (j))
 """
 _DROPPED = """
 SELECT count() AS total,
@@ -150,129 +206,103 @@ def funnel(warehouse: Warehouse, project_id: str, query: FunnelQuery) -> FunnelA
     scope = build_scope(warehouse, project_id, query)
     b = scope.bindings
     breakdown = breakdown_sql(query.breakdown, b)
-    count = len(query.steps)
     mask = " + ".join(
         f"toUInt32({matcher_condition(step, b)}) * {1 << i}" for i, step in enumerate(query.steps)
     )
-    unordered = query.order == "unordered"
-    persons_sql = (
-        _PERSONS.replace("{person_columns}", _person_columns(count, unordered))
-        .replace("{arrays}", _arrays(count, query.order))
-        .replace("{entered}", "max(mask) > 0" if unordered else "max(bitAnd(mask, 1)) = 1")
-        .replace("{only_steps}", "" if query.order == "strict" else " AND mask != 0")
+    sorted_sql = (
+        _SORTED.replace("{event_tuple}", "t, lowbit, mask, v" if query.breakdown else "t, lowbit, mask")
+        .replace("{value_column}", f", {breakdown.value} AS v" if query.breakdown else "")
+        .replace("{value_of_person}", _value_of_person(query))
+        .replace("{entered}", "max(mask) > 0" if query.order == "unordered" else "max(bitAnd(mask, 1)) = 1")
+        .replace("{only_steps}", _only_steps(query, b))
         .replace("{mask}", f"toUInt32({mask})")
-        .replace("{value}", breakdown.value)
         .replace("{person}", person())
         .replace("{join}", breakdown.join)
         .replace("{where}", scope.where)
     )
+    persons_sql = _PERSONS.replace("{walk}", _walk(query.order, len(query.steps), sorted_sql))
     params = {**b.params, "window": query.window_seconds * 1000}
-    states, merges = _aggregates(count)
-    sql = (
-        _AGGREGATE.replace("{states}", ", ".join(states))
-        .replace("{merges}", ", ".join(merges))
-        .replace("{persons}", persons_sql)
-    )
+    template = _BREAKDOWN_STEPS if query.breakdown else _STEPS
     top = query.breakdown.limit if query.breakdown else 1
-    rows = warehouse.query(sql, {**params, "top": top}).to_pylist()
+    rows = warehouse.query(template.replace("{persons}", persons_sql), {**params, "top": top}).to_pylist()
     labels = [step.event or "any event" for step in query.steps]
-    whole = next((row for row in rows if row["whole"]), None)
+    groups: dict[tuple[bool, str, bool], dict[int, dict[str, Any]]] = {}
+    ranks: dict[tuple[bool, str, bool], int] = {}
+    for row in rows:
+        key = (bool(row.get("whole", True)), row.get("g", ""), bool(row.get("is_top", True)))
+        groups.setdefault(key, {})[int(row["j"])] = row
+        ranks[key] = min(ranks.get(key, 1 << 30), int(row.get("group_rank") or 0))
+    everyone = next((steps for (whole, _, _), steps in groups.items() if whole), {})
     answer = FunnelAnswer(
         query=query,
         understood=scope.understood,
         window_seconds=query.window_seconds,
-        steps=_steps(whole, labels),
+        steps=_steps(everyone, labels),
     )
     if query.breakdown is not None:
-        groups = sorted((row for row in rows if not row["whole"]), key=lambda row: row["group_rank"])
         answer.breakdown = [
             FunnelGroup(
-                breakdown_value=row["g"] if row["is_top"] else None,
-                other=not row["is_top"],
-                steps=_steps(row, labels),
+                breakdown_value=value if is_top else None, other=not is_top, steps=_steps(steps, labels)
             )
-            for row in groups
+            for (whole, value, is_top), steps in sorted(groups.items(), key=lambda item: ranks[item[0]])
+            if not whole
         ]
     if query.dropped is not None:
         answer.dropped = _dropped(warehouse, persons_sql, params, query.dropped)
     return answer
 
 
-def _arrays(count: int, order: str) -> str:
-    """Per person: ``ts`` and ``ms`` (times, step masks), ``v`` (the breakdown value), and per step j
-    ``s{j}``: at each event, the start of the latest chain ending there as step j (-1: none)."""
-    columns = [
-        "arrayMap(x -> x.1, evs) AS ts",
-        "arrayMap(x -> x.2, evs) AS ms",
-        "arrayMap(x -> x.4, evs) AS vs",
-    ]
+def _walk(order: str, count: int, sorted_sql: str) -> str:
+    """The per-person query giving ``level`` and ``reached`` from the sorted events (see the templates)."""
     if order == "unordered":
-        columns.append("vs[1] AS v")
-        # Per start event: the steps its window covers (each event the first step it matches not yet
-        # covered: the lowest bit of the steps it matches that are still open) and the times at which
-        # it covered one more.
-        free = "bitAnd(m, bitNot(acc.1))"
-        columns.append(
-            f"arrayMap(i -> arrayFold((acc, t, m) -> if({free} = 0, acc,"
-            f" (toUInt32(bitOr(acc.1, bitAnd({free}, bitNot({free}) + 1))), arrayPushBack(acc.2, t))),"
-            " arraySlice(ts, i, arrayCount(x -> x <= ts[i] + {window:Int64}, arraySlice(ts, i))),"
-            " arraySlice(ms, i, arrayCount(x -> x <= ts[i] + {window:Int64}, arraySlice(ts, i))),"
-            " (toUInt32(0), emptyArrayInt64())), arrayEnumerate(ts)) AS chains"
-        )
-        return ",\n           ".join(columns)
-    columns.append("vs[arrayFirstIndex(m -> bitTest(m, 0), ms)] AS v")
-    columns.append("arrayMap((t, m) -> if(bitTest(m, 0), t, -1), ts, ms) AS s1")
-    for j in range(2, count + 1):
-        previous = f"s{j - 1}" if order == "strict" else f"arrayFill(x -> x >= 0, s{j - 1})"
-        columns.append(
-            f"arrayMap((t, m, p) -> if(bitTest(m, {j - 1}) AND p >= 0 AND t - p <= {{window:Int64}}, p, -1),"
-            f" ts, ms, arrayPopBack(arrayPushFront({previous}, -1))) AS s{j}"
-        )
-    return ",\n           ".join(columns)
+        return f"SELECT who, v, {_UNORDERED_WALK} FROM ({sorted_sql})"
+    walked = (
+        f"SELECT who, v, ts, ms, {_FIRST}, toUInt32(arrayExists(x -> x >= 0, s1)) AS level1,"
+        f" CAST([], 'Array(Tuple(UInt32, Int64, Int64))') AS found1 FROM ({sorted_sql})"
+    )
+    done = 1
+    while done < count:
+        chunk = range(done + 1, min(count, done + CHUNK) + 1)
+        columns = []
+        for j in chunk:
+            before = _BEFORE[order].replace("{i}", str(j - 1))
+            columns.append(
+                _STEP.replace("{before}", before).replace("{bit}", str(j - 1)).replace("{j}", str(j))
+            )
+            columns.append(_TIMES.replace("{i}", str(j - 1)).replace("{j}", str(j)))
+        last = chunk[-1]
+        reached = " + ".join(f"arrayExists(x -> x >= 0, s{j})" for j in chunk)
+        columns.append(f"toUInt32(level{done} + {reached}) AS level{last}")
+        columns.append(f"arrayConcat(found{done}, [{', '.join(f'at{j}' for j in chunk)}]) AS found{last}")
+        walked = f"SELECT who, v, ts, ms, {', '.join(columns)} FROM ({walked})"
+        done = last
+    return (
+        f"SELECT who, v, level{count} AS level, arraySlice(arrayConcat("
+        f"[(toUInt32(1), toInt64(0), toInt64(0))], found{count}), 1, level) AS reached FROM ({walked})"
+    )
 
 
-def _person_columns(count: int, unordered: bool) -> str:
-    """Per person: ``level`` (the furthest step reached), ``v``, and for each step j ≥ 2 the times to
-    convert to it in milliseconds, ``fp{j}`` from the previous step and ``ff{j}`` from the first."""
-    if unordered:
-        columns = ["v", "arrayMax(arrayMap(c -> length(c.2), chains)) AS level"]
-        for j in range(2, count + 1):
-            chain = f"arrayFirst(c -> length(c.2) >= {j}, chains).2"
-            columns.append(f"{chain}[{j}] - {chain}[{j - 1}] AS fp{j}")
-            columns.append(f"{chain}[{j}] - {chain}[1] AS ff{j}")
-        return ", ".join(columns)
-    reached = " + ".join(f"arrayExists(x -> x >= 0, s{j})" for j in range(1, count + 1))
-    columns = ["v", f"toUInt8({reached}) AS level"]
-    for j in range(2, count + 1):
-        first = f"arrayFirstIndex(x -> x >= 0, s{j})"
-        before = f"arrayLastIndex((x, i) -> x >= 0 AND i < {first}, s{j - 1}, arrayEnumerate(s{j - 1}))"
-        columns.append(f"ts[{first}] - ts[{before}] AS fp{j}")
-        columns.append(f"ts[{first}] - s{j}[{first}] AS ff{j}")
-    return ", ".join(columns)
+def _value_of_person(query: FunnelQuery) -> str:
+    """A person's breakdown value: of their first step-1 event (unordered: first event of a step)."""
+    if query.breakdown is None:
+        return "''"
+    return "evs.4[1]" if query.order == "unordered" else "evs.4[arrayFirstIndex(m -> bitTest(m, 0), ms)]"
 
 
-def _aggregates(count: int) -> tuple[list[str], list[str]]:
-    """Per breakdown value, the states of each step's persons and times; and their merges."""
-    states, merges = [], []
-    for j in range(1, count + 1):
-        states.append(f"countIfState(level >= {j}) AS r{j}")
-        merges.append(f"countIfMerge(r{j}) AS reached{j}")
-        if j == 1:
-            continue
-        for kind in ("fp", "ff"):
-            states.append(f"avgIfState({kind}{j}, level >= {j}) AS {kind}_avg{j}")
-            states.append(f"quantileExactInclusiveIfState(0.5)({kind}{j}, level >= {j}) AS {kind}_med{j}")
-            merges.append(f"avgIfMerge({kind}_avg{j}) AS {kind}_average{j}")
-            merges.append(f"quantileExactInclusiveIfMerge(0.5)({kind}_med{j}) AS {kind}_median{j}")
-    return states, merges
+def _only_steps(query: FunnelQuery, bindings: Bindings) -> str:
+    """The rows a funnel reads: its steps' events (strict: every event, as any breaks a chain)."""
+    if query.order == "strict":
+        return ""
+    return f"{event_types_condition(query.steps, bindings)} AND mask != 0"
 
 
-def _steps(row: dict[str, Any] | None, labels: list[str]) -> list[FunnelStep]:
-    steps = []
+def _steps(rows: dict[int, dict[str, Any]], labels: list[str]) -> list[FunnelStep]:
+    """Each step's figures from its row (none: nobody reached it)."""
+    first = int(rows[1]["persons"]) if 1 in rows else 0
+    steps, previous = [], first
     for j, label in enumerate(labels, start=1):
-        reached = int(row[f"reached{j}"]) if row else 0
-        first = int(row["reached1"]) if row else 0
-        previous = int(row[f"reached{j - 1}"]) if row and j > 1 else first
+        row = rows.get(j)
+        reached = int(row["persons"]) if row else 0
         step = FunnelStep(
             step=j,
             label=label,
@@ -280,12 +310,13 @@ def _steps(row: dict[str, Any] | None, labels: list[str]) -> list[FunnelStep]:
             conversion_from_first=reached / first if first else None,
             conversion_from_previous=reached / previous if previous else None,
         )
-        if row and j > 1 and reached:
-            step.median_seconds_from_previous = _seconds(row[f"fp_median{j}"])
-            step.average_seconds_from_previous = _seconds(row[f"fp_average{j}"])
-            step.median_seconds_from_first = _seconds(row[f"ff_median{j}"])
-            step.average_seconds_from_first = _seconds(row[f"ff_average{j}"])
+        if row and j > 1:
+            step.median_seconds_from_previous = _seconds(row["fp_median"])
+            step.average_seconds_from_previous = _seconds(row["fp_average"])
+            step.median_seconds_from_first = _seconds(row["ff_median"])
+            step.average_seconds_from_first = _seconds(row["ff_average"])
         steps.append(step)
+        previous = reached
     return steps
 
 

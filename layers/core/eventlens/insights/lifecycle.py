@@ -11,11 +11,11 @@ before the range is returning or resurrecting, never new.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from eventlens.insights.filters import EventMatcher, matcher_condition
+from eventlens.insights.filters import EventMatcher, PropertyFilter, matcher_condition
 from eventlens.insights.periods import (
     Interval,
     bucket_sql,
@@ -28,6 +28,7 @@ from eventlens.insights.periods import (
 )
 from eventlens.insights.person_key import person
 from eventlens.insights.query import InsightQuery, Understood, build_scope
+from eventlens.insights.rollups import rollups_apply
 from eventlens.warehouse import Warehouse
 
 STATUSES = ("new", "returning", "resurrecting", "dormant")
@@ -38,21 +39,7 @@ MAX_INTERVALS = {"hour": 24 * 31 + 1, "day": 3 * 366 + 1, "week": 160, "month": 
 # status, and a dormant one after each active interval that the next does not follow.
 _LIFECYCLE = """
 SELECT status.1 AS period, status.2 AS kind, count() AS persons
-FROM (
-    SELECT active, first_index
-    FROM (
-        SELECT {person} AS who, groupUniqArray(indexOf({periods}, {bucket})) AS active
-        FROM events
-        WHERE {events} AND {days} AND {activity}
-        GROUP BY who
-    ) AS a
-    INNER JOIN (
-        SELECT {person} AS who, indexOf({periods}, {first_bucket}) AS first_index
-        FROM events
-        WHERE {events} AND {until} AND {activity}
-        GROUP BY who
-    ) AS f USING who
-)
+FROM (SELECT active, first_index FROM ({active}) AS a INNER JOIN ({first}) AS f USING who)
 ARRAY JOIN arrayConcat(
     arrayMap(i -> (i, multiIf(i = first_index, 'new', has(active, i - 1), 'returning', 'resurrecting')),
              arrayFilter(i -> i >= 2, active)),
@@ -61,6 +48,41 @@ ARRAY JOIN arrayConcat(
 ) AS status
 GROUP BY period, kind
 """
+_ACTIVE = """
+SELECT {person} AS who, groupUniqArray(indexOf({periods}, {bucket})) AS active
+FROM events
+WHERE {events} AND {days} AND {activity}
+GROUP BY who
+"""
+_FIRST = """
+SELECT {person} AS who, indexOf({periods}, {first_bucket}) AS first_index
+FROM events
+WHERE {events} AND {until} AND {activity}
+GROUP BY who
+"""
+# Any event, UTC: the rollups hold each person's periods with an event and their first day.
+_ACTIVE_ROLLUP = """
+SELECT user AS who, groupUniqArray(indexOf({periods}, start)) AS active
+FROM user_periods
+WHERE project_id = {project:String} AND period = {period:String}
+    AND start BETWEEN {first:Date} AND {last:Date}
+GROUP BY who
+"""
+_FIRST_ROLLUP = """
+SELECT user AS who, indexOf({periods}, {first_period}) AS first_index
+FROM user_first
+WHERE project_id = {project:String} AND user IN (
+    SELECT user FROM user_periods
+    WHERE project_id = {project:String} AND period = {period:String}
+        AND start BETWEEN {first:Date} AND {last:Date}
+)
+GROUP BY who
+"""
+_FIRST_PERIOD = {
+    "day": "min(first_day)",
+    "week": "toMonday(min(first_day))",
+    "month": "toStartOfMonth(min(first_day))",
+}
 
 
 class LifecycleQuery(InsightQuery):
@@ -73,12 +95,22 @@ class LifecycleQuery(InsightQuery):
 class LifecycleAnswer(BaseModel):
     query: LifecycleQuery
     understood: Understood
+    read_from: Literal["events", "user_periods"] = Field(
+        description="The source read: the events, or (any event, UTC) the rollups of persons' periods"
+    )
     interval: Interval
     periods: list[str]
     new: list[int]
     returning: list[int]
     resurrecting: list[int]
     dormant: list[int] = Field(description="Persons active in the previous interval and not in this one")
+
+
+def _on_rollup(query: LifecycleQuery, filters: list[PropertyFilter]) -> bool:
+    """Whether user_periods and user_first answer it: any event, no filter, UTC days, weeks or months."""
+    activity = query.activity
+    plain = activity.event is None and not activity.filters and not filters
+    return plain and rollups_apply(query.timezone, query.interval, query.cohort)
 
 
 def lifecycle(warehouse: Warehouse, project_id: str, query: LifecycleQuery) -> LifecycleAnswer:
@@ -105,8 +137,16 @@ def lifecycle(warehouse: Warehouse, project_id: str, query: LifecycleQuery) -> L
         array_type = "Array(Date)"
     b = scope.bindings
     bound_periods = b.bind(periods, array_type)
+    on_rollup = _on_rollup(query, scope.understood.filters)
+    if on_rollup:
+        active, first = _ACTIVE_ROLLUP, _FIRST_ROLLUP.replace("{first_period}", _FIRST_PERIOD[query.interval])
+        b.params.update(period=query.interval, first=periods[0], last=periods[-1])
+    else:
+        active, first = _ACTIVE, _FIRST
     sql = (
-        _LIFECYCLE.replace("{periods}", bound_periods)
+        _LIFECYCLE.replace("{active}", active)
+        .replace("{first}", first)
+        .replace("{periods}", bound_periods)
         .replace("{bucket}", bucket_sql(query.interval))
         .replace("{first_bucket}", bucket_sql(query.interval, "min(ts)"))
         .replace("{days}", scope.days(first_day, last_day))
@@ -121,6 +161,7 @@ def lifecycle(warehouse: Warehouse, project_id: str, query: LifecycleQuery) -> L
     return LifecycleAnswer(
         query=query,
         understood=scope.understood,
+        read_from="user_periods" if on_rollup else "events",
         interval=query.interval,
         periods=labels,
         new=counts["new"],

@@ -32,3 +32,8 @@ def person_property_values(path_sql: str) -> str:
         f"SELECT {person()} AS holder, argMax({raw}, (ts, {raw})) AS value FROM events "
         f"WHERE project_id = {{project:String}} AND JSONHas(properties, {path_sql}) GROUP BY holder"
     )
+
+
+# The rollups (daily_rollup, user_periods, user_first) count user ids: they are persons while a person is a
+# user id. Identity stitching sets this False, and the insights read the events (see ``insights.rollups``).
+ROLLUPS_COUNT_PERSONS = True

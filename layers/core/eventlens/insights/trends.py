@@ -29,6 +29,7 @@ from eventlens.insights.filters import (
     EventMatcher,
     PropertyName,
     event_number,
+    event_types_condition,
     invalid,
     matcher_condition,
     parse_property,
@@ -42,7 +43,9 @@ from eventlens.insights.periods import (
     hour_periods,
 )
 from eventlens.insights.person_key import person
-from eventlens.insights.query import InsightQuery, Understood, build_scope
+from eventlens.insights.query import InsightQuery, Scope, Understood, build_scope
+from eventlens.insights.rollups import COLUMNS as ROLLUP_COLUMNS
+from eventlens.insights.rollups import rollup_condition, rollups_apply
 from eventlens.warehouse import Warehouse
 
 Math = Literal["total", "unique_persons", "sum", "avg", "min", "max", "median", "p90", "p95", "p99"]
@@ -59,18 +62,26 @@ FROM (
     FROM (
         SELECT *, dense_rank() OVER (ORDER BY bv_events DESC, bv) AS value_rank
         FROM (
-            SELECT bucket, bv, {states}, sum(count()) OVER (PARTITION BY bv) AS bv_events
-            FROM (
-                SELECT {bucket} AS bucket, {value} AS bv, {person} AS who, {row_columns}
-                FROM events{join}
-                WHERE {where} AND ({any_series})
-            )
+            SELECT bucket, bv, {states}, sum(sum(events)) OVER (PARTITION BY bv) AS bv_events
+            FROM ({rows})
             GROUP BY bucket, bv
         )
     )
 )
 GROUP BY GROUPING SETS ((bucket, g, is_top), (g, is_top))
 """
+# The rows: each event of a series (``events`` is 1), or each daily_rollup row of one (its count).
+_EVENT_ROWS = """
+SELECT {bucket} AS bucket, {value} AS bv, {person} AS who, toUInt64(1) AS events, {row_columns}
+FROM events{join}
+WHERE {where}{types} AND ({any_series})
+"""
+_ROLLUP_ROWS = """
+SELECT {bucket} AS bucket, {value} AS bv, events, users, {row_columns}
+FROM daily_rollup
+WHERE project_id = {project:String} AND day BETWEEN {from:Date} AND {to:Date} AND {filters} AND ({any_series})
+"""
+_ROLLUP_BUCKETS = {"day": "day", "week": "toMonday(day)", "month": "toStartOfMonth(day)"}
 
 
 class TrendSeries(EventMatcher):
@@ -126,6 +137,10 @@ class TrendsAnswer(BaseModel):
 
     query: TrendsQuery
     understood: Understood
+    read_from: Literal["events", "daily_rollup"] = Field(
+        description="The source read: the events, or the per-day rollup when it answers exactly (UTC, "
+        "totals and unique persons, conditions on event type, source and country)"
+    )
     interval: Interval
     periods: list[str] = Field(description="Each period's first day (an hour: its local start with offset)")
     series: list[SeriesResult]
@@ -139,42 +154,99 @@ def trends(warehouse: Warehouse, project_id: str, query: TrendsQuery) -> TrendsA
     scope = build_scope(warehouse, project_id, query)
     periods, labels = _periods(warehouse, query)
     b = scope.bindings
-    breakdown = breakdown_sql(query.breakdown, b)
-    row_columns, states, merges, conditions = [], [], [], []
+    rows_sql = _rollup_rows(query, scope)
+    on_rollup = rows_sql is not None
+    if rows_sql is None:
+        rows_sql = _event_rows(query, scope)
+    states, merges = [], []
     for i, asked in enumerate(query.series):
-        letter = LETTERS[i]
-        condition = matcher_condition(asked, b)
-        conditions.append(f"c_{letter}")
-        row_columns.append(f"{condition} AS c_{letter}")
-        if asked.property is not None:
-            row_columns.append(f"{event_number(parse_property(asked.property), b)} AS n_{letter}")
-        state, merge = _aggregate(asked.math, letter)
-        states.append(f"{state} AS s_{letter}")
-        merges.append(f"{merge}(s_{letter}) AS v_{letter}")
+        state, merge = _aggregate(asked.math, LETTERS[i], on_rollup)
+        states.append(f"{state} AS s_{LETTERS[i]}")
+        merges.append(f"{merge}(s_{LETTERS[i]}) AS v_{LETTERS[i]}")
     sql = (
         _TRENDS.replace("{merges}", ", ".join(merges))
         .replace("{states}", ", ".join(states))
-        .replace("{row_columns}", ", ".join(row_columns))
-        .replace("{any_series}", " OR ".join(conditions))
-        .replace("{bucket}", bucket_sql(query.interval))
-        .replace("{value}", breakdown.value)
-        .replace("{person}", person())
-        .replace("{join}", breakdown.join)
-        .replace("{where}", scope.where)
+        .replace("{rows}", rows_sql)
     )
     top = query.breakdown.limit if query.breakdown else 1
-    rows = warehouse.query(sql, {**b.params, "top": top}).to_pylist()
+    rows = warehouse.query(sql, {**b.params, "top": top, "from": query.start, "to": query.end}).to_pylist()
     series = _series(query, rows, periods)
     answer = TrendsAnswer(
-        query=query, understood=scope.understood, interval=query.interval, periods=labels, series=series
+        query=query,
+        understood=scope.understood,
+        read_from="daily_rollup" if on_rollup else "events",
+        interval=query.interval,
+        periods=labels,
+        series=series,
     )
     if formula is not None:
         answer.formula = _formula(formula, query, series)
     return answer
 
 
-def _aggregate(math: str, letter: str) -> tuple[str, str]:
+def _event_rows(query: TrendsQuery, scope: Scope) -> str:
+    """Each event of a series, with its period, breakdown value, person and each series' condition."""
+    b = scope.bindings
+    breakdown = breakdown_sql(query.breakdown, b)
+    row_columns, conditions = [], []
+    for i, asked in enumerate(query.series):
+        letter = LETTERS[i]
+        conditions.append(f"c_{letter}")
+        row_columns.append(f"{matcher_condition(asked, b)} AS c_{letter}")
+        if asked.property is not None:
+            row_columns.append(f"{event_number(parse_property(asked.property), b)} AS n_{letter}")
+    return (
+        _EVENT_ROWS.replace("{row_columns}", ", ".join(row_columns))
+        .replace("{any_series}", " OR ".join(conditions))
+        .replace("{types}", event_types_condition(query.series, b))
+        .replace("{bucket}", bucket_sql(query.interval))
+        .replace("{value}", breakdown.value)
+        .replace("{person}", person())
+        .replace("{join}", breakdown.join)
+        .replace("{where}", scope.where)
+    )
+
+
+def _rollup_rows(query: TrendsQuery, scope: Scope) -> str | None:
+    """The daily_rollup rows of the series, when it answers the query exactly (``insights.rollups``):
+    UTC days, weeks or months; totals and unique persons; conditions and breakdown on its columns."""
+    if not rollups_apply(query.timezone, query.interval, query.cohort):
+        return None
+    if any(asked.math not in ("total", "unique_persons") for asked in query.series):
+        return None
+    value = "''"
+    if query.breakdown is not None:
+        if query.breakdown.property not in ROLLUP_COLUMNS:
+            return None
+        value = ROLLUP_COLUMNS[query.breakdown.property]
+    b = scope.bindings
+    filters = rollup_condition(scope.understood.filters, b)
+    if filters is None:
+        return None
+    row_columns, conditions = [], []
+    for i, asked in enumerate(query.series):
+        condition = rollup_condition(asked.filters, b)
+        if condition is None:
+            return None
+        if asked.event is not None:
+            condition += f" AND event_type = {b.text(asked.event)}"
+        conditions.append(f"c_{LETTERS[i]}")
+        row_columns.append(f"({condition}) AS c_{LETTERS[i]}")
+    return (
+        _ROLLUP_ROWS.replace("{row_columns}", ", ".join(row_columns))
+        .replace("{any_series}", " OR ".join(conditions))
+        .replace("{filters}", filters)
+        .replace("{bucket}", _ROLLUP_BUCKETS[query.interval])
+        .replace("{value}", value)
+    )
+
+
+def _aggregate(math: str, letter: str, on_rollup: bool) -> tuple[str, str]:
     """(the -State aggregate of a series over its rows, the -Merge function that finishes it)."""
+    if on_rollup:
+        if math == "total":
+            return f"sumIfState(events, c_{letter})", "sumIfMerge"
+        return f"uniqExactMergeStateIf(users, c_{letter})", "uniqExactMerge"
     if math == "total":
         return f"countIfState(c_{letter})", "countIfMerge"
     if math == "unique_persons":

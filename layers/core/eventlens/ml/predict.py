@@ -5,7 +5,8 @@ promoted model answers as an install without one did. A warm container loads a p
 version and daily snapshot on its first request, scores every user of the snapshot up front (as
 AnModel's server did) and keeps them a while (``PredictorCache``); ``GET /users`` pages through
 those rows, ``POST /predict`` scores the records it is sent — full feature rows, or just a
-``user_id`` whose snapshot row is then used, with any given features overriding it.
+``user_id`` whose snapshot row is then used, with any given features overriding it — and, sent no
+body, pages through those precomputed predictions.
 """
 
 from __future__ import annotations
@@ -61,6 +62,17 @@ class PredictRequest(BaseModel):
 
 class PredictResponse(BaseModel):
     predictions: list[dict[str, Any]]
+
+
+class SnapshotPredictions(PredictResponse):
+    """The predictions precomputed for every user of the latest daily snapshot, likeliest buyers first,
+    ``limit`` of them from ``offset`` (what AnModel's Models API answers ``POST /predict`` with no body)."""
+
+    total: int
+    offset: int
+    limit: int
+    snapshot_date: date | None
+    model_version: str
 
 
 class UserRow(BaseModel):
@@ -218,6 +230,26 @@ def users_page(predictor: Predictor, offset: int, limit: int) -> UsersResponse:
     ]
     return UsersResponse(
         users=users,
+        total=len(predictor.user_ids),
+        offset=offset,
+        limit=limit,
+        snapshot_date=predictor.snapshot_date,
+        model_version=predictor.version,
+    )
+
+
+def snapshot_predictions(predictor: Predictor, offset: int, limit: int) -> SnapshotPredictions:
+    """The precomputed predictions of the snapshot's users, likeliest buyers first, a page of them."""
+    rows = predictor.ranking[offset : offset + limit]
+    predictions = [
+        {
+            "user_id": predictor.user_ids[i],
+            **{name: _plain(predictor.predictions[name][i]) for name in PREDICTIONS},
+        }
+        for i in rows
+    ]
+    return SnapshotPredictions(
+        predictions=predictions,
         total=len(predictor.user_ids),
         offset=offset,
         limit=limit,
