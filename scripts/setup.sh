@@ -16,6 +16,6 @@ step "upgrading pip"
 .venv/bin/python -m pip install --upgrade pip
 step "installing eventlens and its test dependencies: ML, graph, PostgreSQL, infra, dev" \
     "(about 3 min on a fresh machine, seconds when they are installed already)"
-.venv/bin/python -m pip install -e ".[dev,ml,graph,postgres,infra]"
+.venv/bin/python -m pip install -e ".[dev,demo,ml,graph,postgres,infra]"
 step "eventlens installed in .venv ($(.venv/bin/python --version)) in $((SECONDS - started)) s;" \
     "next: .venv/bin/eventlens demo"

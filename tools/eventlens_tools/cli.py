@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
 from typing import Any
@@ -32,6 +33,31 @@ LOG_FORMAT_HELP = (
     "EMF metrics; always on Lambda) (default: $EVENTLENS_LOG_FORMAT, else text on a terminal, json "
     "otherwise)"
 )
+
+
+# What a command needs beyond eventlens's own dependencies, and the pyproject extra that installs it.
+COMMAND_EXTRAS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "demo": ("demo", ("sklearn", "numpy", "matplotlib", "moto")),
+    "pipeline": ("demo", ("sklearn", "numpy", "matplotlib", "moto")),
+    "import-postgres": ("postgres", ("psycopg",)),
+}
+
+
+def missing_extra(command: str) -> str | None:
+    """What to install before ``command`` can run, when a module it needs is missing; None otherwise."""
+    extra, modules = COMMAND_EXTRAS.get(command, ("", ()))
+    missing = [module for module in modules if importlib.util.find_spec(module) is None]
+    if not missing:
+        return None
+    return (
+        f"eventlens {command} needs the '{extra}' extra (missing: {', '.join(missing)}): "
+        f"pip install -e '.[{extra}]' in the checkout, or bash scripts/setup.sh (every extra)"
+    )
+
+
+def _needs(command: str) -> str:
+    extra = COMMAND_EXTRAS[command][0]
+    return f"\n\nNeeds the '{extra}' extra: pip install -e '.[{extra}]' (scripts/setup.sh installs it)."
 
 
 class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -74,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
         "shoppers, sends them through the HTTP ingest of a local runtime, waits until consume has\n"
         "stored them, prints daily active users and the top events, then runs the ML pipeline and\n"
         "prints the model's metrics and the likeliest buyers. State lives under $EVENTLENS_HOME; a\n"
-        "re-run with the same seed sends the same event ids, which count once.",
+        "re-run with the same seed sends the same event ids, which count once." + _needs("demo"),
     )
     demo.add_argument("--users", type=int, default=2000, help="users of the mixed event stream")
     demo.add_argument(
@@ -123,7 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
         "run the ML pipeline's state machine on this machine",
         "Runs state_machines/ml_pipeline.asl.json (export, snapshot, train, evaluate, promote) for one\n"
         "project with moto's Step Functions executor and the real handlers, showing each state as it\n"
-        "runs. Trained again on the same snapshot, it reuses the registered model version.",
+        "runs. Trained again on the same snapshot, it reuses the registered model version."
+        + _needs("pipeline"),
     )
     pipeline.add_argument("action", choices=["run"], help="what to do (run: one execution)")
     pipeline.add_argument("--project", default="default", help="the project to train (default: default)")
@@ -138,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Into one project: reloads the project's CRM users whole, then brings its telemetry of a window\n"
         "in line with the source: rows gone or changed are removed, new rows inserted; a re-import of\n"
         "the same data changes nothing. Other projects' users and events are never touched; persons\n"
-        "erased and suppressed in the project are left out.",
+        "erased and suppressed in the project are left out." + _needs("import-postgres"),
     )
     imports.add_argument("--project", default="default", help="the project the users and telemetry go to")
     imports.add_argument("--crm-dsn", help="DSN of the CRM PostgreSQL (default: $EVENTLENS_CRM_DSN)")
@@ -177,6 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if (missing := missing_extra(args.command)) is not None:
+        print(missing, file=sys.stderr)
+        return 2
     # The commands that run until stopped note SIGINT and SIGTERM from here on, before anything
     # starts: a stop while they start stops them too (eventlens_tools.stopping).
     stop = StopSignals().install() if args.command in ("demo", "local") else StopSignals()
