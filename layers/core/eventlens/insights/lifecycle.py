@@ -23,7 +23,7 @@ from eventlens.insights.periods import (
     date_periods,
     hour_periods,
     period_end,
-    period_start,
+    period_index,
     previous_period,
 )
 from eventlens.insights.person_key import person
@@ -34,49 +34,58 @@ from eventlens.warehouse import Warehouse
 STATUSES = ("new", "returning", "resurrecting", "dormant")
 MAX_INTERVALS = {"hour": 24 * 31 + 1, "day": 3 * 366 + 1, "week": 160, "month": 40}
 
-# Per person: the intervals (their index in {periods}: 1 is the one before the range) with activity,
-# and the interval of their first activity ever (0: before the list). Then each active interval's
-# status, and a dormant one after each active interval that the next does not follow.
+# Per person, in one pass over their rows: the intervals with activity (their index among the
+# intervals: 1 is the one before the range) and the interval of their first activity ever (0 or less:
+# before the list). Then each active interval's status, and a dormant one after each active interval
+# that the next does not follow. Up to 63 intervals (a year of weeks, three of months) the active ones
+# are the bits of one UInt64 per person (groupBitOr): far cheaper than an array per person.
 _LIFECYCLE = """
 SELECT status.1 AS period, status.2 AS kind, count() AS persons
-FROM (SELECT active, first_index FROM ({active}) AS a INNER JOIN ({first}) AS f USING who)
+FROM (
+    SELECT {active} AS active, {first_index} AS first_index
+    FROM ({rows})
+    GROUP BY who
+    HAVING active != {none}
+)
 ARRAY JOIN arrayConcat(
-    arrayMap(i -> (i, multiIf(i = first_index, 'new', has(active, i - 1), 'returning', 'resurrecting')),
-             arrayFilter(i -> i >= 2, active)),
+    arrayMap(i -> (i, multiIf(i = first_index, 'new', {was_active}, 'returning', 'resurrecting')),
+             arrayFilter(i -> i >= 2, {positions})),
     arrayMap(i -> (i + 1, 'dormant'),
-             arrayFilter(i -> i >= 1 AND i < {count:UInt32} AND NOT has(active, i + 1), active))
+             arrayFilter(i -> i < {count:UInt32} AND NOT {stays_active}, {positions}))
 ) AS status
 GROUP BY period, kind
 """
-_ACTIVE = """
-SELECT {person} AS who, groupUniqArray(indexOf({periods}, {bucket})) AS active
-FROM events
-WHERE {events} AND {days} AND {activity}
-GROUP BY who
-"""
-_FIRST = """
-SELECT {person} AS who, indexOf({periods}, {first_bucket}) AS first_index
+_AS_BITS = {
+    "none": "0",
+    # (shifting 0 for an index outside: a shift is computed for every row, and must be in 0..63)
+    "active": "groupBitOr(bitShiftLeft(toUInt64(i BETWEEN 1 AND {count:UInt32}), toUInt8(clamp(i, 0, 63))))",
+    "positions": "bitPositionsToArray(active)",
+    "was_active": "bitTest(active, i - 1)",
+    "stays_active": "bitTest(active, i + 1)",
+}
+_AS_ARRAY = {
+    "none": "[]",
+    "active": "arrayDistinct(groupArrayIf(i, i >= 1 AND i <= {count:UInt32}))",
+    "positions": "active",
+    "was_active": "has(active, i - 1)",
+    "stays_active": "has(active, i + 1)",
+}
+# The activity's events up to the range's end (its whole history, for the first activity).
+_EVENT_ROWS = """
+SELECT {person} AS who, {index} AS i, ts
 FROM events
 WHERE {events} AND {until} AND {activity}
-GROUP BY who
 """
-# Any event, UTC: the rollups hold each person's periods with an event and their first day.
-_ACTIVE_ROLLUP = """
-SELECT user AS who, groupUniqArray(indexOf({periods}, start)) AS active
+# Any event, UTC: the rollups hold each person's periods with an event, and their first day.
+_ROLLUP_ROWS = """
+SELECT user AS who, {rollup_index} AS i, toDate('2149-06-06') AS first_day
 FROM user_periods
 WHERE project_id = {project:String} AND period = {period:String}
     AND start BETWEEN {first:Date} AND {last:Date}
-GROUP BY who
-"""
-_FIRST_ROLLUP = """
-SELECT user AS who, indexOf({periods}, {first_period}) AS first_index
+UNION ALL
+SELECT user AS who, 0 AS i, first_day
 FROM user_first
-WHERE project_id = {project:String} AND user IN (
-    SELECT user FROM user_periods
-    WHERE project_id = {project:String} AND period = {period:String}
-        AND start BETWEEN {first:Date} AND {last:Date}
-)
-GROUP BY who
+WHERE project_id = {project:String} AND first_day <= {last_day:Date}
 """
 _FIRST_PERIOD = {
     "day": "min(first_day)",
@@ -116,45 +125,50 @@ def _on_rollup(query: LifecycleQuery, filters: list[PropertyFilter]) -> bool:
 def lifecycle(warehouse: Warehouse, project_id: str, query: LifecycleQuery) -> LifecycleAnswer:
     """The lifecycle of ``query``'s activity over ``project_id``'s events (see the module doc)."""
     scope = build_scope(warehouse, project_id, query)
-    first_day, last_day = query.start, query.end
+    b = scope.bindings
     periods: list[Any]
     if query.interval == "hour":
         check_periods("interval", (query.end - query.start).days * 24 + 24, MAX_INTERVALS["hour"])
-        first_day = query.start - timedelta(days=1)
-        hours = hour_periods(warehouse, query.timezone, first_day, query.end)
+        hours = hour_periods(warehouse, query.timezone, query.start - timedelta(days=1), query.end)
         start = next(i for i, (_, label) in enumerate(hours) if label.startswith(query.start.isoformat()))
-        hours = hours[start - 1 :]
-        periods = [hour for hour, _ in hours]
-        labels = [label for _, label in hours[1:]]
-        array_type = "Array(UInt32)"
+        periods = [hour for hour, _ in hours[start - 1 :]]
+        labels = [label for _, label in hours[start:]]
+        last_day = query.end
+        bound = b.bind(periods, "Array(UInt32)")
+
+        def index(period: str) -> str:  # an hour's index among the intervals, by lookup
+            return f"indexOf({bound}, {period})"
+
     else:
         days = date_periods(query.interval, query.start, query.end)
         check_periods("interval", len(days), MAX_INTERVALS[query.interval])
         days.insert(0, previous_period(query.interval, days[0]))
-        first_day, last_day = days[0], period_end(query.interval, period_start(query.interval, query.end))
+        last_day = period_end(query.interval, days[-1])
         periods = [day.isoformat() for day in days]
         labels = periods[1:]
-        array_type = "Array(Date)"
-    b = scope.bindings
-    bound_periods = b.bind(periods, array_type)
+        first = b.bind(days[0], "Date")
+
+        def index(period: str) -> str:  # a day's, week's or month's index among the intervals
+            return period_index(query.interval, period, first)
+
     on_rollup = _on_rollup(query, scope.understood.filters)
     if on_rollup:
-        active, first = _ACTIVE_ROLLUP, _FIRST_ROLLUP.replace("{first_period}", _FIRST_PERIOD[query.interval])
-        b.params.update(period=query.interval, first=periods[0], last=periods[-1])
+        rows = _ROLLUP_ROWS.replace("{rollup_index}", index("start"))
+        first_index = index(_FIRST_PERIOD[query.interval])
+        b.params.update(period=query.interval, first=periods[0], last=periods[-1], last_day=last_day)
     else:
-        active, first = _ACTIVE, _FIRST
-    sql = (
-        _LIFECYCLE.replace("{active}", active)
-        .replace("{first}", first)
-        .replace("{periods}", bound_periods)
-        .replace("{bucket}", bucket_sql(query.interval))
-        .replace("{first_bucket}", bucket_sql(query.interval, "min(ts)"))
-        .replace("{days}", scope.days(first_day, last_day))
-        .replace("{until}", scope.until(last_day))
-        .replace("{activity}", matcher_condition(query.activity, b))
-        .replace("{events}", scope.events)
-        .replace("{person}", person())
-    )
+        rows = (
+            _EVENT_ROWS.replace("{index}", index(bucket_sql(query.interval)))
+            .replace("{until}", scope.until(last_day))
+            .replace("{activity}", matcher_condition(query.activity, b))
+            .replace("{events}", scope.events)
+            .replace("{person}", person())
+        )
+        first_index = index(bucket_sql(query.interval, "min(ts)"))
+    sql = _LIFECYCLE
+    for name, piece in (_AS_BITS if len(periods) <= 63 else _AS_ARRAY).items():
+        sql = sql.replace(f"{{{name}}}", piece)
+    sql = sql.replace("{rows}", rows).replace("{first_index}", first_index)
     counts = {status: [0] * len(labels) for status in STATUSES}
     for row in warehouse.query(sql, {**b.params, "count": len(periods)}).to_pylist():
         counts[row["kind"]][int(row["period"]) - 2] += int(row["persons"])

@@ -55,6 +55,17 @@ def bucket_sql(interval: str, ts: str = "ts") -> str:
     return _BUCKETS[interval].format(ts=ts)
 
 
+def period_index(period: str, day_sql: str, first_sql: str) -> str:
+    """The SQL of the index of the day, week or month starting ``day_sql`` among the periods starting
+    ``first_sql`` (1 for it, 0 or less before it): arithmetic, not a lookup."""
+    if period == "week":
+        return f"(intDiv(toInt64({day_sql} - {first_sql}), 7) + 1)"
+    if period == "month":
+        years = f"(toYear({day_sql}) - toYear({first_sql}))"
+        return f"({years} * 12 + toMonth({day_sql}) - toMonth({first_sql}) + 1)"
+    return f"(toInt64({day_sql} - {first_sql}) + 1)"
+
+
 def check_timezone(warehouse: Warehouse, timezone: str) -> str:
     """``timezone`` when the warehouse knows it (its IANA database); InvalidParameter otherwise."""
     global _known_timezones

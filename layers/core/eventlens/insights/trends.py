@@ -81,6 +81,18 @@ SELECT {bucket} AS bucket, {value} AS bv, events, users, {row_columns}
 FROM daily_rollup
 WHERE project_id = {project:String} AND day BETWEEN {from:Date} AND {to:Date} AND {filters} AND ({any_series})
 """
+# On the rollup the values rank by a cheap sum first; then one pass aggregates per period and value
+# (merging the day's uniqExact states) and per value over the range.
+_ROLLUP_TOP = """
+SELECT bv, sum(events) AS n FROM ({rows}) GROUP BY bv ORDER BY n DESC, bv LIMIT {top:UInt32}
+"""
+_ROLLUP_TRENDS = """
+SELECT bucket, g, is_top, grouping(bucket) AS whole,
+       if(is_top, indexOf({values:Array(String)}, g), {top:UInt32} + 1) AS group_rank, {aggregates}
+FROM (SELECT *, has({values:Array(String)}, bv) AS is_top, if(is_top, bv, '') AS g FROM ({rows}))
+GROUP BY GROUPING SETS ((bucket, g, is_top), (g, is_top))
+"""
+_ROLLUP_AGGREGATES = {"total": "sumIf(events, ", "unique_persons": "uniqExactMergeIf(users, "}
 _ROLLUP_BUCKETS = {"day": "day", "week": "toMonday(day)", "month": "toStartOfMonth(day)"}
 
 
@@ -154,27 +166,35 @@ def trends(warehouse: Warehouse, project_id: str, query: TrendsQuery) -> TrendsA
     scope = build_scope(warehouse, project_id, query)
     periods, labels = _periods(warehouse, query)
     b = scope.bindings
-    rows_sql = _rollup_rows(query, scope)
-    on_rollup = rows_sql is not None
-    if rows_sql is None:
-        rows_sql = _event_rows(query, scope)
-    states, merges = [], []
-    for i, asked in enumerate(query.series):
-        state, merge = _aggregate(asked.math, LETTERS[i], on_rollup)
-        states.append(f"{state} AS s_{LETTERS[i]}")
-        merges.append(f"{merge}(s_{LETTERS[i]}) AS v_{LETTERS[i]}")
-    sql = (
-        _TRENDS.replace("{merges}", ", ".join(merges))
-        .replace("{states}", ", ".join(states))
-        .replace("{rows}", rows_sql)
-    )
     top = query.breakdown.limit if query.breakdown else 1
-    rows = warehouse.query(sql, {**b.params, "top": top, "from": query.start, "to": query.end}).to_pylist()
+    rollup_rows = _rollup_rows(query, scope)
+    if rollup_rows is not None:
+        params = {**b.params, "top": top, "from": query.start, "to": query.end}
+        ranked = warehouse.query(_ROLLUP_TOP.replace("{rows}", rollup_rows), params).to_pylist()
+        aggregates = [
+            f"{_ROLLUP_AGGREGATES[asked.math]}c_{LETTERS[i]}) AS v_{LETTERS[i]}"
+            for i, asked in enumerate(query.series)
+        ]
+        sql = _ROLLUP_TRENDS.replace("{aggregates}", ", ".join(aggregates)).replace("{rows}", rollup_rows)
+        params["values"] = [row["bv"] for row in ranked]
+    else:
+        states, merges = [], []
+        for i, asked in enumerate(query.series):
+            state, merge = _aggregate(asked.math, LETTERS[i])
+            states.append(f"{state} AS s_{LETTERS[i]}")
+            merges.append(f"{merge}(s_{LETTERS[i]}) AS v_{LETTERS[i]}")
+        sql = (
+            _TRENDS.replace("{merges}", ", ".join(merges))
+            .replace("{states}", ", ".join(states))
+            .replace("{rows}", _event_rows(query, scope))
+        )
+        params = {**b.params, "top": top}
+    rows = warehouse.query(sql, params).to_pylist()
     series = _series(query, rows, periods)
     answer = TrendsAnswer(
         query=query,
         understood=scope.understood,
-        read_from="daily_rollup" if on_rollup else "events",
+        read_from="daily_rollup" if rollup_rows is not None else "events",
         interval=query.interval,
         periods=labels,
         series=series,
@@ -241,12 +261,8 @@ def _rollup_rows(query: TrendsQuery, scope: Scope) -> str | None:
     )
 
 
-def _aggregate(math: str, letter: str, on_rollup: bool) -> tuple[str, str]:
+def _aggregate(math: str, letter: str) -> tuple[str, str]:
     """(the -State aggregate of a series over its rows, the -Merge function that finishes it)."""
-    if on_rollup:
-        if math == "total":
-            return f"sumIfState(events, c_{letter})", "sumIfMerge"
-        return f"uniqExactMergeStateIf(users, c_{letter})", "uniqExactMerge"
     if math == "total":
         return f"countIfState(c_{letter})", "countIfMerge"
     if math == "unique_persons":
