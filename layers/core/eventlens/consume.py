@@ -11,7 +11,9 @@ ClickHouse. Then, in this order (migration 0005 explains the tables):
    ``consume_batches`` seals that decision;
 2. **store**: ``INSERT INTO events … FROM consume_stage``, which also fills the report rollups
    (materialized views);
-3. **finish**: a ``done`` row, and the stage partition is dropped.
+3. **persons**: the identity pairs the batch's events said are stitched into persons, and the
+   overlaps its merged persons' events touched are recomputed (``identity.after_store``);
+4. **finish**: a ``done`` row, and the stage partition is dropped.
 
 ``events`` and each rollup commit on their own, so a process killed (or a warehouse that fails) inside
 step 2 can leave some of them with the batch and some without. Before anything else, every consume
@@ -21,6 +23,10 @@ from ``events`` and every copy of them, recomputes the rollup rows they touch fr
 (``event_removal.py``, as the importer does), and stores the batch again. A stage that was never
 sealed is dropped and decided again. Redelivery is then harmless: the redelivered events are in
 ``event_ids`` and count as duplicates.
+
+The persons step is idempotent (it computes persons and overlaps from what is stored, so doing it
+again changes nothing) and runs before the ``done`` row: a batch killed inside it is recovered like
+one killed inside step 2, and recovery checks every identity pair of the batch's projects.
 
 Why not ClickHouse's insert de-duplication tokens (``deduplicate_blocks_in_dependent_materialized_views``),
 tried first: killed at random moments, a rollup sometimes lost a batch for good — the token's entry
@@ -44,7 +50,7 @@ from importlib import resources
 
 import pyarrow as pa
 
-from eventlens import hot_properties
+from eventlens import hot_properties, identity
 from eventlens.deadletter import DeadLetter, DeadLetterStore
 from eventlens.event_removal import remove_events
 from eventlens.events import SOURCES
@@ -238,12 +244,15 @@ def recover_batches(warehouse: Warehouse, topic_partitions: Sequence[str]) -> in
         rows = int(warehouse.query(_STAGED_ROWS, {"batch": batch}).column("n")[0].as_py())
         warehouse.command(_LIST_FOR_REMOVAL, {"batch": batch})
         remove_events(warehouse)
-        _finish(warehouse, batch, list(topic_partitions), rows)
+        _finish(warehouse, batch, list(topic_partitions), rows, recovering=True)
     return len(unfinished)
 
 
-def _finish(warehouse: Warehouse, batch: str, held: Sequence[str], rows: int) -> None:
+def _finish(
+    warehouse: Warehouse, batch: str, held: Sequence[str], rows: int, recovering: bool = False
+) -> None:
     warehouse.command(_STORE, {"batch": batch})
+    identity.after_store(warehouse, batch, recovering)
     _mark(warehouse, batch, held, rows, "done")
     warehouse.command(_DROP_STAGE, {"batch": batch})
 

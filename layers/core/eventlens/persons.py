@@ -1,9 +1,11 @@
 """Erasure (GDPR art. 17): a person's data out of one project, everywhere eventlens keeps it.
 
-``erase_person`` runs these steps, in this order, and returns what each removed:
+A person is every distinct id identity stitching joined (``eventlens.identity``): erasing any of their
+ids erases all of them. ``erase_person`` runs these steps, in this order, and returns what each removed:
 
-1. **suppress** the person first (``eventlens.privacy``): from the next consume batch on, events of
-   theirs still in the queue or sent later are dropped, so nothing re-creates what follows removes;
+1. **suppress** the person (each of their ids) first (``eventlens.privacy``): from the next consume
+   batch on, events of theirs still in the queue or sent later are dropped, so nothing re-creates
+   what follows removes;
 2. their **events**, with every per-event copy and every rollup row they touched recomputed
    (``event_removal``: after it, each report equals a computation over the remaining events);
 3. their **CRM row** (the Reports Backend's imported users), their **dead letters**, their rows in the
@@ -11,9 +13,12 @@
    graph** (when one is configured);
 4. the events once more: a consume batch that decided to store the person's events just before the
    suppression (its decision is sealed before it stores) may have stored them during step 3;
-5. an **audit record** (when, which key, the counts; the person only as a hash).
+5. what **identity** keeps of their ids: the mapping, the pairs that joined them, their person
+   properties ($set, $set_once) and group memberships, their overlaps;
+6. an **audit record** (when, which key, the counts; the person only as a hash).
 
-Every step is idempotent: an erasure that failed half way (a warehouse or graph outage) is finished
+Every step is idempotent: an erasure that failed half way (the ids are forgotten last, so asking again
+finds them all) (a warehouse or graph outage) is finished
 by asking again, and the person stays suppressed meanwhile. Trained models are not retrained here:
 the next scheduled training learns from the erased snapshots (a model holds no row of a person).
 """
@@ -27,6 +32,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, Field
 
 from eventlens.event_removal import remove_events
+from eventlens.identity import forget_person, ids_of_person
 from eventlens.privacy import ErasureRecord, PrivacyStore, person_hash
 from eventlens.warehouse import Warehouse
 
@@ -36,7 +42,7 @@ if TYPE_CHECKING:
 _LIST_EVENTS = """
 INSERT INTO events_removed (project_id, event_id, user_id, day, source)
 SELECT DISTINCT project_id, event_id, user_id, toDate(ts), source FROM events
-WHERE project_id = {project:String} AND user_id = {user:String}
+WHERE project_id = {project:String} AND user_id IN {users:Array(String)}
 """
 
 
@@ -57,9 +63,10 @@ class ErasureResult(BaseModel):
     )
 
 
-def erase_events(warehouse: Warehouse, project_id: str, user_id: str) -> int:
-    """Remove the person's events and recompute the rollup rows they touched; returns how many."""
-    warehouse.command(_LIST_EVENTS, {"project": project_id, "user": user_id})
+def erase_events(warehouse: Warehouse, project_id: str, user_ids: list[str]) -> int:
+    """Remove the events of these distinct ids and recompute the rollup rows they touched; returns how
+    many."""
+    warehouse.command(_LIST_EVENTS, {"project": project_id, "users": user_ids})
     return remove_events(warehouse)
 
 
@@ -95,11 +102,20 @@ def erase_person(parts: Components, project_id: str, user_id: str, key_id: str) 
     from eventlens.mining.graph import erase_person_from_graph
     from eventlens.ml.erasure import erase_person_from_exports
 
-    suppress(parts.privacy, project_id, user_id)
-    removed = {"events": erase_events(parts.warehouse, project_id, user_id)}
-    removed["crm_users"] = erase_person_from_crm(parts.warehouse, project_id, user_id)
-    removed["dead_letters"] = erase_person_from_dead_letters(parts.dead_letters, project_id, user_id)
-    removed.update(erase_person_from_exports(parts.objects, project_id, user_id))
-    removed.update(erase_person_from_graph(parts.graph, project_id, user_id))
-    removed["events"] += erase_events(parts.warehouse, project_id, user_id)  # step 4
+    ids = ids_of_person(parts.warehouse, project_id, user_id)
+    for id_ in ids:
+        suppress(parts.privacy, project_id, id_)
+    removed = {"events": erase_events(parts.warehouse, project_id, ids)}
+    removed["crm_users"] = 0
+    removed["dead_letters"] = 0
+    for id_ in ids:
+        removed["crm_users"] += erase_person_from_crm(parts.warehouse, project_id, id_)
+        removed["dead_letters"] += erase_person_from_dead_letters(parts.dead_letters, project_id, id_)
+        for kind, n in (
+            *erase_person_from_exports(parts.objects, project_id, id_).items(),
+            *erase_person_from_graph(parts.graph, project_id, id_).items(),
+        ):
+            removed[kind] = removed.get(kind, 0) + n
+    removed["events"] += erase_events(parts.warehouse, project_id, ids)  # step 4
+    removed["merged_ids"] = forget_person(parts.warehouse, project_id, ids)
     return audit(parts.privacy, project_id, user_id, key_id, removed)

@@ -26,7 +26,7 @@ from eventlens.insights.periods import (
     period_index,
     previous_period,
 )
-from eventlens.insights.person_key import person
+from eventlens.insights.person_key import person, rollups_count_persons
 from eventlens.insights.query import InsightQuery, Understood, build_scope
 from eventlens.insights.rollups import rollups_apply
 from eventlens.warehouse import Warehouse
@@ -151,7 +151,7 @@ def lifecycle(warehouse: Warehouse, project_id: str, query: LifecycleQuery) -> L
         def index(period: str) -> str:  # a day's, week's or month's index among the intervals
             return period_index(query.interval, period, first)
 
-    on_rollup = _on_rollup(query, scope.understood.filters)
+    on_rollup = _on_rollup(query, scope.understood.filters) and rollups_count_persons(warehouse, project_id)
     if on_rollup:
         rows = _ROLLUP_ROWS.replace("{rollup_index}", index("start"))
         first_index = index(_FIRST_PERIOD[query.interval])

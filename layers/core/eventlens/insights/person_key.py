@@ -1,39 +1,48 @@
 """Who a person is, for every insight: the one place that says it.
 
-Today a person is a distinct ``user_id`` of the project: eventlens has no identity stitching yet.
-When it has (persons merged by identify: an anonymous id and a known one become one person), the
-expression below becomes the mapped id, e.g. ``dictGetOrDefault('person_overrides', 'person_id',
-(project_id, user_id), user_id)``, and every insight counts merged persons without a query of its
-own changing: they all take the person from ``person()`` and person properties from
-``person_property_values``.
+A person is a distinct ``user_id`` of the project, or several when an SDK said they are one person
+(identify, alias, merge: ``eventlens.identity``). Every insight takes the person of an ``events`` row
+from ``person()`` — the id's person, read from the project's mapping — so unique persons, funnels,
+retention, lifecycle, stickiness and paths count merged persons, an anonymous visitor's events before
+signing up included.
 
-Person properties: until persons carry their own properties, a person's property is the value it has
-on the person's latest event that carries it (in the whole history of the project; of two events at
-the same moment, the greater value). ``person_property_values`` is that table.
+Person properties (``person.<key>``) come from ``person_property_values``
+(``eventlens.person_properties``): the latest ``$set`` of the key across the person's ids, else the
+first ``$set_once``, else — for a person never told it that way — the value on their latest event that
+carries it as an event property (of two events at the same moment, the greater value).
 """
 
 from __future__ import annotations
 
+from eventlens import person_properties
+from eventlens.identity import has_merges, person_of
+from eventlens.warehouse import Warehouse
+
 # What the answers say a person is (in "the query as understood").
-PERSON_DEFINITION = "a distinct user_id of the project (no identity stitching yet)"
+PERSON_DEFINITION = (
+    "a person of the project: a distinct user_id, with every id identify, alias or merge said is theirs"
+)
 
 
 def person() -> str:
-    """The SQL expression of a row's person, over a row of ``events``."""
-    return "user_id"
+    """The SQL expression of a row's person, over a row of ``events`` (``{project:String}`` bound)."""
+    return person_of("user_id")
 
 
 def person_property_values(path_sql: str) -> str:
-    """A subquery of ``(holder, value)``: each person's latest value of the event property at
-    ``path_sql`` (bound key parameters, ``{k0:String}, {k1:String}``) as raw JSON text, for every person
-    of the project with an event that has it."""
-    raw = f"JSONExtractRaw(properties, {path_sql})"
-    return (
-        f"SELECT {person()} AS holder, argMax({raw}, (ts, {raw})) AS value FROM events "
-        f"WHERE project_id = {{project:String}} AND JSONHas(properties, {path_sql}) GROUP BY holder"
-    )
+    """A subquery of ``(holder, value)``: each person's value of the property at ``path_sql`` (bound key
+    parameters, ``{k0:String}, {k1:String}``) as raw JSON text, for every person of the project that has
+    it (see the module doc)."""
+    return person_properties.person_property_values(path_sql)
 
 
-# The rollups (daily_rollup, user_periods, user_first) count user ids: they are persons while a person is a
-# user id. Identity stitching sets this False, and the insights read the events (see ``insights.rollups``).
+def rollups_count_persons(warehouse: Warehouse, project_id: str) -> bool:
+    """Whether the rollups' user ids (daily_rollup, user_periods, user_first) are the project's persons:
+    while no person of the project has several ids. Otherwise an insight reads the events, where
+    ``person()`` maps each id to its person (see ``insights.rollups``)."""
+    return not has_merges(warehouse, project_id)
+
+
+# The rollups count user ids: persons, in a project where ``rollups_count_persons`` says so (each insight
+# that reads them asks it for its project).
 ROLLUPS_COUNT_PERSONS = True

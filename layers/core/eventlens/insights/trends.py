@@ -42,7 +42,7 @@ from eventlens.insights.periods import (
     date_periods,
     hour_periods,
 )
-from eventlens.insights.person_key import person
+from eventlens.insights.person_key import person, rollups_count_persons
 from eventlens.insights.query import InsightQuery, Scope, Understood, build_scope
 from eventlens.insights.rollups import COLUMNS as ROLLUP_COLUMNS
 from eventlens.insights.rollups import rollup_condition, rollups_apply
@@ -167,7 +167,7 @@ def trends(warehouse: Warehouse, project_id: str, query: TrendsQuery) -> TrendsA
     periods, labels = _periods(warehouse, query)
     b = scope.bindings
     top = query.breakdown.limit if query.breakdown else 1
-    rollup_rows = _rollup_rows(query, scope)
+    rollup_rows = _rollup_rows(query, scope) if rollups_count_persons(warehouse, project_id) else None
     if rollup_rows is not None:
         params = {**b.params, "top": top, "from": query.start, "to": query.end}
         ranked = warehouse.query(_ROLLUP_TOP.replace("{rows}", rollup_rows), params).to_pylist()

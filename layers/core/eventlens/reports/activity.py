@@ -6,6 +6,12 @@ no segment → ``user_periods`` (row counts); segments on event_type, source or 
 ``daily_rollup`` (merged uniqExact states); any other segment → the ``events`` table itself. Every
 report is of one project: each of these tables leads its sort key with ``project_id`` (migration 0007),
 so the project's condition is also what prunes the read to that project's granules.
+
+Users are persons (``eventlens.identity``): the distinct ids an SDK said are one person count once.
+``user_periods`` counts distinct ids, and ``person_overlaps`` how many ids more than one each person
+had in a period, so the count without segments is one minus the other. ``daily_rollup`` keeps distinct
+ids as uniqExact states, which cannot be re-keyed by person: when a person of the project was active
+under several ids in one of the report's periods, the report reads ``events`` with each id's person.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from eventlens.errors import InvalidParameter
+from eventlens.identity import has_overlaps, person_of
 from eventlens.reports.bounds import check_day
 from eventlens.reports.segments import Segment, on_rollup, with_segments
 from eventlens.warehouse import Warehouse
@@ -26,12 +33,23 @@ Period = Literal["day", "week", "month"]
 
 # Distinct users per period that has any: {first} and {last} are the first days of the first and last
 # period, {last_day} the last period's last day; active_users fills the periods without users with 0.
-# Without segments, user_periods: one row per (period, start, user) once merged, FINAL makes that exact now.
+# Without segments, user_periods: one row per (period, start, user) once merged, FINAL makes that exact
+# now; less each person's ids beyond their first active in the period (person_overlaps).
 _ACTIVE_USERS = """
-SELECT start AS period_start, count() AS users
-FROM user_periods FINAL
-WHERE project_id = {project:String} AND period = {period:String}
-    AND start BETWEEN {first:Date} AND {last:Date}
+SELECT period_start, toUInt64(sum(n)) AS users
+FROM (
+    SELECT start AS period_start, toInt64(count()) AS n
+    FROM user_periods FINAL
+    WHERE project_id = {project:String} AND period = {period:String}
+        AND start BETWEEN {first:Date} AND {last:Date}
+    GROUP BY period_start
+    UNION ALL
+    SELECT start AS period_start, -toInt64(sum(extra)) AS n
+    FROM person_overlaps FINAL
+    WHERE project_id = {project:String} AND period = {period:String}
+        AND start BETWEEN {first:Date} AND {last:Date}
+    GROUP BY period_start
+)
 GROUP BY period_start
 """
 
@@ -52,11 +70,11 @@ _ACTIVE_USERS_FROM_EVENTS = """
 SELECT
     multiIf({period:String} = 'week', toMonday(day), {period:String} = 'month', toStartOfMonth(day), day)
         AS period_start,
-    uniqExact(user_id) AS users
+    uniqExact({person}) AS users
 FROM events
 WHERE project_id = {project:String} AND day BETWEEN {first:Date} AND {last_day:Date} AND {segments}
 GROUP BY period_start
-"""
+""".replace("{person}", person_of())
 
 # Event counts per type, from daily_rollup when it keeps every segment's dimension, else from events.
 _TOP_EVENTS_FROM_ROLLUP = """
@@ -158,7 +176,10 @@ def active_users(
     if not segments:
         sql = _ACTIVE_USERS
     else:
-        template = _ACTIVE_USERS_FROM_ROLLUP if on_rollup(segments) else _ACTIVE_USERS_FROM_EVENTS
+        rollup = on_rollup(segments) and not has_overlaps(
+            warehouse, project_id, period, periods[0], periods[-1]
+        )
+        template = _ACTIVE_USERS_FROM_ROLLUP if rollup else _ACTIVE_USERS_FROM_EVENTS
         sql, segment_params = with_segments(template, segments)
         params.update(segment_params)
     users = {row["period_start"]: row["users"] for row in warehouse.query(sql, params).to_pylist()}

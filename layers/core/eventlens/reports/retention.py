@@ -9,8 +9,12 @@ and the share of each cohort active in each following week.
   which cannot be observed yet.
 * Segments filter the events considered, for both the first event and the activity.
 
-Without segments this reads ``user_first`` and ``user_periods``; with segments, the events table.
-Both sides of the join are of one project (a user id of another project is another person).
+Users are persons (``eventlens.identity``): a person's cohort is the week of their first event under
+any of their distinct ids, and they are active in a week when any of their ids is.
+
+Without segments this reads ``user_first`` and ``user_periods`` (each id's hash mapped to its person's
+when the project has merged persons); with segments, the events table. Both sides of the join are of
+one project (a user id of another project is another person).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from eventlens.errors import InvalidParameter
+from eventlens.identity import PERSON_HASHES, has_merges, person_of
 from eventlens.reports.bounds import check_day
 from eventlens.reports.segments import Segment, with_segments
 from eventlens.warehouse import Warehouse
@@ -43,20 +48,43 @@ WHERE week >= cohort AND k <= {windows:UInt8}
 GROUP BY cohort, k
 """
 
-_FROM_EVENTS = """
-SELECT cohort, dateDiff('week', cohort, week) AS k, uniqExact(user_id) AS users
+# The same with each id's hash mapped to its person's (a project with merged persons).
+_FROM_ROLLUPS_BY_PERSON = """
+SELECT cohort, dateDiff('week', cohort, week) AS k, count() AS users
 FROM (
-    SELECT DISTINCT user_id, toMonday(day) AS week FROM events
-    WHERE project_id = {project:String} AND day BETWEEN {first:Date} AND {last_week:Date} + 6 AND {segments}
+    SELECT DISTINCT if(p.person = 0, a.user, p.person) AS person, a.start AS week
+    FROM (
+        SELECT user, start FROM user_periods FINAL
+        WHERE project_id = {project:String} AND period = 'week'
+            AND start BETWEEN {first:Date} AND {last_week:Date}
+    ) AS a
+    LEFT ANY JOIN ({person_hashes}) AS p USING user
 ) AS active
 INNER JOIN (
-    SELECT user_id, toMonday(min(day)) AS cohort FROM events
-    WHERE project_id = {project:String} AND {segments}
-    GROUP BY user_id HAVING cohort BETWEEN {first:Date} AND {last:Date}
-) AS cohorts USING user_id
+    SELECT if(p.person = 0, f.user, p.person) AS person, toMonday(min(f.first_day)) AS cohort
+    FROM (SELECT user, first_day FROM user_first WHERE project_id = {project:String}) AS f
+    LEFT ANY JOIN ({person_hashes}) AS p USING user
+    GROUP BY person HAVING cohort BETWEEN {first:Date} AND {last:Date}
+) AS cohorts USING person
 WHERE week >= cohort AND k <= {windows:UInt8}
 GROUP BY cohort, k
-"""
+""".replace("{person_hashes}", PERSON_HASHES)
+
+_FROM_EVENTS = """
+SELECT cohort, dateDiff('week', cohort, week) AS k, uniqExact(person) AS users
+FROM (
+    SELECT DISTINCT {person} AS person, toMonday(day) AS week FROM events
+    WHERE project_id = {project:String} AND day BETWEEN {first:Date} AND {last_week:Date} + 6
+        AND {segments}
+) AS active
+INNER JOIN (
+    SELECT {person} AS person, toMonday(min(day)) AS cohort FROM events
+    WHERE project_id = {project:String} AND {segments}
+    GROUP BY person HAVING cohort BETWEEN {first:Date} AND {last:Date}
+) AS cohorts USING person
+WHERE week >= cohort AND k <= {windows:UInt8}
+GROUP BY cohort, k
+""".replace("{person}", person_of())
 
 
 def retention_cohorts(
@@ -91,7 +119,7 @@ def retention_cohorts(
         sql, segment_params = with_segments(_FROM_EVENTS, segments)
         params.update(segment_params)
     else:
-        sql = _FROM_ROLLUPS
+        sql = _FROM_ROLLUPS_BY_PERSON if has_merges(warehouse, project_id) else _FROM_ROLLUPS
     counts: dict[tuple[date, int], int] = {
         (row["cohort"], row["k"]): row["users"] for row in warehouse.query(sql, params).to_pylist()
     }

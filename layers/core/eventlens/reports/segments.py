@@ -1,7 +1,10 @@
-"""Segments: ``column:value`` or ``properties.key[.key…]:value`` filters, turned into bound SQL.
+"""Segments: ``column:value``, ``properties.key[.key…]:value`` or ``person.key[.key…]:value`` filters,
+turned into bound SQL.
 
 Columns come from a fixed list; property keys and every value reach SQL only as bound parameters.
-Several segments combine with AND.
+Several segments combine with AND. A ``person.`` segment keeps the events of the persons whose property
+has that value (``eventlens.person_properties``: identify traits, ``$set``, ``$set_once``), whichever of
+their distinct ids sent them; its SQL reads the project bound as ``{project:String}``.
 """
 
 from __future__ import annotations
@@ -13,19 +16,21 @@ from typing import Any
 
 from eventlens.errors import InvalidParameter
 from eventlens.hot_properties import SEGMENT_COLUMNS
+from eventlens.identity import person_of
+from eventlens.person_properties import person_property_values
 
 # Segmentable columns of the events table (after the ``:``, the value is compared as text).
 COLUMNS = {"event_type": "event_type", "type": "event_type", "user_id": "user_id", "source": "source"}
 # Properties with a column of their own (hot_properties.py): read the column, not the JSON.
 HOT_PROPERTIES = SEGMENT_COLUMNS
-_KEY = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+_KEY = re.compile(r"^[A-Za-z0-9_$\-]{1,64}$")
 MAX_SEGMENTS = 8
 MAX_DEPTH = 4
 
 
 @dataclass(frozen=True)
 class Segment:
-    path: tuple[str, ...]  # ("event_type",) or ("properties", "country")
+    path: tuple[str, ...]  # ("event_type",), ("properties", "country") or ("person", "plan")
     value: str
 
 
@@ -43,18 +48,21 @@ def parse_segments(raw: str | Iterable[str] | None) -> list[Segment]:
 def _parse_one(text: str) -> Segment:
     name, sep, value = text.partition(":")
     if not sep or not name or not value:
-        raise InvalidParameter("segment", f"expected column:value or properties.key:value, got {text!r}")
+        raise InvalidParameter(
+            "segment", f"expected column:value, properties.key:value or person.key:value, got {text!r}"
+        )
     path = tuple(name.split("."))
-    if path[0] == "properties":
+    if path[0] in ("properties", "person"):
         keys = path[1:]
         if not keys or len(keys) > MAX_DEPTH or not all(_KEY.match(k) for k in keys):
             raise InvalidParameter(
                 "segment",
-                f"property path {name!r} must be properties.key with up to {MAX_DEPTH} keys of [A-Za-z0-9_-]",
+                f"property path {name!r} must be {path[0]}.key with up to {MAX_DEPTH} keys of [A-Za-z0-9_$-]",
             )
     elif len(path) != 1 or path[0] not in COLUMNS:
         raise InvalidParameter(
-            "segment", f"unknown column {name!r}; use one of {sorted(COLUMNS)} or properties.<key>"
+            "segment",
+            f"unknown column {name!r}; use one of {sorted(COLUMNS)}, properties.<key> or person.<key>",
         )
     return Segment(path, value)
 
@@ -66,11 +74,11 @@ def segment_sql(segments: list[Segment], prefix: str = "seg") -> tuple[str, dict
     for i, segment in enumerate(segments):
         value_param = f"{prefix}{i}_v"
         params[value_param] = segment.value
-        if segment.path[0] != "properties":
+        if segment.path[0] not in ("properties", "person"):
             conditions.append(f"{COLUMNS[segment.path[0]]} = {{{value_param}:String}}")
             continue
         keys = segment.path[1:]
-        if len(keys) == 1 and keys[0] in HOT_PROPERTIES:
+        if segment.path[0] == "properties" and len(keys) == 1 and keys[0] in HOT_PROPERTIES:
             conditions.append(f"{HOT_PROPERTIES[keys[0]]} = {{{value_param}:String}}")
             continue
         key_params = []
@@ -79,6 +87,13 @@ def segment_sql(segments: list[Segment], prefix: str = "seg") -> tuple[str, dict
             params[name] = key
             key_params.append(f"{{{name}:String}}")
         path = ", ".join(key_params)
+        if segment.path[0] == "person":
+            values = person_property_values(path)
+            conditions.append(
+                f"{person_of()} IN (SELECT holder FROM ({values}) WHERE JSONExtractString(value) ="
+                f" {{{value_param}:String}} OR value = {{{value_param}:String}})"
+            )
+            continue
         # Strings compare by their text; numbers and booleans by their JSON text ("10", "true").
         conditions.append(
             f"(JSONExtractString(properties, {path}) = {{{value_param}:String}}"

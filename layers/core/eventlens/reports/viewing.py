@@ -12,6 +12,11 @@ through today, as the Analytics Service counted it (``event_date >= today() - da
   furthest position reached; a user's total sums their sessions.
 
 Every report is of one project, whose id leads the sort key of each table read (migration 0007).
+
+Viewers are persons (``eventlens.identity``). The rollups keep distinct ids as uniqExact states, which
+cannot be re-keyed by person: popular content and peak hours (distinct viewers over several days) read
+the events, each id mapped to its person, when the project has merged persons; the daily trends do
+when a person was active under several ids on one of the period's days.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from datetime import UTC, date, datetime, timedelta
 from pydantic import BaseModel
 
 from eventlens.errors import InvalidParameter
+from eventlens.identity import has_merges, has_overlaps, person_of
 from eventlens.warehouse import Warehouse
 
 MAX_DAYS = 3 * 366
@@ -75,6 +81,70 @@ class PeakHours(BaseModel):
     period_days: int
 
 
+_POPULAR_FROM_ROLLUP = """
+SELECT movie_id, toUInt64(sum(starts)) AS total_views,
+       toUInt64(uniqExactMerge(viewers)) AS unique_viewers,
+       if(total_views = 0, 0, round(sum(finishes) / total_views * 100, 2)) AS completion_rate
+FROM movie_daily
+WHERE project_id = {project:String} AND day >= {since:Date}
+GROUP BY movie_id
+HAVING total_views > 0
+ORDER BY total_views DESC, movie_id
+LIMIT {limit:UInt32}
+"""
+_POPULAR_FROM_EVENTS = """
+SELECT movie_id, toUInt64(countIf(event_type = 'start')) AS total_views,
+       toUInt64(uniqExact({person})) AS unique_viewers,
+       if(total_views = 0, 0, round(countIf(event_type = 'finish') / total_views * 100, 2)) AS completion_rate
+FROM events
+WHERE project_id = {project:String} AND day >= {since:Date}
+  AND source = 'viewing' AND event_type IN ('start', 'progress', 'finish')
+GROUP BY movie_id
+HAVING total_views > 0
+ORDER BY total_views DESC, movie_id
+LIMIT {limit:UInt32}
+""".replace("{person}", person_of())
+_TRENDS_FROM_ROLLUP = """
+SELECT day AS date,
+       toUInt64(sumIf(events, event_type = 'start')) AS total_views,
+       toUInt64(uniqExactMerge(users)) AS unique_viewers,
+       toUInt64(sumIf(events, event_type = 'finish')) AS completed_views,
+       if(total_views = 0, 0, round(completed_views / total_views * 100, 2)) AS completion_rate
+FROM daily_rollup
+WHERE project_id = {project:String} AND source = 'viewing'
+  AND day BETWEEN {since:Date} AND {until:Date}
+GROUP BY day
+ORDER BY day WITH FILL FROM {since:Date} TO {until:Date} + 1
+"""
+_TRENDS_FROM_EVENTS = """
+SELECT day AS date,
+       toUInt64(countIf(event_type = 'start')) AS total_views,
+       toUInt64(uniqExact({person})) AS unique_viewers,
+       toUInt64(countIf(event_type = 'finish')) AS completed_views,
+       if(total_views = 0, 0, round(completed_views / total_views * 100, 2)) AS completion_rate
+FROM events
+WHERE project_id = {project:String} AND source = 'viewing'
+  AND day BETWEEN {since:Date} AND {until:Date}
+GROUP BY day
+ORDER BY day WITH FILL FROM {since:Date} TO {until:Date} + 1
+""".replace("{person}", person_of())
+_PEAK_FROM_ROLLUP = """
+SELECT hour, toUInt64(sum(events)) AS events_count, toUInt64(uniqExactMerge(users)) AS unique_users
+FROM hourly_rollup
+WHERE project_id = {project:String} AND source = 'viewing' AND day >= {since:Date}
+GROUP BY hour
+ORDER BY events_count DESC, hour
+"""
+_PEAK_FROM_EVENTS = """
+SELECT toUInt8(toHour(ts)) AS hour, toUInt64(count()) AS events_count,
+       toUInt64(uniqExact({person})) AS unique_users
+FROM events
+WHERE project_id = {project:String} AND source = 'viewing' AND day >= {since:Date}
+GROUP BY hour
+ORDER BY events_count DESC, hour
+""".replace("{person}", person_of())
+
+
 def check_days(days: int) -> None:
     if not 1 <= days <= MAX_DAYS:
         raise InvalidParameter("days", f"must be between 1 and {MAX_DAYS}, got {days}")
@@ -92,20 +162,8 @@ def popular_content(
     since = _since(days, today)
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidParameter("limit", f"must be between 1 and {MAX_LIMIT}, got {limit}")
-    rows = warehouse.query(
-        """
-        SELECT movie_id, toUInt64(sum(starts)) AS total_views,
-               toUInt64(uniqExactMerge(viewers)) AS unique_viewers,
-               if(total_views = 0, 0, round(sum(finishes) / total_views * 100, 2)) AS completion_rate
-        FROM movie_daily
-        WHERE project_id = {project:String} AND day >= {since:Date}
-        GROUP BY movie_id
-        HAVING total_views > 0
-        ORDER BY total_views DESC, movie_id
-        LIMIT {limit:UInt32}
-        """,
-        {"project": project_id, "since": since, "limit": limit},
-    ).to_pylist()
+    sql = _POPULAR_FROM_EVENTS if has_merges(warehouse, project_id) else _POPULAR_FROM_ROLLUP
+    rows = warehouse.query(sql, {"project": project_id, "since": since, "limit": limit}).to_pylist()
     items = [PopularItem(**row) for row in rows]
     return PopularContent(items=items, period_days=days, total_items=len(items))
 
@@ -152,21 +210,9 @@ def trends(warehouse: Warehouse, project_id: str, days: int, today: date | None 
     count 0)."""
     since = _since(days, today)
     until = since + timedelta(days=days)
-    rows = warehouse.query(
-        """
-        SELECT day AS date,
-               toUInt64(sumIf(events, event_type = 'start')) AS total_views,
-               toUInt64(uniqExactMerge(users)) AS unique_viewers,
-               toUInt64(sumIf(events, event_type = 'finish')) AS completed_views,
-               if(total_views = 0, 0, round(completed_views / total_views * 100, 2)) AS completion_rate
-        FROM daily_rollup
-        WHERE project_id = {project:String} AND source = 'viewing'
-          AND day BETWEEN {since:Date} AND {until:Date}
-        GROUP BY day
-        ORDER BY day WITH FILL FROM {since:Date} TO {until:Date} + 1
-        """,
-        {"project": project_id, "since": since, "until": until},
-    ).to_pylist()
+    by_person = has_overlaps(warehouse, project_id, "day", since, until)
+    sql = _TRENDS_FROM_EVENTS if by_person else _TRENDS_FROM_ROLLUP
+    rows = warehouse.query(sql, {"project": project_id, "since": since, "until": until}).to_pylist()
     return ViewingTrends(trends=[DailyTrend(**row) for row in rows], period_days=days)
 
 
@@ -174,14 +220,6 @@ def peak_hours(warehouse: Warehouse, project_id: str, days: int, today: date | N
     """Viewing events and viewers of ``project_id`` per hour of day (UTC) over the period, busiest hour
     first."""
     since = _since(days, today)
-    rows = warehouse.query(
-        """
-        SELECT hour, toUInt64(sum(events)) AS events_count, toUInt64(uniqExactMerge(users)) AS unique_users
-        FROM hourly_rollup
-        WHERE project_id = {project:String} AND source = 'viewing' AND day >= {since:Date}
-        GROUP BY hour
-        ORDER BY events_count DESC, hour
-        """,
-        {"project": project_id, "since": since},
-    ).to_pylist()
+    sql = _PEAK_FROM_EVENTS if has_merges(warehouse, project_id) else _PEAK_FROM_ROLLUP
+    rows = warehouse.query(sql, {"project": project_id, "since": since}).to_pylist()
     return PeakHours(hours=[HourActivity(**row) for row in rows], period_days=days)
