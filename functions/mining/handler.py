@@ -1,4 +1,5 @@
-"""mining: nightly schedule → the Pattern Miner: Life Stream places, routines and habits into the graph."""
+"""mining: nightly schedule → the Pattern Miner: Life Stream places, routines, habits, meetings and
+insights into the graph."""
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -13,9 +14,8 @@ parts = Components(get_settings())  # opened on first use; the local runtime han
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    run = mine_active_users(
-        parts.warehouse, parts.graph, parts.settings, MiningRequest.model_validate(event or {})
-    )
+    request = MiningRequest.model_validate(event or {})
+    run = mine_active_users(parts.warehouse, parts.graph, parts.settings, request, chat=parts.chat_model)
     count("UsersMined", run.users)
     logger.info("mining done", extra=run.model_dump(mode="json"))
     return run.model_dump(mode="json")

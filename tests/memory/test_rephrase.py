@@ -4,12 +4,8 @@ when every number and name in it is in the evidence."""
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,60 +18,13 @@ from eventlens.rephrase import OpenAICompatibleChat, open_chat_model, ungrounded
 from eventlens.settings import Settings
 from eventlens_tools.lifestories import PLANS, plant_story, warehouse_rows
 from eventlens_tools.memory_eval import NOW
-
-Reply = Callable[[dict[str, Any]], tuple[int, Any]]
-
-
-@dataclass
-class FakeChat:
-    """What the fake server was asked, and how it replies (set by each test)."""
-
-    url: str
-    reply: Reply = lambda request: (500, {})  # noqa: E731
-    asked: list[dict[str, Any]] = field(default_factory=list)
+from tests.fake_llm import FakeChat, Reply, completion, fake_chat_server
 
 
 @pytest.fixture
 def fake_chat() -> Iterator[FakeChat]:
-    chat = FakeChat(url="")
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-            request = json.loads(self.rfile.read(int(self.headers["content-length"])))
-            chat.asked.append(
-                {"path": self.path, "authorization": self.headers.get("authorization"), **request}
-            )
-            status, body = chat.reply(request)
-            data = json.dumps(body).encode()
-            try:
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-            except BrokenPipeError:  # the client gave up waiting (the too-slow case)
-                pass
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    chat.url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    try:
+    with fake_chat_server() as chat:
         yield chat
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
-def _completion(text: str) -> Reply:
-    return lambda request: (
-        200,
-        {"choices": [{"index": 0, "message": {"role": "assistant", "content": text}}]},
-    )
 
 
 @pytest.fixture
@@ -107,7 +56,7 @@ def test_a_grounded_rewording_is_the_answer(
         f"On Friday, 13 March 2026 you had lunch with Anna at {time_of_lunch} "
         "(11:00–16:00 counts as lunch). Answered from the events alone: no habits graph is configured."
     )
-    fake_chat.reply = _completion(reworded)
+    fake_chat.reply = completion(reworded)
     # When the question is asked with the model configured
     answer = _answer(components, fake_chat, asked)
     # Then the rewording is the answer, and the model was asked the question and the composed answer only
@@ -129,7 +78,7 @@ def test_a_grounded_rewording_is_the_answer(
 def test_a_wording_that_adds_or_loses_a_fact_falls_back_to_the_composed_answer(
     components: Components, fake_chat: FakeChat, asked: MemoryQuestion, wording: str
 ) -> None:
-    fake_chat.reply = _completion(wording)
+    fake_chat.reply = completion(wording)
     answer = _answer(components, fake_chat, asked)
     assert (answer.answer, answer.generated_by) == (_composed(components, asked), "composer")
     assert len(fake_chat.asked) == 1

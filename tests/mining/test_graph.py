@@ -29,6 +29,7 @@ MATCH (p:Person {project_id: $project_id, user_id: $user_id})
 RETURN count { (p)-[:VISITED]->(:Location) } AS places,
        count { (p)-[:HAS_HABIT]->(:Habit) } AS habits,
        count { (p)-[:HAS_ROUTINE]->(:Routine) } AS routines,
+       count { (p)-[:HAS_INSIGHT]->(:Insight) } AS insights,
        count { MATCH (q:Person {project_id: $project_id, user_id: $user_id}) RETURN q } AS persons
 """
 # Everything reachable from a person, and whether any of it (a node or a relationship) is not of the
@@ -38,7 +39,8 @@ MATCH (p:Person {user_id: $user_id})-[r]-(n)
 RETURN count(*) AS reached,
        count(CASE WHEN r.project_id <> p.project_id OR n.project_id <> p.project_id THEN 1 END) AS foreign
 """
-MINED = {"persons": 1, "places": 3, "habits": 2, "routines": 5}
+# An insight per habit and routine, and one on the places.
+MINED = {"persons": 1, "places": 3, "habits": 2, "routines": 5, "insights": 8}
 
 
 @pytest.fixture
@@ -128,7 +130,7 @@ def test_two_projects_holding_one_user_id_are_mined_and_served_apart(
     assert {p["project_id"]: p["users"] for p in run["projects"]} == {"default": 2, OTHER_PROJECT: 1}
     assert _counts(graph, shared.user_id, "default") == _counts(graph, shared.user_id, OTHER_PROJECT) == MINED
     # and no node or relationship of one project is linked to the other's
-    assert _query(graph, _FOREIGN, user_id=shared.user_id) == [{"reached": 2 * 10, "foreign": 0}]
+    assert _query(graph, _FOREIGN, user_id=shared.user_id) == [{"reached": 2 * 18, "foreign": 0}]
     # and each project's key reads its own project's patterns of the shared user
     homes = {}
     for key, project in (("", "default"), (OTHER_SECRET_KEY, OTHER_PROJECT)):
@@ -163,8 +165,9 @@ def test_erasing_a_person_removes_them_from_their_project_only(
     first = erase_person_from_graph(graph, "default", shared.user_id)
     again = erase_person_from_graph(graph, "default", shared.user_id)
 
-    # Then the person, their 3 places, 2 habits and 5 routines went, with their 10 relationships
-    assert first == {"graph_nodes": 11, "graph_relationships": 10}
+    # Then the person, their 3 places, 2 habits, 5 routines and 8 insights went, with their 18
+    # relationships
+    assert first == {"graph_nodes": 19, "graph_relationships": 18}
     assert again == {"graph_nodes": 0, "graph_relationships": 0}
     assert _counts(graph, shared.user_id, "default") == {}
     kept = graph.patterns("default", shared.user_id)
@@ -239,6 +242,7 @@ def test_a_graph_from_before_projects_moves_to_the_default_project(neo4j_uri: st
             "location_project_key",
             "habit_project_key",
             "routine_project_key",
+            "insight_project_key",
             "miner_project_name",
         }
         assert all(c["properties"][0] == "project_id" for c in constraints)

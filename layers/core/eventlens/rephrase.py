@@ -119,8 +119,9 @@ def ungrounded(reworded: str, composed: str, grounds: Iterable[str]) -> list[str
 def grounded_rewording(
     model: ChatModel | None, question: str, composed: str, language: str, grounds: Iterable[str]
 ) -> str | None:
-    """The model's rewording of ``composed`` when it is grounded (see the module doc); None with no
-    model, when it cannot be asked, or when its wording adds or loses a fact."""
+    """The model's rewording of ``composed`` (the answer to ``question``; none: a statement of its
+    own) when it is grounded (see the module doc); None with no model, when it cannot be asked, or
+    when its wording adds or loses a fact."""
     if model is None:
         return None
     messages = [
@@ -128,7 +129,7 @@ def grounded_rewording(
             "role": "system",
             "content": _INSTRUCTIONS.format(language=_LANGUAGE_NAMES.get(language, "English")),
         },
-        {"role": "user", "content": f"Question: {question}\nAnswer: {composed}"},
+        {"role": "user", "content": f"Question: {question}\nAnswer: {composed}" if question else composed},
     ]
     try:
         reworded = model.complete(messages)

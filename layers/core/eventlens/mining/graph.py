@@ -1,10 +1,12 @@
 """The habits graph: where mined patterns are kept, behind one small interface.
 
 (:Person {project_id, user_id})-[:VISITED {visits}]->(:Location {name, lat, lon}),
-(:Person)-[:HAS_HABIT]->(:Habit {name, confidence, discovered_at}) and
-(:Person)-[:HAS_ROUTINE]->(:Routine {name, place, weekdays, hour, weeks}). Locations, habits and
-routines belong to one person (their ``key`` starts with the user id), so saving a user's patterns
-again updates them in place and removes the ones no longer found: the graph holds the latest mining.
+(:Person)-[:HAS_HABIT]->(:Habit {name, confidence, discovered_at}),
+(:Person)-[:HAS_ROUTINE]->(:Routine {name, place, weekdays, hour, weeks}) and
+(:Person)-[:HAS_INSIGHT]->(:Insight {kind, text, confidence, generated_by}). Locations, habits,
+routines and insights belong to one person (their ``key`` starts with the user id), so saving a user's
+patterns again updates them in place and removes the ones no longer found: the graph holds the latest
+mining.
 
 Whom a person met (Life Stream's ``social`` events with ``action: "meet"``) is
 (:Person)-[:MET {event_id, at}]->(:Person {user_id: <the event's person_id>, name}): one relationship
@@ -24,7 +26,7 @@ from typing import Any, Protocol
 
 from eventlens.errors import GraphError
 from eventlens.mining.history import Meeting
-from eventlens.mining.patterns import Habit, Place, Routine, UserPatterns
+from eventlens.mining.patterns import Habit, Insight, Place, Routine, UserPatterns
 
 MINER = "pattern_miner"
 # Where the nodes and relationships of a graph written before projects go (as the warehouse's rows).
@@ -37,6 +39,7 @@ _UNIQUE = (
     ("location_project_key", "Location", "key"),
     ("habit_project_key", "Habit", "key"),
     ("routine_project_key", "Routine", "key"),
+    ("insight_project_key", "Insight", "key"),
     ("miner_project_name", "MinerState", "name"),
 )
 _CONSTRAINTS = tuple(
@@ -91,6 +94,16 @@ MERGE (p)-[h:HAS_ROUTINE]->(r)
 SET h.project_id = $project_id
 """
 
+_INSIGHTS = """
+MATCH (p:Person {project_id: $project_id, user_id: $user_id})
+UNWIND $insights AS insight
+MERGE (i:Insight {project_id: $project_id, key: $user_id + ':' + insight.key})
+SET i.kind = insight.kind, i.text = insight.text, i.confidence = insight.confidence,
+    i.generated_by = insight.generated_by, i.position = insight.position, i.discovered_at = $discovered_at
+MERGE (p)-[h:HAS_INSIGHT]->(i)
+SET h.project_id = $project_id
+"""
+
 # A user's meetings: one MET per event, the person met a Person of the project (their name kept when an
 # event gave one).
 _MEETINGS = """
@@ -110,6 +123,8 @@ _STALE = {
     "habits": "MATCH (:Person {project_id: $project_id, user_id: $user_id})-[:HAS_HABIT]->(n:Habit) "
     "WHERE n.project_id = $project_id AND NOT n.key IN $keys DETACH DELETE n",
     "routines": "MATCH (:Person {project_id: $project_id, user_id: $user_id})-[:HAS_ROUTINE]->(n:Routine) "
+    "WHERE n.project_id = $project_id AND NOT n.key IN $keys DETACH DELETE n",
+    "insights": "MATCH (:Person {project_id: $project_id, user_id: $user_id})-[:HAS_INSIGHT]->(n:Insight) "
     "WHERE n.project_id = $project_id AND NOT n.key IN $keys DETACH DELETE n",
 }
 
@@ -138,6 +153,14 @@ RETURN r.key AS key, r.name AS name, r.place AS place, r.weekdays AS weekdays, r
 ORDER BY hour, name
 """
 
+_READ_INSIGHTS = """
+MATCH (:Person {project_id: $project_id, user_id: $user_id})-[:HAS_INSIGHT]->(i:Insight)
+WHERE i.project_id = $project_id
+RETURN i.key AS key, i.kind AS kind, i.text AS text, i.confidence AS confidence,
+       i.generated_by AS generated_by
+ORDER BY i.position, key
+"""
+
 _READ_MEETINGS = """
 MATCH (:Person {project_id: $project_id, user_id: $user_id})-[m:MET]->(q:Person)
 WHERE m.project_id = $project_id AND q.project_id = $project_id AND m.at >= $start AND m.at < $end
@@ -155,7 +178,7 @@ _WRITE_WATERMARK = "MERGE (m:MinerState {project_id: $project_id, name: $name}) 
 # that are left with nothing (no relationship, never mined): known only from the erased one's events.
 _ERASE_PERSON = """
 MATCH (p:Person {project_id: $project_id, user_id: $user_id})
-OPTIONAL MATCH (p)-[:VISITED|HAS_HABIT|HAS_ROUTINE]->(n {project_id: $project_id})
+OPTIONAL MATCH (p)-[:VISITED|HAS_HABIT|HAS_ROUTINE|HAS_INSIGHT]->(n {project_id: $project_id})
 WITH p, collect(DISTINCT n) AS owned
 OPTIONAL MATCH (p)-[:MET]->(c:Person {project_id: $project_id}) WHERE c <> p
 WITH p, owned, collect(DISTINCT c) AS met
@@ -236,11 +259,21 @@ class Neo4jGraphStore:
             "places": [place.model_dump() for place in patterns.places],
             "habits": [habit.model_dump() for habit in patterns.habits],
             "routines": [routine.model_dump() for routine in patterns.routines],
+            # kept in the order they were written (habits, routines, places)
+            "insights": [
+                {**insight.model_dump(), "position": i} for i, insight in enumerate(patterns.insights)
+            ],
         }
+        statements = (
+            ("places", _PLACES),
+            ("habits", _HABITS),
+            ("routines", _ROUTINES),
+            ("insights", _INSIGHTS),
+        )
 
         def write(tx: Any) -> None:
             tx.run(_PERSON, params).consume()
-            for name, statement in (("places", _PLACES), ("habits", _HABITS), ("routines", _ROUTINES)):
+            for name, statement in statements:
                 tx.run(statement, {**params, name: lists[name]}).consume()
                 keys = [f"{patterns.user_id}:{row['key']}" for row in lists[name]]
                 tx.run(
@@ -266,6 +299,7 @@ class Neo4jGraphStore:
             places=[Place(**row) for row in unkeyed(self._read(_READ_PLACES, params))],
             routines=[Routine(**row) for row in unkeyed(self._read(_READ_ROUTINES, params))],
             habits=[Habit(**row) for row in unkeyed(self._read(_READ_HABITS, params))],
+            insights=[Insight(**row) for row in unkeyed(self._read(_READ_INSIGHTS, params))],
         )
 
     def save_meetings(self, project_id: str, user_id: str, meetings: list[Meeting]) -> None:

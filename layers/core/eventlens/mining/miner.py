@@ -10,7 +10,9 @@ from pydantic import BaseModel, ConfigDict
 from eventlens.errors import GraphError
 from eventlens.mining.graph import GraphStore
 from eventlens.mining.history import active_users, projects_with_events, user_history, user_meetings
+from eventlens.mining.insights import reword_insights, write_insights
 from eventlens.mining.patterns import UserPatterns, mine_patterns
+from eventlens.rephrase import ChatModel
 from eventlens.settings import Settings
 from eventlens.warehouse import Warehouse
 
@@ -53,11 +55,19 @@ class MiningRun(BaseModel):
 
 
 def mine_user(
-    warehouse: Warehouse, project_id: str, user_id: str, settings: Settings, now: datetime
+    warehouse: Warehouse,
+    project_id: str,
+    user_id: str,
+    settings: Settings,
+    now: datetime,
+    chat: ChatModel | None = None,
 ) -> UserPatterns:
-    """A project's user's patterns over the last ``LOOKBACK_DAYS`` days, computed from the warehouse."""
+    """A project's user's patterns over the last ``LOOKBACK_DAYS`` days, computed from the warehouse,
+    with the insights written from them (reworded by ``chat`` where grounded)."""
     history = user_history(warehouse, project_id, user_id, now - timedelta(days=LOOKBACK_DAYS), now)
-    return mine_patterns(history, settings.pattern_miner_min_cluster_size, now)
+    patterns = mine_patterns(history, settings.pattern_miner_min_cluster_size, now)
+    insights = write_insights(history, patterns.places, patterns.routines, patterns.habits)
+    return patterns.model_copy(update={"insights": reword_insights(chat, insights)})
 
 
 def mine_project(
@@ -67,6 +77,7 @@ def mine_project(
     project_id: str,
     request: MiningRequest,
     started: datetime,
+    chat: ChatModel | None = None,
 ) -> ProjectMining:
     """Mine a project's Life Stream users active since its watermark into the graph, then move its
     watermark to ``started`` (a user with new events is mined again over the whole lookback). Whom
@@ -76,7 +87,7 @@ def mine_project(
     met_since = None if since is None else started - timedelta(days=LOOKBACK_DAYS)
     totals = {"users": 0, "places": 0, "routines": 0, "habits": 0, "meetings": 0}
     for user_id in active_users(warehouse, project_id, since):
-        patterns = mine_user(warehouse, project_id, user_id, settings, started)
+        patterns = mine_user(warehouse, project_id, user_id, settings, started, chat)
         graph.save_patterns(project_id, patterns)
         meetings = user_meetings(warehouse, project_id, user_id, met_since, started)
         graph.save_meetings(project_id, user_id, meetings)
@@ -95,14 +106,16 @@ def mine_active_users(
     settings: Settings,
     request: MiningRequest,
     now: datetime | None = None,
+    chat: ChatModel | None = None,
 ) -> MiningRun:
     """The scheduled run: every project with Life Stream events, one after the other, each from its
-    own watermark (a project mined for the first time: all its users)."""
+    own watermark (a project mined for the first time: all its users). ``chat``, the optional language
+    model, rewords the insights where its wording is grounded."""
     if graph is None:
         raise GraphError("the habits graph is not configured (NEO4J_URI is not set)")
     started = now or datetime.now(UTC)
     projects = [
-        mine_project(warehouse, graph, settings, project_id, request, started)
+        mine_project(warehouse, graph, settings, project_id, request, started, chat)
         for project_id in projects_with_events(warehouse)
     ]
     return MiningRun(

@@ -57,6 +57,16 @@ class Habit(BaseModel):
     confidence: float
 
 
+class Insight(BaseModel):
+    """A sentence about a habit, a routine or the places (``eventlens.mining.insights``)."""
+
+    key: str
+    kind: Literal["habit", "routine", "places"]
+    text: str
+    confidence: float | None
+    generated_by: Literal["rules", "language_model"] = "rules"
+
+
 class UserPatterns(BaseModel):
     user_id: str
     source: Literal["graph", "warehouse"]
@@ -64,6 +74,7 @@ class UserPatterns(BaseModel):
     places: list[Place]
     routines: list[Routine]
     habits: list[Habit]
+    insights: list[Insight] = []
 
 
 def nearest_hour(ts: datetime) -> int:
