@@ -76,9 +76,12 @@ CHUNK = 5
 # shifted by one. f{j} is the first event at which step j is reached; its times: from the latest step
 # j-1 event before it, and from that chain's start.
 _FIRST = "arrayMap((t, m) -> if(bitTest(m, 0), t, -1), ts, ms) AS s1"
+# A person who did not reach step j-1 cannot reach step j: their s{j} is empty, and ``if`` (evaluated
+# short-circuit, per row) spends no pass on them; most persons stop after a step or two.
 _STEP = (
-    "arrayMap((t, m, p) -> if(bitTest(m, {bit}) AND p >= 0 AND t - p <= {window:Int64}, p, -1), ts, ms,"
-    " arrayPopBack(arrayPushFront({before}, -1))) AS s{j}"
+    "if(arrayExists(x -> x >= 0, s{i}), arrayMap((t, m, p) -> if(bitTest(m, {bit}) AND p >= 0"
+    " AND t - p <= {window:Int64}, p, -1), ts, ms, arrayPopBack(arrayPushFront({before}, -1))),"
+    " emptyArrayInt64()) AS s{j}"
 )
 _BEFORE = {"ordered": "arrayFill(x -> x >= 0, s{i})", "strict": "s{i}"}
 _TIMES = (
@@ -267,7 +270,10 @@ def _walk(order: str, count: int, sorted_sql: str) -> str:
         for j in chunk:
             before = _BEFORE[order].replace("{i}", str(j - 1))
             columns.append(
-                _STEP.replace("{before}", before).replace("{bit}", str(j - 1)).replace("{j}", str(j))
+                _STEP.replace("{before}", before)
+                .replace("{bit}", str(j - 1))
+                .replace("{i}", str(j - 1))
+                .replace("{j}", str(j))
             )
             columns.append(_TIMES.replace("{i}", str(j - 1)).replace("{j}", str(j)))
         last = chunk[-1]

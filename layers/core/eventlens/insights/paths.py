@@ -48,7 +48,7 @@ FROM (
                         SELECT {person} AS who, toUnixTimestamp64Milli(ts) AS t, event_type,
                                toUInt8({anchor}) AS anchor
                         FROM events
-                        WHERE {where}{types}
+                        WHERE {where}{types}{walkers}
                     )
                     GROUP BY who
                 )
@@ -127,10 +127,18 @@ def paths(warehouse: Warehouse, project_id: str, query: PathsQuery) -> PathsAnsw
         walk = _collapse(f"arraySlice(types, 1, {index})", query.collapse_repeats)
         path = f"if({index} = 0, emptyArrayString(), arraySlice({walk}, -{depth + 1}))"
         offset = "length(path)"
+    anchor_sql = matcher_condition(anchor, b) if anchor is not None else "0"
+    # Only the persons with a start (end) event have a path: their ids first, from that event's rows.
+    only_walkers = (
+        ""
+        if anchor is None
+        else f" AND {{person}} IN (SELECT {{person}} FROM events WHERE {{where}} AND {anchor_sql})"
+    )
     sql = (
         _PATHS.replace("{path}", path)
         .replace("{offset}", offset)
-        .replace("{anchor}", matcher_condition(anchor, b) if anchor is not None else "0")
+        .replace("{walkers}", only_walkers)
+        .replace("{anchor}", anchor_sql)
         .replace("{types}", types)
         .replace("{person}", person())
         .replace("{where}", scope.where)
