@@ -14,7 +14,9 @@ from datetime import UTC, datetime, timedelta, timezone
 from eventlens.errors import InvalidParameter
 from eventlens.warehouse import Warehouse
 
-_KNOWN = "SELECT count() AS n FROM system.time_zones WHERE time_zone = {tz:String}"
+_TIMEZONES = "SELECT time_zone FROM system.time_zones"
+# The engine's timezone names: the same for the process's lifetime, read once.
+_known_timezones: frozenset[str] | None = None
 # A person property is the value on the person's latest event that has it (as for insights).
 _PERSON_TIMEZONE = """
 SELECT argMax(JSONExtractString(properties, 'timezone'), ts) AS tz
@@ -40,9 +42,10 @@ class PersonClock:
 
 def known_timezone(warehouse: Warehouse, name: str) -> bool:
     """Whether the warehouse's timezone database has ``name`` (an IANA name, e.g. Europe/Kyiv)."""
-    if not name or len(name) > 64:
-        return False
-    return bool(warehouse.query(_KNOWN, {"tz": name}).column("n")[0].as_py())
+    global _known_timezones
+    if _known_timezones is None:
+        _known_timezones = frozenset(warehouse.query(_TIMEZONES).column("time_zone").to_pylist())
+    return name in _known_timezones
 
 
 def person_clock(

@@ -150,7 +150,7 @@ def _spot(spots: list[Place], lat: float, lon: float) -> str:
 def _mined_places(sources: Sources, window: Window) -> list[Place]:
     if sources.graph is None:
         return []
-    return sources.graph.patterns(window.project_id, window.user_id).places
+    return sources.graph.places(window.project_id, window.user_id)
 
 
 def _nearest(places: list[Place], lat: float, lon: float) -> Place | None:

@@ -200,6 +200,9 @@ class GraphStore(Protocol):
     def patterns(self, project_id: str, user_id: str) -> UserPatterns:
         """A user's kept patterns (empty lists when the user was never mined)."""
 
+    def places(self, project_id: str, user_id: str) -> list[Place]:
+        """A user's kept places, most visited first (the places of ``patterns``, read alone)."""
+
     def save_meetings(self, project_id: str, user_id: str, meetings: list[Meeting]) -> None:
         """Keep whom a user met (each meeting once, however often it is saved)."""
 
@@ -301,6 +304,12 @@ class Neo4jGraphStore:
             habits=[Habit(**row) for row in unkeyed(self._read(_READ_HABITS, params))],
             insights=[Insight(**row) for row in unkeyed(self._read(_READ_INSIGHTS, params))],
         )
+
+    def places(self, project_id: str, user_id: str) -> list[Place]:
+        self._ensure_schema()
+        prefix = len(user_id) + 1
+        rows = self._read(_READ_PLACES, {"project_id": project_id, "user_id": user_id})
+        return [Place(**{**row, "key": row["key"][prefix:]}) for row in rows]
 
     def save_meetings(self, project_id: str, user_id: str, meetings: list[Meeting]) -> None:
         self._ensure_schema()
