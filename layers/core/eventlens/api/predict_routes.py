@@ -1,4 +1,5 @@
-"""Predict routes of AnModel's Models API: ``/services``, ``/users``, ``/predict``.
+"""Predict routes of AnModel's Models API: ``/services``, ``/users``, ``/predict``; and the model
+registry (``/v1/models/{service}``: versions, metrics, plots) for the console.
 
 Each serves the caller's project (from its key): its promoted model and its daily snapshot's users.
 ``POST /predict`` with no body (AnModel's documented check) answers the snapshot's precomputed
@@ -24,7 +25,8 @@ from pydantic import BaseModel
 from eventlens.api.access import ReaderParts, ReaderProject
 from eventlens.api.errors import answer, answers, json_response
 from eventlens.api.parameters import PERCENT_DECODED
-from eventlens.ml import predict
+from eventlens.ml import predict, registry
+from eventlens.ml.layout import ProjectObjects
 from eventlens.observability import logger
 
 router = APIGatewayHttpRouter()
@@ -108,6 +110,50 @@ def post_predict_service(
     """``/predict/context_aware`` is ``/predict?service=context_aware``."""
     predict.check_service(service_name)
     return _predictions(parts, project, request, offset, limit)
+
+
+@router.get(
+    "/v1/models/<service_name>", responses={**answers(), 404: answer("No such service", AnModelError)}
+)
+def get_model_history(
+    parts: ReaderParts, project: ReaderProject, service_name: Annotated[str, PERCENT_DECODED]
+) -> registry.ModelHistory:
+    """The service's model registry of the caller's project: every version with its metrics on the
+    held-out date and its plots, and which one is promoted (the console's Models page)."""
+    predict.check_service(service_name)
+    return registry.history(ProjectObjects(parts.objects, project))
+
+
+@router.get(
+    "/v1/models/<service_name>/versions/<version>/plots/<plot>",
+    responses={
+        **answers(),
+        200: {
+            "description": "The plot, a PNG image",
+            "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
+        },
+        404: answer("No such service, version or plot", AnModelError),
+    },
+)
+def get_model_plot(
+    parts: ReaderParts,
+    project: ReaderProject,
+    service_name: Annotated[str, PERCENT_DECODED],
+    version: Annotated[str, PERCENT_DECODED],
+    plot: Annotated[str, PERCENT_DECODED],
+):
+    """One of a version's plots (``roc``, ``pr``, ``calibration``) as training drew it, a PNG."""
+    # No return annotation: with one, Powertools would serialize the PNG's bytes as JSON text.
+    predict.check_service(service_name)
+    data = registry.plot(ProjectObjects(parts.objects, project), version, plot)
+    return Response(
+        200, content_type="image/png", body=data, headers={"cache-control": "private, max-age=3600"}
+    )
+
+
+@router.exception_handler(registry.UnknownVersion)
+def _unknown_version(exc: registry.UnknownVersion) -> Response[Any]:
+    return json_response(404, {"detail": f"no such model version or plot: {exc.args[0]}"})
 
 
 @router.exception_handler(predict.UnknownService)

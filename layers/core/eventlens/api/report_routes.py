@@ -16,7 +16,7 @@ from eventlens.api.parameters import ISO_8601
 from eventlens.api.parts import Parts
 from eventlens.health import HealthReport, check_health
 from eventlens.observability import on_lambda
-from eventlens.reports import activity, retention
+from eventlens.reports import activity, arrivals, retention
 from eventlens.reports.segments import parse_segments
 
 router = APIGatewayHttpRouter()
@@ -88,6 +88,17 @@ def get_retention(
     return retention.retention_cohorts(
         parts.warehouse, project, start_date, windows, parse_segments(segment), end_date
     )
+
+
+@router.get("/v1/events/latest", responses=answers(503))
+def get_latest_events(
+    parts: ReaderParts,
+    project: ReaderProject,
+    limit: Annotated[int, Query(ge=1, le=arrivals.MAX_LIMIT)] = 20,
+) -> arrivals.Arrivals:
+    """The events the project received last (by the moment ingest took them, stored since) and the
+    events per second received over the last minute: the console's live view."""
+    return arrivals.latest_arrivals(parts.warehouse, project, limit)
 
 
 @router.get("/health", responses=HEALTH_ANSWERS)

@@ -23,6 +23,8 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import BaseModel, Field
+
 from eventlens.ml.contracts import PromoteResult
 from eventlens.ml.layout import ProjectObjects
 from eventlens.ml.model import ContextAwareModel
@@ -132,3 +134,65 @@ def promote(objects: ProjectObjects, version: str, roc_auc: float) -> PromoteRes
     }
     objects.put(PROMOTED_KEY, json.dumps(record, sort_keys=True).encode())
     return PromoteResult(promoted=version, previous=previous)
+
+
+PLOTS = ("roc", "pr", "calibration")  # the PNGs training stores beside each version's metrics
+
+
+class ModelVersion(BaseModel):
+    version: str
+    promoted: bool = Field(description="Whether the predict function serves this version")
+    metrics: dict[str, float] = Field(description="Its metrics on the held-out date (training's)")
+    training_key: str | None = Field(description="The training snapshot it learnt from")
+    plots: list[str] = Field(
+        description="Its plots: GET /v1/models/{service}/versions/{version}/plots/{plot}"
+    )
+
+
+class PromotedPointer(BaseModel):
+    version: str
+    roc_auc: float
+    promoted_at: str
+    previous: str | None
+
+
+class ModelHistory(BaseModel):
+    service: str
+    promoted: PromotedPointer | None
+    versions: list[ModelVersion] = Field(description="Every complete version, oldest first")
+
+
+def history(objects: ProjectObjects) -> ModelHistory:
+    """The project's registry as the console shows it: every version with its metrics and plots,
+    and the promoted pointer."""
+    pointer = promoted(objects)
+    stored = set(objects.list(f"{VERSIONS}/"))
+    described = []
+    for version in versions(objects):
+        record = metrics(objects, version)
+        described.append(
+            ModelVersion(
+                version=version,
+                promoted=pointer is not None and pointer.get("version") == version,
+                metrics={
+                    k: float(v) for k, v in record.get("metrics", {}).items() if isinstance(v, int | float)
+                },
+                training_key=record.get("training_key"),
+                plots=[p for p in PLOTS if f"{VERSIONS}/{version}/{p}.png" in stored],
+            )
+        )
+    return ModelHistory(
+        service=SERVICE,
+        promoted=PromotedPointer.model_validate(pointer) if pointer else None,
+        versions=described,
+    )
+
+
+def plot(objects: ProjectObjects, version: str, name: str) -> bytes:
+    """A version's plot (PNG); UnknownVersion when the version or the plot is not stored."""
+    if name not in PLOTS or not _VERSION.match(version):
+        raise UnknownVersion(f"{version}/{name}")
+    try:
+        return objects.get(f"{VERSIONS}/{version}/{name}.png")
+    except KeyError:
+        raise UnknownVersion(f"{version}/{name}") from None
