@@ -3,7 +3,8 @@
 HTTP requests become API Gateway HTTP API (2.0) events for the function that owns the route. The
 consume function gets MSK-shaped events from Kafka (``KAFKA_BOOTSTRAP``) or the embedded queue,
 and the offsets are committed only after it returns; when it raises, the batch is delivered again.
-``GET /metrics`` answers Prometheus's text format (``eventlens_tools.local.metrics``).
+``GET /metrics`` answers Prometheus's text format (``eventlens_tools.local.metrics``); ``GET /`` and
+``/console/*`` the web console's static files (``eventlens_tools.console``).
 
 ``stop`` works from any state (started or not, half started, a batch in consume) and in bounded
 time: the feeders finish the batch in hand, and a feeder still busy after ``STOP_WAIT_S`` is left to
@@ -36,6 +37,7 @@ from eventlens.msk import event_from_records
 from eventlens.observability import counting_into, logger
 from eventlens.queue import QueueReader, open_reader
 from eventlens.settings import Settings
+from eventlens_tools.console import console_file
 from eventlens_tools.local.apigw import http_api_event, http_response, routed_path
 from eventlens_tools.local.invoke import LocalFunction
 from eventlens_tools.local.metrics import CONTENT_TYPE, RuntimeMetrics
@@ -298,6 +300,11 @@ class _RouteHandler(BaseHTTPRequestHandler):
             return  # refused: a bad or too large Content-Length, or a body that did not arrive
         if self.command == "GET" and parts.path == "/metrics":
             self._answer(*self.runtime.metrics_answer())
+            return
+        # The web console's files (eventlens_tools.console): / and /console/*, none an API route.
+        static = console_file(parts.path) if self.command in ("GET", "HEAD") else None
+        if static is not None:
+            self._answer(200, static.headers, static.data)
             return
         path = routed_path(parts.path)
         if path is None:
