@@ -100,15 +100,7 @@ def ingest_events(
         max_age=timedelta(days=settings.max_event_age_days),
     )
     valid, rejected = validate_events(items, received_at, rule, project_id=project_id)
-    first_of: dict[str, int] = {}
-    accepted: list[Event] = []
-    duplicates: list[Duplicate] = []
-    for index, event in valid:
-        first = first_of.setdefault(event.event_id, index)
-        if first == index:
-            accepted.append(event)
-        else:
-            duplicates.append(Duplicate(index=index, event_id=event.event_id, first_index=first))
+    accepted, duplicates, first_of = _first_of_each_id(valid)
     if accepted:
         try:
             records = user_records(accepted)
@@ -123,6 +115,24 @@ def ingest_events(
         event_ids=[event.event_id for event in accepted],
         duplicates=duplicates,
     )
+
+
+def _first_of_each_id(
+    valid: list[tuple[int, Event]],
+) -> tuple[list[Event], list[Duplicate], dict[str, int]]:
+    """The first event of each id, each repeat of an id, and the index each id was first seen at."""
+    first_of = {event.event_id: index for index, event in reversed(valid)}
+    if len(first_of) == len(valid):  # no repeats: the usual batch, no loop in Python
+        return [event for _, event in valid], [], first_of
+    accepted: list[Event] = []
+    duplicates: list[Duplicate] = []
+    for index, event in valid:
+        first = first_of[event.event_id]
+        if first == index:
+            accepted.append(event)
+        else:
+            duplicates.append(Duplicate(index=index, event_id=event.event_id, first_index=first))
+    return accepted, duplicates, first_of
 
 
 def ingest_judged(
