@@ -17,12 +17,29 @@ IDENTITY_SOURCES = ["$request.header.Authorization", "$context.routeKey"]
 
 
 def http_api(
-    config: StackConfig, functions: dict[str, DeployedFunction], routes: RouteTable
+    config: StackConfig,
+    functions: dict[str, DeployedFunction],
+    routes: RouteTable,
+    console_origin: pulumi.Input[str] | None = None,
 ) -> aws.apigatewayv2.Api | None:
-    """The API, or None when no function serves HTTP."""
+    """The API, or None when no function serves HTTP. ``console_origin`` (the web console's) may call
+    it from a browser: API Gateway answers its preflight requests and marks the answers for it alone."""
     if not routes.functions:
         return None
-    api = aws.apigatewayv2.Api("http", name=f"eventlens-{config.stack}", protocol_type="HTTP")
+    api = aws.apigatewayv2.Api(
+        "http",
+        name=f"eventlens-{config.stack}",
+        protocol_type="HTTP",
+        cors_configuration=aws.apigatewayv2.ApiCorsConfigurationArgs(
+            allow_origins=[console_origin],
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["authorization", "content-type"],
+            allow_credentials=False,  # the key travels in a header, never in a cookie
+            max_age=3600,
+        )
+        if console_origin is not None
+        else None,
+    )
     authorizer = _authorizer(config, api, functions, routes)
     integrations = {
         name: aws.apigatewayv2.Integration(

@@ -9,7 +9,7 @@ import pulumi_aws as aws
 
 from eventlens.manifest import load_manifest
 from eventlens_tools.build import Artifacts
-from infra import api, kafka, keys, monitoring, schedules, state_machines, storage
+from infra import api, console, kafka, keys, monitoring, schedules, state_machines, storage
 from infra.account import current_account
 from infra.config import StackConfig
 from infra.credentials import credentials
@@ -27,6 +27,7 @@ class Deployment:
     buckets: storage.Buckets
     keys_table: aws.dynamodb.Table
     kafka: kafka.Kafka
+    console: console.ConsoleSite | None = None
 
 
 def deploy(config: StackConfig, artifacts: Artifacts) -> Deployment:
@@ -59,9 +60,13 @@ def deploy(config: StackConfig, artifacts: Artifacts) -> Deployment:
     machines = state_machines.state_machines(
         config.state_machines_dir, deployed, account, config.functions_dir
     )
-    http = api.http_api(config, deployed, routes)
+    # The web console, where there is an API for it to call: a private bucket behind CloudFront.
+    site = console.console_site(config, account.region) if routes.functions else None
+    http = api.http_api(config, deployed, routes, console_origin=site.origin if site else None)
+    if site is not None and http is not None:
+        console.upload(site, http.api_endpoint)
     monitoring.monitoring(config, deployed, http)
     storage.export(buckets)
     pulumi.export("kafka_bootstrap", cluster.bootstrap)
     pulumi.export("functions", {name: item.function.name for name, item in deployed.items()})
-    return Deployment(deployed, http, machines, buckets, keys_table, cluster)
+    return Deployment(deployed, http, machines, buckets, keys_table, cluster, site)

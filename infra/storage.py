@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -26,8 +27,12 @@ def buckets(config: StackConfig) -> Buckets:
     )
 
 
-def private_bucket(name: str, config: StackConfig, expire_days: dict[str, int]) -> aws.s3.Bucket:
-    """A bucket only this account's roles reach; objects under each prefix expire after its days."""
+def private_bucket(
+    name: str, config: StackConfig, expire_days: dict[str, int], tls_policy: bool = True
+) -> aws.s3.Bucket:
+    """A bucket only this account's roles reach; objects under each prefix expire after its days.
+    ``tls_policy=False`` leaves the bucket policy to the caller (a bucket has one), which must then
+    include ``tls_only_statement``."""
     bucket = aws.s3.Bucket(name, force_destroy=config.force_destroy)
     # Whatever an ACL or a policy says later, nothing in it becomes public.
     aws.s3.BucketPublicAccessBlock(
@@ -78,26 +83,25 @@ def private_bucket(name: str, config: StackConfig, expire_days: dict[str, int]) 
     ]
     aws.s3.BucketLifecycleConfiguration(f"{name}-lifecycle", bucket=bucket.id, rules=rules)
     # Requests without TLS are refused.
-    aws.s3.BucketPolicy(f"{name}-tls-only", bucket=bucket.id, policy=bucket.arn.apply(_tls_only_policy))
+    if tls_policy:
+        aws.s3.BucketPolicy(f"{name}-tls-only", bucket=bucket.id, policy=bucket.arn.apply(_tls_only_policy))
     return bucket
 
 
+def tls_only_statement(bucket_arn: str) -> dict[str, Any]:
+    """The bucket policy statement that denies every request made without TLS."""
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": {"AWS": "*"},
+        "Action": "s3:*",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
 def _tls_only_policy(bucket_arn: str) -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "DenyInsecureTransport",
-                    "Effect": "Deny",
-                    "Principal": {"AWS": "*"},
-                    "Action": "s3:*",
-                    "Resource": [bucket_arn, f"{bucket_arn}/*"],
-                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                }
-            ],
-        }
-    )
+    return json.dumps({"Version": "2012-10-17", "Statement": [tls_only_statement(bucket_arn)]})
 
 
 def export(buckets: Buckets) -> None:

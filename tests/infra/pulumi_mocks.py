@@ -95,7 +95,16 @@ def _outputs(type_: str, name: str, resource_id: str, inputs: dict[str, Any]) ->
             arn = f"{prefix.format('lambda')}:function:{resource_id}"
             return {"arn": arn, "name": resource_id, "invokeArn": f"invoke:{arn}"}
         case "aws:s3/bucket:Bucket":
-            return {"arn": f"arn:aws:s3:::{resource_id}", "bucket": resource_id}
+            return {
+                "arn": f"arn:aws:s3:::{resource_id}",
+                "bucket": resource_id,
+                "bucketRegionalDomainName": f"{resource_id}.s3.{REGION}.amazonaws.com",
+            }
+        case "aws:cloudfront/distribution:Distribution":
+            return {
+                "arn": f"arn:aws:cloudfront::{ACCOUNT}:distribution/{resource_id}",
+                "domainName": f"{resource_id}.cloudfront.net",
+            }
         case "aws:iam/role:Role":
             return {"arn": f"arn:aws:iam::{ACCOUNT}:role/{resource_id}", "name": resource_id}
         case "aws:cloudwatch/logGroup:LogGroup":
@@ -109,7 +118,7 @@ def _outputs(type_: str, name: str, resource_id: str, inputs: dict[str, Any]) ->
         case "aws:apigatewayv2/api:Api":
             return {
                 "executionArn": f"{prefix.format('execute-api')}:{resource_id}",
-                "apiEndpoint": "https://api",
+                "apiEndpoint": f"https://{resource_id}.execute-api.{REGION}.amazonaws.com",
             }
         case "aws:ecr/repository:Repository":
             return {
