@@ -33,6 +33,15 @@ function eventInput(name: string, value: string, required = true): HTMLInputElem
   return h("input", { name, value, list: EVENTS_LIST_ID, required, autocomplete: "off" });
 }
 
+/** Seconds as people read a wait: 45 s, 12 min, 3.5 h, 2.1 d. */
+function duration(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined) return "–";
+  if (seconds < 60) return `${num(seconds, 0)} s`;
+  if (seconds < 3600) return `${num(seconds / 60, 0)} min`;
+  if (seconds < 86400) return `${num(seconds / 3600, 1)} h`;
+  return `${num(seconds / 86400, 1)} d`;
+}
+
 function seriesLabel(s: SeriesResult): string {
   const by = s.other ? "other" : s.breakdown_value;
   return by === null || by === undefined ? s.label : `${s.label} · ${by}`;
@@ -167,7 +176,7 @@ export async function insightsPage(ctx: Context, main: HTMLElement): Promise<voi
           { label: "Persons", value: (s: FunnelStep) => int(s.persons), numeric: true },
           { label: "From first", value: (s: FunnelStep) => pct(s.conversion_from_first), numeric: true },
           { label: "From previous", value: (s: FunnelStep) => pct(s.conversion_from_previous), numeric: true },
-          { label: "Median time from previous", value: (s: FunnelStep) => s.median_seconds_from_previous == null ? "–" : `${num(s.median_seconds_from_previous / 3600, 1)} h`, numeric: true },
+          { label: "Median time from previous", value: (s: FunnelStep) => duration(s.median_seconds_from_previous), numeric: true },
         ], answer.steps, "funnel-steps"));
       }),
     );
