@@ -149,11 +149,15 @@ def person_events(k: int, rng: random.Random) -> list[Sent]:
                 late=True,
             )
         )
-    elif way == 6:  # a visitor who never signs up: the known id is someone else
-        pass
-    else:  # ids PostHog refuses to merge: no merge
-        sent.append(Sent(_event(known, "signup", at, {"$anonymous_id": "null"}), "v1"))
+    elif way == 6:  # a visitor who never signs up (the known id is someone else), traits on an event
+        profile = {"plan": "basic", "name": f"Visitor {k}"}
+        sent.append(Sent(_event(anon, "profile", day_at(before[-1], rng), profile), "v1"))
+    else:  # ids PostHog refuses to merge: no merge; a plan on an event, and an older $set_once of it
+        sent.append(Sent(_event(known, "signup", at, {"$anonymous_id": "null", "plan": "pro"}), "v1"))
         sent.append(Sent(_event(known, "$identify", at, {"$anon_distinct_id": "anonymous"}), "posthog"))
+        sent.append(
+            Sent(_event(known, "settings", day_at(first, rng), {"$set_once": {"plan": "free"}}), "v1")
+        )
     sent += _browsing(known, after, country, rng, {1: "segment", 2: "posthog"}.get(way, "v1"))
     # A tenth of the older browsing arrives late (after newer days are stored).
     return [replace(s, late=True) if not s.late and rng.random() < 0.1 else s for s in sent]

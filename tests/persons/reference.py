@@ -143,8 +143,8 @@ def person_property(events: list[Event], persons: Persons, path: list[str]) -> d
                 held = table.get(person)
                 if held is None or (candidate[:2] > held[:2] if later else candidate[:2] < held[:2]):
                     table[person] = candidate
-        value = _lookup(event.properties, path)
-        if value is not None or _has(event.properties, path):
+        if _has(event.properties, path):
+            value = _lookup(event.properties, path)
             candidate = (event.ts, json.dumps(value, separators=(",", ":")), value)
             if person not in seen or candidate[:2] > seen[person][:2]:
                 seen[person] = candidate

@@ -33,7 +33,7 @@ def _plain(step: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in step.items() if k != "label" and v is not None}
 
 
-TRENDS = {
+TRENDS: dict[str, dict[str, Any]] = {
     "unique persons a day": {
         **HISTORY,
         "series": [{"math": "unique_persons"}, {"event": "page_view", "math": "unique_persons"}],
@@ -70,7 +70,7 @@ def test_trends_count_persons(persons: Dataset, functions: dict[str, LocalFuncti
     assert answer["read_from"] == "events"  # a project with merged persons: the rollups count ids
 
 
-FUNNELS = {
+FUNNELS: dict[str, dict[str, Any]] = {
     "browse then check out": {
         **HISTORY,
         "steps": [{"event": "page_view"}, {"event": "checkout"}],

@@ -1,0 +1,97 @@
+"""Person properties and the mapping itself: what a person is said to be equals the reference's rules,
+and delivering every batch again (at-least-once) changes nothing."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from eventlens.identity import LABELS
+from eventlens.keys import DEFAULT_PROJECT
+from eventlens.person_properties import person_property_values
+from eventlens.reports import activity, retention
+from eventlens.warehouse import Warehouse
+from eventlens_tools.local.invoke import LocalFunction
+from tests.conftest import OTHER_PROJECT
+from tests.persons import reference
+from tests.persons.conftest import DAYS, END, Dataset, consume
+from tests.persons.reference import Persons
+
+LAST = END.date()
+FIRST = LAST - timedelta(days=DAYS - 1)
+
+
+def _values(warehouse: Warehouse, project: str, path: list[str]) -> dict[str, Any]:
+    keys = {f"k{i}": key for i, key in enumerate(path)}
+    sql = person_property_values(", ".join(f"{{{name}:String}}" for name in keys))
+    rows = warehouse.query(sql, {"project": project, **keys}).to_pylist()
+    return {row["holder"]: json.loads(row["value"]) for row in rows}
+
+
+@pytest.mark.parametrize("project", [DEFAULT_PROJECT, OTHER_PROJECT])
+@pytest.mark.parametrize("path", [["plan"], ["first_plan"], ["seen"], ["country"], ["name"], ["nowhere"]])
+def test_person_properties_follow_set_then_set_once_then_the_events(
+    persons: Dataset, project: str, path: list[str]
+) -> None:
+    # Given traits sent as $set (some from the anonymous id before the merge, older), $set_once, and
+    # event properties of persons never told a trait
+    events = persons.events[project]
+    # When each person's property is read
+    got = _values(persons.components.warehouse, project, path)
+    # Then it is the latest $set across their ids, else the first $set_once, else their latest event's
+    assert got == reference.person_property(events, Persons(events), path)
+
+
+def test_a_trait_set_before_signing_up_is_the_persons_until_a_later_one(persons: Dataset) -> None:
+    # Given PostHog persons whose anonymous id said plan=trial (and seen=true) before they identified
+    events = persons.events[DEFAULT_PROJECT]
+    people = Persons(events)
+    plans = _values(persons.components.warehouse, DEFAULT_PROJECT, ["plan"])
+    seen = _values(persons.components.warehouse, DEFAULT_PROJECT, ["seen"])
+    told = {e.user_id for e in events if e.type == "$identify" and "$anon_distinct_id" in e.properties}
+    # Then the later identify's plan is the person's, and seen (told only before) stays theirs
+    assert told
+    for known in told:
+        person = people.of(known)
+        if people.of(f"anon-{known[1:]}-a") == person:
+            assert plans[person] in ("free", "pro") and seen[person] is True
+
+
+def _snapshot(warehouse: Warehouse) -> dict[str, Any]:
+    def plain(rows: Any) -> Any:
+        return json.loads(json.dumps(rows, default=lambda v: getattr(v, "model_dump", lambda: str(v))()))
+
+    out: dict[str, Any] = {}
+    for project in (DEFAULT_PROJECT, OTHER_PROJECT):
+        out[project] = {
+            "labels": sorted(map(str, warehouse.query(LABELS, {"project": project}).to_pylist())),
+            "overlaps": warehouse.query(
+                "SELECT period, start, toString(person) AS p, extra FROM person_overlaps FINAL"
+                " WHERE project_id = {project:String} AND extra > 0 ORDER BY ALL",
+                {"project": project},
+            ).to_pylist(),
+            "dau": plain(activity.dau(warehouse, project, FIRST, LAST, [])),
+            "wau": plain(activity.wau(warehouse, project, FIRST, LAST, [])),
+            "mau": plain(activity.mau(warehouse, project, FIRST, LAST, [])),
+            "retention": retention.retention_cohorts(warehouse, project, FIRST, 4, [], LAST),
+        }
+    return plain(out)
+
+
+def test_every_batch_delivered_again_changes_nothing(
+    persons: Dataset, functions: dict[str, LocalFunction]
+) -> None:
+    # Given the stored events, persons and overlaps
+    warehouse = persons.components.warehouse
+    before = _snapshot(warehouse)
+    assert before[DEFAULT_PROJECT]["overlaps"], "some person must have several ids active in one period"
+    # When every record of the queue is consumed again (a consumer group that starts from the beginning)
+    consume(functions, persons.settings, "persons-test-again")
+    # Then nothing changed, and it is still the reference's
+    assert _snapshot(warehouse) == before
+    events = persons.events[DEFAULT_PROJECT]
+    want = reference.active_persons(events, Persons(events), "day", FIRST, LAST)
+    assert [row["unique_users"] for row in before[DEFAULT_PROJECT]["dau"]] == want
