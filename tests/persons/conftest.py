@@ -124,7 +124,12 @@ def person_events(k: int, rng: random.Random) -> list[Sent]:
             Sent(_event(known, "checkout", later, {"$anonymous_id": anon, "country": country}), "segment")
         )
     elif way == 2:  # PostHog $identify with $set and $set_once; an older $set from the anonymous id
-        properties = {"$anon_distinct_id": anon, "$set": {"plan": plan}, "$set_once": {"first_plan": plan}}
+        properties = {
+            "$anon_distinct_id": anon,
+            "$set": {"plan": plan},
+            "$set_once": {"first_plan": plan},
+            "$groups": {"company": f"c{k % 3}"},
+        }
         sent.append(Sent(_event(known, "$identify", at, properties), "posthog"))
         early = day_at(before[0], rng)
         sent.append(

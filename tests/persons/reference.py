@@ -301,3 +301,35 @@ def viewing(events: list[Event], persons: Persons, days: int, today: date) -> di
         key=lambda row: (-row["events_count"], row["hour"]),
     )
     return {"popular": popular, "trends": trends, "peak": peak}
+
+
+def group_members(events: list[Event], persons: Persons) -> dict[str, set[tuple[str, str]]]:
+    """Each person's groups: those of their group calls (not PostHog's own $group_… ids) and of their
+    events' $groups."""
+    members: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for e in events:
+        props = e.properties
+        if e.type == "$groupidentify" and not e.user_id.startswith("$group_"):
+            kind = props.get("$group_type", "group")
+            key = props["$group_key"] if "$group_key" in props else props.get("$group_id")
+            if isinstance(key, str) and key:
+                members[persons.of(e.user_id)].add((kind, key))
+        groups = props.get("$groups")
+        if isinstance(groups, dict):
+            for kind, key in groups.items():
+                if isinstance(key, str) and key:
+                    members[persons.of(e.user_id)].add((kind, key))
+    return members
+
+
+def active_groups(
+    events: list[Event], persons: Persons, group_type: str, period: str, start: date, end: date
+) -> list[int]:
+    """Distinct groups of ``group_type`` with a member person active, per period."""
+    members = group_members(events, persons)
+    active: dict[date, set[str]] = defaultdict(set)
+    for e in events:
+        for kind, key in members.get(persons.of(e.user_id), ()):
+            if kind == group_type:
+                active[period_start(period, e.day)].add(key)
+    return [len(active.get(first, ())) for first in period_starts(period, start, end)]

@@ -11,9 +11,12 @@ import pytest
 
 from eventlens.identity import LABELS
 from eventlens.keys import DEFAULT_PROJECT
+from eventlens.manifest import HttpRoute
 from eventlens.reports import activity, retention, viewing
 from eventlens.reports.segments import parse_segments
-from tests.conftest import OTHER_PROJECT
+from eventlens_tools.local.apigw import http_api_event
+from eventlens_tools.local.invoke import LocalFunction
+from tests.conftest import OTHER_PROJECT, OTHER_SECRET_KEY, TEST_SECRET_KEY
 from tests.persons import reference
 from tests.persons.conftest import DAYS, END, Dataset
 from tests.persons.reference import Persons
@@ -141,3 +144,27 @@ def test_top_events_still_count_events(persons: Dataset) -> None:
     got = activity.top_events(persons.components.warehouse, DEFAULT_PROJECT, FIRST, LAST, 20, [])
     # Then each event counts once (identity calls are events too)
     assert [(r.event_type, r.count) for r in got] == want
+
+
+@pytest.mark.parametrize("project", PROJECTS)
+@pytest.mark.parametrize(
+    ("group_type", "period"), [("group", "day"), ("group", "week"), ("company", "month")]
+)
+def test_active_groups_count_groups_of_active_members(
+    persons: Dataset, functions: dict[str, LocalFunction], project: str, group_type: str, period: str
+) -> None:
+    # Given group calls (Segment's, type group) and PostHog events carrying $groups (type company)
+    events = persons.events[project]
+    want = reference.active_groups(events, Persons(events), group_type, period, FIRST, LAST)
+    # When the active groups are asked for over HTTP, with the project's key
+    key = TEST_SECRET_KEY if project == DEFAULT_PROJECT else OTHER_SECRET_KEY
+    query = f"from={FIRST}&to={LAST}&group_type={group_type}&period={period}"
+    headers = [("authorization", f"Bearer {key}")]
+    request = http_api_event(
+        "GET", "/stats/groups", query, headers, b"", HttpRoute("GET", "/stats/groups"), {}
+    )
+    response = functions["report"].invoke(request)
+    # Then each period counts the groups one of whose member persons (under any id) was active
+    assert response["statusCode"] == 200, response
+    assert [row["unique_groups"] for row in json.loads(response["body"])] == want
+    assert sum(want) > 0 or project == OTHER_PROJECT

@@ -40,7 +40,7 @@ from eventlens.keys import DEFAULT_PROJECT
 from eventlens.manifest import load_manifest
 from eventlens.msk import event_from_records
 from eventlens.queue import EmbeddedQueue
-from eventlens.reports import activity, lifestream, retention, telemetry, viewing
+from eventlens.reports import activity, groups, lifestream, retention, telemetry, viewing
 from eventlens_tools.local.invoke import LocalFunction
 from tests.conftest import (
     OTHER_PROJECT,
@@ -171,6 +171,8 @@ def _events(plan: Plan) -> list[dict[str, Any]]:
 
     for i in range(plan.generic):
         props: dict[str, Any] = {"country": rng.choice(COUNTRIES), "plan": rng.choice(["free", "pro"])}
+        if i % 4 == 0:  # a PostHog-style group of the sender (GET /stats/groups)
+            props["$groups"] = {"company": f"{plan.seed}-c{i % 3}"}
         user = plan.users[i % len(plan.users)]
         add("generic", i, user, rng.choice(GENERIC_TYPES), "generic", NOW - back(plan.generic_days), props)
     for i, user in enumerate(plan.early):
@@ -363,6 +365,21 @@ def _dau(events: list[Sent], start: date, end: date, pick: Pick = _everything) -
     return [
         activity.DailyUsers(date=d, unique_users=n)
         for d, n in zip(days, _active(events, pick, lambda d: d, days), strict=True)
+    ]
+
+
+def _groups(events: list[Sent], start: date, end: date, group_type: str) -> list[groups.ActiveGroups]:
+    """Groups of ``group_type`` (events' $groups: {type: key}) with a member active, per day."""
+    members: dict[str, set[str]] = {}
+    for e in events:
+        said = e.props.get("$groups")
+        if isinstance(said, dict) and isinstance(said.get(group_type), str):
+            members.setdefault(e.user, set()).add(said[group_type])
+    active: dict[date, set[str]] = {}
+    for e in events:
+        active.setdefault(e.day, set()).update(members.get(e.user, set()))
+    return [
+        groups.ActiveGroups(period_start=d, unique_groups=len(active.get(d, ()))) for d in _days(start, end)
     ]
 
 
@@ -710,6 +727,12 @@ def _cases(events: list[Sent], crm: dict[int, tuple[str, str]]) -> list[Case]:
             _dau(events, start, end, pro),
         ),
         Case("GET /stats/wau", "/stats/wau", urlencode(span), _wau(events, start, end)),
+        Case(
+            "GET /stats/groups",
+            "/stats/groups",
+            urlencode({**span, "group_type": "company"}),
+            _groups(events, start, end, "company"),
+        ),
         Case("GET /stats/mau", "/stats/mau", urlencode(span), _mau(events, start, end)),
         Case(
             "GET /stats/top-events",

@@ -16,7 +16,7 @@ from eventlens.api.parameters import ISO_8601
 from eventlens.api.parts import Parts
 from eventlens.health import HealthReport, check_health
 from eventlens.observability import on_lambda
-from eventlens.reports import activity, arrivals, retention
+from eventlens.reports import activity, arrivals, groups, retention
 from eventlens.reports.segments import parse_segments
 
 router = APIGatewayHttpRouter()
@@ -69,6 +69,27 @@ def get_top_events(
 ) -> list[activity.EventCount]:
     """The most frequent event types in the range."""
     return activity.top_events(parts.warehouse, project, start, end, limit, parse_segments(segment))
+
+
+@router.get("/stats/groups", responses=answers(503))
+def get_active_groups(
+    parts: ReaderParts,
+    project: ReaderProject,
+    start: From,
+    end: To,
+    group_type: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=groups.MAX_GROUP_TYPE,
+            description="the groups' type: PostHog's $group_type (e.g. company); group for Segment's calls",
+        ),
+    ] = "group",
+    period: Annotated[activity.Period, Query(description="day, week (Monday first) or month")] = "day",
+) -> list[groups.ActiveGroups]:
+    """Active groups: distinct groups of ``group_type`` with a member person active in each period
+    overlapping ``from``–``to``."""
+    return groups.active_groups(parts.warehouse, project, period, start, end, group_type)
 
 
 @router.get("/stats/retention", responses=answers(503))
