@@ -34,7 +34,7 @@ SELECT
     coalesce(parseDateTime64BestEffortOrNull(doc.received_at, 3, 'UTC'), now64(3, 'UTC')) AS received_at,
     /*HOT_COLUMNS*/,
     multiIf(
-        NOT isValidJSON(raw), 'value: not valid JSON',
+        NOT (from_array OR isValidJSON(raw)), 'value: not valid JSON',
         NOT startsWith(trimLeft(raw), '{'), 'value: not a JSON object',
         project_id = '', 'project_id: empty',
         event_id IS NULL, 'event_id: missing or not a UUID',
@@ -47,9 +47,14 @@ SELECT
     ) AS reason
 FROM
 (
+    -- A record that is a JSON array is parsed once, into its items (each valid JSON then, so not
+    -- checked again); an array that yields none is empty ('[]') or not valid JSON, and then kept
+    -- whole, to be named as such below. Anything else is one item.
     SELECT
         topic, partition, offset, key,
-        if(startsWith(trimLeft(raw), '[') AND isValidJSON(raw), JSONExtractArrayRaw(raw), [raw]) AS items
+        if(startsWith(trimLeft(raw), '['), JSONExtractArrayRaw(raw), []) AS array_items,
+        notEmpty(array_items) OR (startsWith(trimLeft(raw), '[') AND isValidJSON(raw)) AS from_array,
+        if(from_array, array_items, [raw]) AS items
     FROM incoming
 )
 ARRAY JOIN items AS raw, arrayEnumerate(items) AS item_index
