@@ -186,3 +186,29 @@ def test_export_to_an_s3_bucket(loaded: Components) -> None:
         assert snapshot_of(bucket) == first
         assert read_watermark(bucket) == LAST_DAY
         assert date.fromisoformat(json.loads(first[WATERMARK_KEY])["last_day"]) == LAST_DAY
+
+
+def test_a_large_object_goes_up_as_a_multipart_upload_and_reads_back_whole() -> None:
+    # Given an S3 bucket (moto) and an object of 2.5 parts (an export part of a busy day)
+    import os
+
+    import boto3
+    from moto import mock_aws
+
+    from eventlens.objectstore import MULTIPART_BYTES, S3ObjectStore
+
+    data = os.urandom(MULTIPART_BYTES * 5 // 2)
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="eventlens-data")
+        bucket = S3ObjectStore("eventlens-data", client=s3)
+
+        # When it is put, and a small one beside it
+        bucket.put("exports/big.parquet", data)
+        bucket.put("exports/small.json", b"{}")
+
+        # Then the large one went up in 3 parts (its ETag says so), the small one in one PUT, and both
+        # read back whole
+        assert s3.head_object(Bucket="eventlens-data", Key="exports/big.parquet")["ETag"].endswith('-3"')
+        assert "-" not in s3.head_object(Bucket="eventlens-data", Key="exports/small.json")["ETag"]
+        assert bucket.get("exports/big.parquet") == data

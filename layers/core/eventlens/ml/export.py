@@ -60,12 +60,14 @@ SELECT toString(event_id) AS event_id, user_id, toString(event_type) AS event_ty
        toString(source) AS source, properties, received_at, day, toString(country) AS country,
        session_id, item, amount
 FROM events FINAL
-WHERE project_id = {project:String} AND day >= {start:Date} AND day <= {end:Date}
+WHERE project_id = {project:String} AND toDate(ts) >= {start:Date} AND toDate(ts) <= {end:Date}
 ORDER BY day, ts, event_id
 SETTINGS do_not_merge_across_partitions_select_final = 1
 """
 # FINAL: each event once, even before merges. An event's key holds its day, so duplicates never
-# span monthly partitions, and FINAL may skip merging across them (2–3× cheaper here).
+# span monthly partitions, and FINAL may skip merging across them (2–3× cheaper here). The days are
+# named as the sort key has them (toDate(ts), not the `day` column), so a window reads its own
+# months' partitions and granules only, not the whole table (a year's export: 12 scans before).
 _FIRST_DAY = "SELECT min(day) AS first FROM events WHERE project_id = {project:String}"
 # The projects with events the model learns from (project_id leads the sort key: a cheap read).
 _PROJECTS = """
@@ -222,7 +224,7 @@ def day_parts(day: date, rows: pa.Table, part_rows: int) -> list[tuple[ExportedF
     parts = []
     for index, offset in enumerate(range(0, rows.num_rows, part_rows)):
         part = rows.slice(offset, part_rows)
-        data = parquet_bytes(part)
+        data = events_parquet_bytes(part)
         file = ExportedFile(
             key=f"{prefix}part-{index:05d}.parquet",
             day=day,
@@ -247,6 +249,31 @@ def parquet_bytes(table: pa.Table) -> bytes:
         row_group_size=256 * 1024,
         write_statistics=True,
         use_dictionary=True,
+    )
+    return sink.getvalue()
+
+
+# Dictionary pages where values repeat; min/max statistics where readers filter (a reader skips a
+# row group by ts or type). Trying a dictionary on ids and properties, and statistics on properties,
+# were half of the export's time (py-spy, bench/scale.py), and bought nothing.
+_DICTIONARY_COLUMNS = ("event_type", "source", "country")
+_STATISTICS_COLUMNS = ("ts", "received_at", "event_type", "source", "country", "amount")
+
+
+def events_parquet_bytes(table: pa.Table) -> bytes:
+    """An export part's Parquet, with fixed options: the same rows always give the same bytes."""
+    import pyarrow.parquet as pq
+
+    names = set(table.column_names)
+    sink = io.BytesIO()
+    pq.write_table(
+        table.combine_chunks(),
+        sink,
+        compression="zstd",
+        compression_level=1,
+        row_group_size=256 * 1024,
+        use_dictionary=[name for name in _DICTIONARY_COLUMNS if name in names],
+        write_statistics=[name for name in _STATISTICS_COLUMNS if name in names],
     )
     return sink.getvalue()
 
