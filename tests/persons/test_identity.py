@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from eventlens.components import PERSONS_MIGRATION
 from eventlens.identity import LABELS
 from eventlens.keys import DEFAULT_PROJECT
 from eventlens.person_properties import person_property_values
 from eventlens.reports import activity, retention
-from eventlens.warehouse import Warehouse
+from eventlens.schema import available_migrations
+from eventlens.warehouse import Warehouse, open_warehouse
 from eventlens_tools.local.invoke import LocalFunction
-from tests.conftest import OTHER_PROJECT
+from tests.conftest import OTHER_PROJECT, isolated_settings, opened_components
 from tests.persons import reference
 from tests.persons.conftest import DAYS, END, Dataset, consume
 from tests.persons.reference import Persons
@@ -95,3 +98,37 @@ def test_every_batch_delivered_again_changes_nothing(
     events = persons.events[DEFAULT_PROJECT]
     want = reference.active_persons(events, Persons(events), "day", FIRST, LAST)
     assert [row["unique_users"] for row in before[DEFAULT_PROJECT]["dau"]] == want
+
+
+def test_events_stored_before_persons_existed_are_stitched_by_the_migration(
+    tmp_path: Path, chdb_dir: Path
+) -> None:
+    # Given a warehouse at migration 8 holding SDK events that chain three ids (stored before 0009)
+    settings = isolated_settings(tmp_path / "home", chdb_dir, prefix="premerge")
+    old = open_warehouse(settings)
+    old.command(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, name String,"
+        " applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) ENGINE = ReplacingMergeTree ORDER BY version"
+    )
+    for migration in available_migrations():
+        if migration.version < PERSONS_MIGRATION:
+            for statement in migration.statements:
+                old.command(statement)
+            old.command(
+                "INSERT INTO schema_migrations (version, name) VALUES ({v:UInt32}, {n:String})",
+                {"v": migration.version, "n": migration.name},
+            )
+    chain = [("u1", "$identify", {"$anon_distinct_id": "a1"}), ("a1", "$create_alias", {"alias": "a0"})]
+    for user, kind, properties in chain:
+        old.command(
+            "INSERT INTO events (project_id, event_id, user_id, event_type, ts, source, properties,"
+            " received_at) VALUES ('default', generateUUIDv4(), {u:String}, {k:String}, now64(3), 'posthog',"
+            " {p:String}, now64(3))",
+            {"u": user, "k": kind, "p": json.dumps(properties)},
+        )
+    old.close()
+    # When eventlens opens it (and migrates it)
+    with opened_components(settings) as parts:
+        rows = parts.warehouse.query(LABELS, {"project": DEFAULT_PROJECT}).to_pylist()
+    # Then the three ids are one person, named by the smallest
+    assert {r["distinct_id"]: r["person_id"] for r in rows} == {"a0": "a0", "a1": "a0", "u1": "a0"}

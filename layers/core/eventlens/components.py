@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from eventlens.warehouse import Warehouse
 
 
+PERSONS_MIGRATION = 9  # migrations/0009_persons.sql
+
+
 class Components:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -45,7 +48,11 @@ class Components:
 
         with self._lock:
             warehouse = open_warehouse(self.settings)
-            migrate(warehouse, self.settings.retention_days)
+            applied = migrate(warehouse, self.settings.retention_days)
+            if PERSONS_MIGRATION in applied:  # the pairs of events stored before it, stitched once
+                from eventlens.identity import stitch_all
+
+                stitch_all(warehouse)
             return warehouse
 
     @cached_property

@@ -312,11 +312,16 @@ WHERE (project_id, user_id) IN (
 )
 """
 _BATCH_PROJECTS = "SELECT DISTINCT project_id FROM consume_stage WHERE batch_id = {batch:String}"
-# The batch's events of merged ids: their days, by project and id.
+# The batch's events of merged ids: their days, by project and id (the mapping read by its key).
 _BATCH_MERGED_DAYS = """
 SELECT DISTINCT project_id, user_id, toDate(ts) AS day FROM consume_stage
 WHERE batch_id = {batch:String}
-  AND (project_id, user_id) IN (SELECT project_id, distinct_id FROM person_overrides)
+  AND (project_id, user_id) IN (
+      SELECT project_id, distinct_id FROM person_overrides
+      WHERE (project_id, distinct_id) IN (
+          SELECT DISTINCT project_id, user_id FROM consume_stage WHERE batch_id = {batch:String}
+      )
+  )
 """
 
 
@@ -365,6 +370,17 @@ def _same_days(touched: dict[str, set[date]]) -> list[tuple[list[date], list[str
     if len(groups) > 16:  # many different day sets: one refresh over all their days
         return [(sorted({d for days in touched.values() for d in days}), sorted(touched))]
     return [(list(days), sorted(persons)) for days, persons in groups.items()]
+
+
+def stitch_all(warehouse: Warehouse) -> int:
+    """Stitch every project's pairs and their persons' overlaps (once, for the events stored before
+    migration 0009, whose pairs it copied); returns how many persons changed."""
+    changed = 0
+    for row in warehouse.query("SELECT DISTINCT project_id FROM person_edges").to_pylist():
+        persons = stitch(warehouse, row["project_id"])
+        refresh_overlaps(warehouse, row["project_id"], persons)
+        changed += len(persons)
+    return changed
 
 
 # --- a person's ids, and forgetting them ------------------------------------------------------------

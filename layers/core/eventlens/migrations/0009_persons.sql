@@ -147,8 +147,9 @@ ARRAY JOIN arrayConcat(
 WHERE (event_type = '$groupidentify' OR position(properties, '"$groups"') > 0) AND g.2 != '';
 
 -- Events stored before this migration: their pairs, properties and groups once (the views see only
--- new inserts). Their persons are stitched by the next consume that merges (identity.stitch checks
--- every pair of the project then) or by `eventlens persons stitch`.
+-- new inserts). Their persons are stitched right after the migration (Components.warehouse calls
+-- identity.stitch_all) and, should that be cut short, by the next consume that merges (identity.stitch
+-- checks every pair of the project then).
 INSERT INTO person_edges
 SELECT DISTINCT project_id, user_id, other_id
 FROM events
