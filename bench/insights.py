@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
 import shutil
 import subprocess
 import sys
@@ -403,7 +404,8 @@ def print_table(
     print(
         f"\nInsights on {args.events:,} events, {users:,} users, {args.days} days (p50 / p95 in ms;"
         f" chDB {args.repeat} runs, PostgreSQL {args.pg_repeat} runs, after a warm-up; x count: p50 over"
-        " the p50 of a plain count of the same range in chDB)\n"
+        " the p50 of a plain count of the same range in chDB; the machine's load average"
+        f" {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the end)\n"
     )
     print(f"| {'insight':40} | chDB p50 | chDB p95 | x count |  PG p50 |  PG p95 | PG/chDB | goal p95 |")
     print(f"|{'-' * 42}|---------:|---------:|--------:|--------:|--------:|--------:|----------|")

@@ -67,27 +67,25 @@ FROM (
 # Then per person ``level`` (the furthest step reached) and ``reached``: (step, ms from the previous
 # step, ms from the first) for steps 1..level.
 _PERSONS = "SELECT who, v, level, reached FROM ({walk})"
-# Steps are walked a few per subquery: ClickHouse's analyzer inlines aliases, and one long chain of
-# them (each step's array made from the previous one's) costs it more than the walk itself.
-CHUNK = 5
 # Ordered and strict: one vectorised pass per step. s{j} holds, at each event, the start of the latest
 # chain ending there as step j (-1: none); step j+1's is, at each of its events, the latest start among
 # the events before it (strict: the event just before it) within the window: a running fill of s{j},
 # shifted by one. f{j} is the first event at which step j is reached; its times: from the latest step
 # j-1 event before it, and from that chain's start.
-_FIRST = "arrayMap((t, m) -> if(bitTest(m, 0), t, -1), ts, ms) AS s1"
-# A person who did not reach step j-1 cannot reach step j: their s{j} is empty, and ``if`` (evaluated
-# short-circuit, per row) spends no pass on them; most persons stop after a step or two.
+#
+# Each step is a subquery of its own reading the previous step's array as a column: ClickHouse's analyzer
+# inlines aliases, and a chain of them within one SELECT (each step's array made from the previous
+# one's, each reused by the times) costs it far more than the walk itself.
+_FIRST = "SELECT who, v, ts, ms, arrayMap((t, m) -> if(bitTest(m, 0), t, -1), ts, ms) AS s1 FROM ({sorted})"
 _STEP = (
-    "if(arrayExists(x -> x >= 0, s{i}), arrayMap((t, m, p) -> if(bitTest(m, {bit}) AND p >= 0"
-    " AND t - p <= {window:Int64}, p, -1), ts, ms, arrayPopBack(arrayPushFront({before}, -1))),"
-    " emptyArrayInt64()) AS s{j}"
+    "SELECT *, arrayMap((t, m, p) -> if(bitTest(m, {bit}) AND p >= 0 AND t - p <= {window:Int64}, p, -1),"
+    " ts, ms, arrayPopBack(arrayPushFront({before}, -1))) AS s{j} FROM ({walked})"
 )
 _BEFORE = {"ordered": "arrayFill(x -> x >= 0, s{i})", "strict": "s{i}"}
 _TIMES = (
-    "arrayFirstIndex(x -> x >= 0, s{j}) AS f{j}, (toUInt32({j}),"
+    "(toUInt32({j}),"
     " ts[f{j}] - ts[arrayLastIndex((x, i) -> x >= 0 AND i < f{j}, s{i}, arrayEnumerate(s{i}))],"
-    " ts[f{j}] - s{j}[f{j}]) AS at{j}"
+    " ts[f{j}] - s{j}[f{j}])"
 )
 # Unordered: per start event, the steps its window covers (each event the first step it matches not yet
 # covered: the lowest open bit of its steps) and when it covered one more; then per step k, the
@@ -259,32 +257,22 @@ def _walk(order: str, count: int, sorted_sql: str) -> str:
     """The per-person query giving ``level`` and ``reached`` from the sorted events (see the templates)."""
     if order == "unordered":
         return f"SELECT who, v, {_UNORDERED_WALK} FROM ({sorted_sql})"
-    walked = (
-        f"SELECT who, v, ts, ms, {_FIRST}, toUInt32(arrayExists(x -> x >= 0, s1)) AS level1,"
-        f" CAST([], 'Array(Tuple(UInt32, Int64, Int64))') AS found1 FROM ({sorted_sql})"
-    )
-    done = 1
-    while done < count:
-        chunk = range(done + 1, min(count, done + CHUNK) + 1)
-        columns = []
-        for j in chunk:
-            before = _BEFORE[order].replace("{i}", str(j - 1))
-            columns.append(
-                _STEP.replace("{before}", before)
-                .replace("{bit}", str(j - 1))
-                .replace("{i}", str(j - 1))
-                .replace("{j}", str(j))
-            )
-            columns.append(_TIMES.replace("{i}", str(j - 1)).replace("{j}", str(j)))
-        last = chunk[-1]
-        reached = " + ".join(f"arrayExists(x -> x >= 0, s{j})" for j in chunk)
-        columns.append(f"toUInt32(level{done} + {reached}) AS level{last}")
-        columns.append(f"arrayConcat(found{done}, [{', '.join(f'at{j}' for j in chunk)}]) AS found{last}")
-        walked = f"SELECT who, v, ts, ms, {', '.join(columns)} FROM ({walked})"
-        done = last
+    walked = _FIRST.replace("{sorted}", sorted_sql)
+    for j in range(2, count + 1):
+        before = _BEFORE[order].replace("{i}", str(j - 1))
+        walked = (
+            _STEP.replace("{walked}", walked)
+            .replace("{before}", before)
+            .replace("{bit}", str(j - 1))
+            .replace("{j}", str(j))
+        )
+    firsts = ", ".join(f"arrayFirstIndex(x -> x >= 0, s{j}) AS f{j}" for j in range(2, count + 1))
+    times = [_TIMES.replace("{i}", str(j - 1)).replace("{j}", str(j)) for j in range(2, count + 1)]
+    reached = " + ".join(f"(arrayMax(s{j}) >= 0)" for j in range(1, count + 1))  # every s{j} has an element
     return (
-        f"SELECT who, v, level{count} AS level, arraySlice(arrayConcat("
-        f"[(toUInt32(1), toInt64(0), toInt64(0))], found{count}), 1, level) AS reached FROM ({walked})"
+        f"SELECT who, v, toUInt32({reached}) AS level,"
+        f" arraySlice([(toUInt32(1), toInt64(0), toInt64(0)), {', '.join(times)}], 1, level) AS reached"
+        f" FROM (SELECT *, {firsts} FROM ({walked}))"
     )
 
 
