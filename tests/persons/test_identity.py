@@ -4,14 +4,16 @@ and delivering every batch again (at-least-once) changes nothing."""
 from __future__ import annotations
 
 import json
+import random
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 
 from eventlens.components import PERSONS_MIGRATION
-from eventlens.identity import LABELS
+from eventlens.identity import LABELS, stitch
 from eventlens.keys import DEFAULT_PROJECT
 from eventlens.person_properties import person_property_values
 from eventlens.reports import activity, retention
@@ -132,3 +134,50 @@ def test_events_stored_before_persons_existed_are_stitched_by_the_migration(
         rows = parts.warehouse.query(LABELS, {"project": DEFAULT_PROJECT}).to_pylist()
     # Then the three ids are one person, named by the smallest
     assert {r["distinct_id"]: r["person_id"] for r in rows} == {"a0": "a0", "a1": "a0", "u1": "a0"}
+
+
+def test_a_mapping_left_half_written_is_repaired_by_the_full_check(tmp_path: Path, chdb_dir: Path) -> None:
+    # Given components of ids (pairs stored as events would store them), and mappings as writers cut
+    # short or racing leave them: each id pointed at some smaller id of its component, or at none
+    rng = random.Random(4)
+    ids = [f"id{i:02d}" for i in range(40)]
+    pairs = [(ids[i], ids[rng.randrange(40)]) for i in range(40) if rng.random() < 0.7]
+    pairs = [(a, b) for a, b in pairs if a != b]
+    people = Persons(
+        reference.Event(
+            f"00000000-0000-4000-8000-{i:012d}", a, "$merge_dangerously", END, "posthog", {"alias": b}
+        )
+        for i, (a, b) in enumerate(pairs)
+    )
+    settings = isolated_settings(tmp_path / "home", chdb_dir, prefix="halfway")
+    with opened_components(settings) as parts:
+        warehouse = parts.warehouse
+        edges = pa.table(
+            {
+                "project_id": [DEFAULT_PROJECT] * len(pairs),
+                "user_id": [a for a, _ in pairs],
+                "other_id": [b for _, b in pairs],
+            }
+        )
+        warehouse.insert_arrow("person_edges", edges)
+        for _ in range(5):
+            warehouse.command("TRUNCATE TABLE person_overrides")
+            members = {
+                x: sorted(y for y in people.parent if people.of(y) == people.of(x)) for x in people.parent
+            }
+            stale = {
+                x: rng.choice([y for y in members[x] if y <= x]) for x in people.parent if rng.random() < 0.6
+            }
+            rows = pa.table(
+                {
+                    "project_id": [DEFAULT_PROJECT] * len(stale),
+                    "distinct_id": list(stale),
+                    "person_id": list(stale.values()),
+                }
+            )
+            warehouse.insert_arrow("person_overrides", rows)
+            # When every pair of the project is checked (what recovery does)
+            stitch(warehouse, DEFAULT_PROJECT)
+            # Then each component maps to its smallest id, whatever the mapping was
+            got = warehouse.query(LABELS, {"project": DEFAULT_PROJECT}).to_pylist()
+            assert {r["distinct_id"]: r["person_id"] for r in got} == people.merged()

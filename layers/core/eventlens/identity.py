@@ -20,9 +20,10 @@ id among them). When every pair of a project is satisfied, each component maps t
 that person is its smallest id: the mapping is exact whatever happened before. Writes only ever lower
 an id's person (``min``), so a writer cut short or two writers racing leave a state from which the
 next check repairs: consume runs ``after_store`` for every batch, after the batch is stored and before
-it is marked done. It checks the batch's own pairs; once it merged anything, it checks every pair of
-the project until all are satisfied (so a merge racing another consumer's is repaired by the later of
-the two); and a batch finished by recovery (a consume killed mid-way) checks every pair of its projects.
+it is marked done. It checks the batch's own pairs; after a merge, every pair touching an id it
+re-pointed, until all are satisfied (a pair only breaks when one of its ids is re-pointed, so a merge
+racing another consumer's is repaired by the later of the two); and a batch finished by recovery (a
+consume killed mid-way) checks every pair of its projects.
 A redelivered batch stores nothing new and finds its pairs satisfied: it changes nothing.
 
 **Counting persons.** ``user_periods`` counts distinct ids per day, week and month. ``person_overlaps``
@@ -137,6 +138,17 @@ LEFT ANY JOIN ({LABELS}) AS l1 ON l1.distinct_id = e.user_id
 LEFT ANY JOIN ({LABELS}) AS l2 ON l2.distinct_id = e.other_id
 WHERE a != b
 """
+_ROOT_ROWS = f"""
+INSERT INTO person_overrides (project_id, distinct_id, person_id)
+SELECT {{project:String}}, person_id, person_id FROM ({LABELS})
+WHERE person_id NOT IN (SELECT distinct_id FROM person_overrides WHERE project_id = {{project:String}})
+GROUP BY person_id
+"""
+_UNSATISFIED_TOUCHING = _UNSATISFIED.replace(
+    "FROM person_edges WHERE project_id = {project:String}",
+    "FROM person_edges WHERE project_id = {project:String}"
+    " AND (user_id IN {ids:Array(String)} OR other_id IN {ids:Array(String)})",
+)
 
 
 @dataclass(frozen=True)
@@ -151,18 +163,39 @@ def stitch(
     warehouse: Warehouse, project_id: str, pairs: Iterable[tuple[str, str]] | None = None
 ) -> list[str]:
     """Merge the persons that pairs join until every pair is satisfied; returns the persons whose ids
-    changed. ``pairs``: check these first (a batch's own); once anything was merged, and when ``pairs``
-    is None, check every pair of the project."""
+    changed. ``pairs``: check these (a batch's own) — and after each merge, every pair touching an id
+    it re-pointed; ``pairs`` None: check every pair of the project (recovery)."""
     changed: set[str] = set()
     candidates = None if pairs is None else list(pairs)
+    touching: list[str] | None = None
     for _ in range(MAX_ROUNDS):
-        joined = _unsatisfied(warehouse, project_id, candidates)
+        if touching is not None:
+            joined = _unsatisfied_touching(warehouse, project_id, touching)
+        else:
+            joined = _unsatisfied(warehouse, project_id, candidates)
         if not joined:
+            if pairs is None:
+                _root_rows(warehouse, project_id)
             return sorted(changed)
-        for merge in _merge(warehouse, project_id, joined):
-            changed.add(merge.person)
-        candidates = None  # after any write: every pair of the project
+        merges, touching = _merge(warehouse, project_id, joined)
+        changed.update(merge.person for merge in merges)
     raise WarehouseError(f"persons of project {project_id} did not settle in {MAX_ROUNDS} rounds")
+
+
+def _root_rows(warehouse: Warehouse, project_id: str) -> None:
+    """Give every person that ids map to a row of its own (a merge writes it with the others; this
+    restores it should anything else have left it out), so that a person's ids are all listed."""
+    warehouse.command(_ROOT_ROWS, {"project": project_id})
+
+
+def _unsatisfied_touching(warehouse: Warehouse, project_id: str, ids: list[str]) -> list[tuple[str, str]]:
+    """(person, person) of each pair with one of ``ids`` whose ids map to different persons.
+
+    After a merge this is the check that matters: a pair can only become unsatisfied when the person
+    of one of its ids changes, and every such change is followed by its writer's check of the pairs
+    touching it; the last writer of an id sees the other writers' persons, so a race is repaired."""
+    rows = warehouse.query(_UNSATISFIED_TOUCHING, {"project": project_id, "ids": ids}).to_pylist()
+    return [(row["a"], row["b"]) for row in rows]
 
 
 def _unsatisfied(
@@ -188,9 +221,11 @@ def labels_of(warehouse: Warehouse, project_id: str, ids: Iterable[str]) -> dict
     return {row["distinct_id"]: row["person_id"] for row in rows}
 
 
-def _merge(warehouse: Warehouse, project_id: str, joined: list[tuple[str, str]]) -> list[Merge]:
+def _merge(
+    warehouse: Warehouse, project_id: str, joined: list[tuple[str, str]]
+) -> tuple[list[Merge], list[str]]:
     """Merge the persons of each connected set of ``joined`` pairs into one, named by its smallest id,
-    and re-point every id of theirs to it."""
+    and re-point every id of theirs to it; returns the merges and every id of the merged persons."""
     parent: dict[str, str] = {}
 
     def find(x: str) -> str:
@@ -232,7 +267,7 @@ def _merge(warehouse: Warehouse, project_id: str, joined: list[tuple[str, str]])
             }
         ),
     )
-    return merges
+    return merges, sorted({id_ for group in ids_of.values() for id_ in group})
 
 
 # --- overlaps ---------------------------------------------------------------------------------------
