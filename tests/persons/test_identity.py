@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ import pyarrow as pa
 import pytest
 
 from eventlens.components import PERSONS_MIGRATION
-from eventlens.identity import LABELS, stitch
+from eventlens.identity import ILLEGAL_IDS, LABELS, stitch
 from eventlens.keys import DEFAULT_PROJECT
 from eventlens.person_properties import person_property_values
 from eventlens.reports import activity, retention
@@ -181,3 +182,14 @@ def test_a_mapping_left_half_written_is_repaired_by_the_full_check(tmp_path: Pat
             # Then each component maps to its smallest id, whatever the mapping was
             got = warehouse.query(LABELS, {"project": DEFAULT_PROJECT}).to_pylist()
             assert {r["distinct_id"]: r["person_id"] for r in got} == people.merged()
+
+
+def test_the_view_refuses_the_ids_identity_names() -> None:
+    # Given the ids identity documents as never merging, and the materialized view of migration 0009
+    sql = next(m for m in available_migrations() if m.version == PERSONS_MIGRATION).statements
+    view = next(s for s in sql if "person_edges_mv" in s)
+    # Then the view refuses exactly those (the same list at both places it names them) and the reference too
+    lists = re.findall(r"NOT IN \(([^)]*)\)", view)
+    assert len(lists) == 2
+    for found in lists:
+        assert set(re.findall(r"'([^']*)'", found)) == ILLEGAL_IDS == reference.ILLEGAL

@@ -74,7 +74,7 @@ ILLEGAL_IDS = frozenset(
         "[object object]",
     }
 )
-MAX_ROUNDS = 8  # full checks after a write before giving up (each repairs what a racing writer left)
+MAX_ROUNDS = 8  # rounds of check and merge before giving up (each repairs what a racing writer left)
 
 # Each merged id's person in one project (the min of its rows: writers only ever lower it).
 LABELS = (
