@@ -49,38 +49,21 @@ GROUP BY cohort, k
 """
 
 # The same with each id's hash mapped to its person's (a project with merged persons).
-# Only the merged ids' rows are mapped (and made distinct per person); every other id is its own person,
-# whose hash is its own, as the plain query counts it.
 _FROM_ROLLUPS_BY_PERSON = """
 SELECT cohort, dateDiff('week', cohort, week) AS k, count() AS users
 FROM (
-    SELECT user AS person, start AS week FROM user_periods FINAL
-    WHERE project_id = {project:String} AND period = 'week'
-        AND start BETWEEN {first:Date} AND {last_week:Date}
-        AND user NOT IN (SELECT user FROM ({person_hashes}))
-    UNION ALL
-    SELECT DISTINCT p.person AS person, a.start AS week
+    SELECT DISTINCT if(p.person = 0, a.user, p.person) AS person, a.start AS week
     FROM (
         SELECT user, start FROM user_periods FINAL
         WHERE project_id = {project:String} AND period = 'week'
             AND start BETWEEN {first:Date} AND {last_week:Date}
-            AND user IN (SELECT user FROM ({person_hashes}))
     ) AS a
-    INNER JOIN ({person_hashes}) AS p USING user
+    LEFT ANY JOIN ({person_hashes}) AS p USING user
 ) AS active
 INNER JOIN (
-    SELECT person, toMonday(min(first_day)) AS cohort
-    FROM (
-        SELECT user AS person, first_day FROM user_first
-        WHERE project_id = {project:String} AND user NOT IN (SELECT user FROM ({person_hashes}))
-        UNION ALL
-        SELECT p.person AS person, f.first_day AS first_day
-        FROM (
-            SELECT user, first_day FROM user_first
-            WHERE project_id = {project:String} AND user IN (SELECT user FROM ({person_hashes}))
-        ) AS f
-        INNER JOIN ({person_hashes}) AS p USING user
-    )
+    SELECT if(p.person = 0, f.user, p.person) AS person, toMonday(min(f.first_day)) AS cohort
+    FROM (SELECT user, first_day FROM user_first WHERE project_id = {project:String}) AS f
+    LEFT ANY JOIN ({person_hashes}) AS p USING user
     GROUP BY person HAVING cohort BETWEEN {first:Date} AND {last:Date}
 ) AS cohorts USING person
 WHERE week >= cohort AND k <= {windows:UInt8}
