@@ -836,8 +836,10 @@ def _differences(got: Any, want: Any, at: str = "$") -> list[str]:
 
 
 # Report routes of the manifest that others scope and test: the habits graph's (tests/mining), the
-# insights and cohorts (tests/insights/test_projects.py), the memory search (tests/memory/test_route.py).
+# insights and cohorts (tests/insights/test_projects.py), the memory search (tests/memory/test_route.py),
+# the console's last events (tests/console/test_console_apis.py).
 NOT_HERE = {
+    "GET /v1/events/latest",
     "GET /api/v1/stream/patterns/{user_id}",
     "POST /api/v1/search/memory",
     *(
