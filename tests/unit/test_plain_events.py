@@ -37,7 +37,10 @@ def _stored(pairs: list[tuple[int, Any]], items: list[Any]) -> list[tuple[int, b
     for index, event in pairs:
         if items[index].get("event_id") is None:
             event = dataclasses.replace(event, event_id="generated")
-        stored.append((index, orjson.dumps(event, option=orjson.OPT_UTC_Z)))
+        try:
+            stored.append((index, orjson.dumps(event, option=orjson.OPT_UTC_Z)))
+        except orjson.JSONEncodeError:  # e.g. an integer past 64 bits: ingest rejects it either way
+            stored.append((index, b"<not serialisable: rejected by ingest>"))
     return stored
 
 
