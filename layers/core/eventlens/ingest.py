@@ -192,7 +192,7 @@ def _without_unserialisable(
         try:
             orjson.dumps(event, option=orjson.OPT_UTC_Z)
         except orjson.JSONEncodeError:
-            reason = "is nested too deeply to store (JSON nesting is limited to about 250 levels)"
+            reason = "cannot be stored as JSON: nested past about 250 levels, or an integer beyond 64 bits"
             rejected.append(Rejection(index=index_of[event.event_id], field="properties", reason=reason))
         else:
             kept.append(event)
