@@ -28,7 +28,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -404,15 +404,21 @@ class SqliteKeyStore:
             if project_id is not None:
                 db.execute("INSERT INTO keyless_routes (kind, project_id) VALUES (?, ?)", (kind, project_id))
 
-    @contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=10)
-        db.row_factory = sqlite3.Row
-        try:
-            with db:  # commits, or rolls back on an exception
-                yield db
-        finally:
-            db.close()
+    def _connection(self) -> AbstractContextManager[sqlite3.Connection]:
+        return sqlite_transaction(self.path)
+
+
+@contextmanager
+def sqlite_transaction(path: Path) -> Iterator[sqlite3.Connection]:
+    """A short transaction on the control-plane SQLite file (rows by name): commits, or rolls back
+    on an exception. Shared by the key store and the privacy store (``eventlens.privacy``)."""
+    db = sqlite3.connect(path, timeout=10)
+    db.row_factory = sqlite3.Row
+    try:
+        with db:
+            yield db
+    finally:
+        db.close()
 
 
 def _project(row: Any) -> Project:
@@ -536,19 +542,24 @@ class DynamoKeyStore:
         return item
 
     def _scan(self, prefix: str) -> list[dict[str, Any]]:
-        """Every item whose pk starts with ``prefix`` (administration only: listing is rare)."""
-        items: list[dict[str, Any]] = []
-        request: dict[str, Any] = {
-            "TableName": self.table,
-            "FilterExpression": "begins_with(pk, :prefix)",
-            "ExpressionAttributeValues": {":prefix": {"S": prefix}},
-        }
-        while True:
-            page = self._client.scan(**request)
-            items.extend(page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return items
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return dynamo_scan(self._client, self.table, prefix)
+
+
+def dynamo_scan(client: Any, table: str, prefix: str) -> list[dict[str, Any]]:
+    """Every item of ``table`` whose pk starts with ``prefix``, all pages (administration only:
+    listing is rare). Shared by the key store and the privacy store (``eventlens.privacy``)."""
+    items: list[dict[str, Any]] = []
+    request: dict[str, Any] = {
+        "TableName": table,
+        "FilterExpression": "begins_with(pk, :prefix)",
+        "ExpressionAttributeValues": {":prefix": {"S": prefix}},
+    }
+    while True:
+        page = client.scan(**request)
+        items.extend(page.get("Items", []))
+        if "LastEvaluatedKey" not in page:
+            return items
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def _dynamo_project(item: dict[str, Any]) -> Project:

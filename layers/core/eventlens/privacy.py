@@ -20,8 +20,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -29,6 +28,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from eventlens.keys import dynamo_scan, sqlite_transaction
 from eventlens.settings import Settings
 
 
@@ -172,15 +172,8 @@ class SqlitePrivacyStore:
             for row in rows
         ]
 
-    @contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=10)
-        db.row_factory = sqlite3.Row
-        try:
-            with db:
-                yield db
-        finally:
-            db.close()
+    def _connection(self) -> AbstractContextManager[sqlite3.Connection]:
+        return sqlite_transaction(self.path)
 
 
 # --- DynamoDB (on AWS) ------------------------------------------------------------------------------
@@ -266,15 +259,4 @@ class DynamoPrivacyStore:
         return sorted(records, key=lambda r: (r.at, r.job_id))
 
     def _scan(self, prefix: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        request: dict[str, Any] = {
-            "TableName": self.table,
-            "FilterExpression": "begins_with(pk, :prefix)",
-            "ExpressionAttributeValues": {":prefix": {"S": prefix}},
-        }
-        while True:
-            page = self._client.scan(**request)
-            items.extend(page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return items
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return dynamo_scan(self._client, self.table, prefix)
