@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     clickhouse_database: str = Field(
         default="eventlens", alias="CLICKHOUSE_DATABASE", pattern=r"^[A-Za-z0-9_]{1,64}$"
     )
+    # A ClickHouse cluster's name (remote_servers in its config) turns on cluster mode: migrations run
+    # ON CLUSTER with Replicated engines and Distributed tables sharded by user (docs/sizing.md).
+    # Empty: one server (or chDB). It is spliced into DDL, which takes no bound parameters: an identifier.
+    clickhouse_cluster: str = Field(
+        default="", alias="CLICKHOUSE_CLUSTER", pattern=r"^([A-Za-z_][A-Za-z0-9_]{0,63})?$"
+    )
     # chDB lets one process open one data directory; tests share one across many databases.
     chdb_dir: Path | None = Field(default=None, alias="EVENTLENS_CHDB_PATH")
     retention_days: int | None = Field(default=None, ge=1, alias="EVENTLENS_RETENTION_DAYS")
