@@ -11,9 +11,10 @@ mode reads a number as Unix time, so ``to=0.5`` would be half a second after 197
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import unquote
 
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BeforeValidator
 from pydantic_core import PydanticCustomError
 
@@ -42,3 +43,15 @@ PERCENT_DECODED = BeforeValidator(_percent_decoded)
 
 ISO_8601 = BeforeValidator(_iso_8601_text)
 """A day or moment given as ISO 8601 text, never a number: ``Annotated[date, ISO_8601, Query(...)]``."""
+
+CohortParameter = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=64,
+        description="a saved cohort's id (POST /api/v1/cohorts): only its persons count; 404 when the project"
+        " has none of that id",
+        examples=["coh_4f2a9c0d1e8b7a65"],
+    ),
+]
+"""An aggregate report's ``cohort``: the id of one of the caller's project's cohorts."""

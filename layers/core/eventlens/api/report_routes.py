@@ -12,11 +12,12 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from eventlens.api.access import ReaderParts, ReaderProject
 from eventlens.api.errors import answer, answers, json_response
-from eventlens.api.parameters import ISO_8601
+from eventlens.api.parameters import ISO_8601, CohortParameter
 from eventlens.api.parts import Parts
 from eventlens.health import HealthReport, check_health
 from eventlens.observability import on_lambda
 from eventlens.reports import activity, arrivals, groups, retention
+from eventlens.reports.cohort_filter import cohort_filter
 from eventlens.reports.segments import parse_segments
 
 router = APIGatewayHttpRouter()
@@ -36,26 +37,44 @@ HEALTH_ANSWERS = {
 
 @router.get("/stats/dau", responses=answers(503))
 def get_dau(
-    parts: ReaderParts, project: ReaderProject, start: From, end: To, segment: Segment = None
+    parts: ReaderParts,
+    project: ReaderProject,
+    start: From,
+    end: To,
+    segment: Segment = None,
+    cohort: CohortParameter = None,
 ) -> list[activity.DailyUsers]:
     """Daily active users, each day from ``from`` to ``to`` inclusive."""
-    return activity.dau(parts.warehouse, project, start, end, parse_segments(segment))
+    in_cohort = cohort_filter(parts.warehouse, project, cohort)
+    return activity.dau(parts.warehouse, project, start, end, parse_segments(segment), in_cohort)
 
 
 @router.get("/stats/wau", responses=answers(503))
 def get_wau(
-    parts: ReaderParts, project: ReaderProject, start: From, end: To, segment: Segment = None
+    parts: ReaderParts,
+    project: ReaderProject,
+    start: From,
+    end: To,
+    segment: Segment = None,
+    cohort: CohortParameter = None,
 ) -> list[activity.WeeklyUsers]:
     """Weekly active users, each calendar week (Monday first) overlapping ``from``–``to``."""
-    return activity.wau(parts.warehouse, project, start, end, parse_segments(segment))
+    in_cohort = cohort_filter(parts.warehouse, project, cohort)
+    return activity.wau(parts.warehouse, project, start, end, parse_segments(segment), in_cohort)
 
 
 @router.get("/stats/mau", responses=answers(503))
 def get_mau(
-    parts: ReaderParts, project: ReaderProject, start: From, end: To, segment: Segment = None
+    parts: ReaderParts,
+    project: ReaderProject,
+    start: From,
+    end: To,
+    segment: Segment = None,
+    cohort: CohortParameter = None,
 ) -> list[activity.MonthlyUsers]:
     """Monthly active users, each calendar month overlapping ``from``–``to``."""
-    return activity.mau(parts.warehouse, project, start, end, parse_segments(segment))
+    in_cohort = cohort_filter(parts.warehouse, project, cohort)
+    return activity.mau(parts.warehouse, project, start, end, parse_segments(segment), in_cohort)
 
 
 @router.get("/stats/top-events", responses=answers(503))
@@ -66,9 +85,13 @@ def get_top_events(
     end: To,
     limit: Annotated[int, Query(ge=1, le=1000)] = 10,
     segment: Segment = None,
+    cohort: CohortParameter = None,
 ) -> list[activity.EventCount]:
     """The most frequent event types in the range."""
-    return activity.top_events(parts.warehouse, project, start, end, limit, parse_segments(segment))
+    in_cohort = cohort_filter(parts.warehouse, project, cohort)
+    return activity.top_events(
+        parts.warehouse, project, start, end, limit, parse_segments(segment), in_cohort
+    )
 
 
 @router.get("/stats/groups", responses=answers(503))
@@ -86,10 +109,12 @@ def get_active_groups(
         ),
     ] = "group",
     period: Annotated[activity.Period, Query(description="day, week (Monday first) or month")] = "day",
+    cohort: CohortParameter = None,
 ) -> list[groups.ActiveGroups]:
     """Active groups: distinct groups of ``group_type`` with a member person active in each period
     overlapping ``from``–``to``."""
-    return groups.active_groups(parts.warehouse, project, period, start, end, group_type)
+    in_cohort = cohort_filter(parts.warehouse, project, cohort)
+    return groups.active_groups(parts.warehouse, project, period, start, end, group_type, in_cohort)
 
 
 @router.get("/stats/retention", responses=answers(503))
@@ -104,10 +129,12 @@ def get_retention(
         date | None, ISO_8601, Query(description="the last cohort: this day's week (today)")
     ] = None,
     segment: Segment = None,
+    cohort: CohortParameter = None,
 ) -> list[dict[str, Any]]:
     """Weekly retention: per cohort week, week_0 = new users, week_k = % of them active k weeks later."""
+    in_cohort = cohort_filter(parts.warehouse, project, cohort)
     return retention.retention_cohorts(
-        parts.warehouse, project, start_date, windows, parse_segments(segment), end_date
+        parts.warehouse, project, start_date, windows, parse_segments(segment), end_date, in_cohort
     )
 
 

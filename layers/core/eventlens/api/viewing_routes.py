@@ -10,8 +10,9 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from eventlens.api.access import ReaderParts, ReaderProject
 from eventlens.api.errors import answers
-from eventlens.api.parameters import PERCENT_DECODED
+from eventlens.api.parameters import PERCENT_DECODED, CohortParameter
 from eventlens.reports import viewing
+from eventlens.reports.cohort_filter import cohort_filter
 
 router = APIGatewayHttpRouter()
 
@@ -25,9 +26,11 @@ def get_popular_content(
     project: ReaderProject,
     days: Days = 7,
     limit: Annotated[int, Query(ge=1, le=viewing.MAX_LIMIT)] = 10,
+    cohort: CohortParameter = None,
 ) -> viewing.PopularContent:
     """The most viewed movies: views (starts), distinct viewers and completion rate."""
-    return viewing.popular_content(parts.warehouse, project, days, limit)
+    in_cohort = cohort_filter(parts.warehouse, project, cohort)
+    return viewing.popular_content(parts.warehouse, project, days, limit, cohort=in_cohort)
 
 
 @router.get("/api/v1/analytics/user/<user_id>/stats", responses=answers(503))
@@ -42,12 +45,18 @@ def get_user_stats(
 
 
 @router.get("/api/v1/analytics/trends", responses=answers(503))
-def get_trends(parts: ReaderParts, project: ReaderProject, days: Days = 7) -> viewing.ViewingTrends:
+def get_trends(
+    parts: ReaderParts, project: ReaderProject, days: Days = 7, cohort: CohortParameter = None
+) -> viewing.ViewingTrends:
     """Views, viewers and completions per day."""
-    return viewing.trends(parts.warehouse, project, days)
+    in_cohort = cohort_filter(parts.warehouse, project, cohort)
+    return viewing.trends(parts.warehouse, project, days, cohort=in_cohort)
 
 
 @router.get("/api/v1/analytics/peak-hours", responses=answers(503))
-def get_peak_hours(parts: ReaderParts, project: ReaderProject, days: Days = 7) -> viewing.PeakHours:
+def get_peak_hours(
+    parts: ReaderParts, project: ReaderProject, days: Days = 7, cohort: CohortParameter = None
+) -> viewing.PeakHours:
     """Viewing events and viewers per hour of day (UTC), busiest first."""
-    return viewing.peak_hours(parts.warehouse, project, days)
+    in_cohort = cohort_filter(parts.warehouse, project, cohort)
+    return viewing.peak_hours(parts.warehouse, project, days, cohort=in_cohort)

@@ -12,6 +12,11 @@ Users are persons (``eventlens.identity``): the distinct ids an SDK said are one
 had in a period, so the count without segments is one minus the other. ``daily_rollup`` keeps distinct
 ids as uniqExact states, which cannot be re-keyed by person: when a person of the project was active
 under several ids in one of the report's periods, the report reads ``events`` with each id's person.
+
+Filtered to a cohort (``cohort_filter``), only its persons' events count: without segments
+``user_periods`` keeps the rows of the member persons' ids (when no person had several ids active in
+one of the periods, else the events are read); otherwise, and for the top events, the events of the
+member persons (``daily_rollup``'s states cannot be split by user).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from pydantic import BaseModel
 from eventlens.errors import InvalidParameter
 from eventlens.identity import has_overlaps, person_of
 from eventlens.reports.bounds import check_day
+from eventlens.reports.cohort_filter import CohortFilter, with_cohort
 from eventlens.reports.segments import Segment, on_rollup, with_segments
 from eventlens.warehouse import Warehouse
 
@@ -53,6 +59,16 @@ FROM (
 GROUP BY period_start
 """
 
+# Filtered to a cohort, without segments: user_periods' rows of the member persons' ids, read only when no
+# person was active under several ids in the periods (person_overlaps has nothing to subtract).
+_ACTIVE_USERS_IN_COHORT = """
+SELECT start AS period_start, toUInt64(count()) AS users
+FROM user_periods FINAL
+WHERE project_id = {project:String} AND period = {period:String}
+    AND start BETWEEN {first:Date} AND {last:Date} AND {cohort_users}
+GROUP BY period_start
+"""
+
 # With segments: daily_rollup's merged uniqExact states when it keeps every segment's dimension, else the
 # events table. {segments} is their condition (segments.with_segments); {period:String} picks the first day.
 _ACTIVE_USERS_FROM_ROLLUP = """
@@ -73,6 +89,7 @@ SELECT
     uniqExact({person}) AS users
 FROM events
 WHERE project_id = {project:String} AND day BETWEEN {first:Date} AND {last_day:Date} AND {segments}
+    AND {cohort}
 GROUP BY period_start
 """.replace("{person}", person_of())
 
@@ -90,6 +107,7 @@ _TOP_EVENTS_FROM_EVENTS = """
 SELECT event_type, toUInt64(count()) AS count
 FROM events
 WHERE project_id = {project:String} AND day BETWEEN {start:Date} AND {end:Date} AND {segments}
+    AND {cohort}
 GROUP BY event_type
 ORDER BY count DESC, event_type
 LIMIT {limit:UInt32}
@@ -128,40 +146,61 @@ def check_range(start: date, end: date) -> None:
 
 
 def dau(
-    warehouse: Warehouse, project_id: str, start: date, end: date, segments: list[Segment]
+    warehouse: Warehouse,
+    project_id: str,
+    start: date,
+    end: date,
+    segments: list[Segment],
+    cohort: CohortFilter | None = None,
 ) -> list[DailyUsers]:
     """Distinct users of ``project_id`` per day from ``start`` to ``end`` inclusive (days without events
     count 0)."""
-    rows = active_users(warehouse, project_id, "day", start, end, segments)
+    rows = active_users(warehouse, project_id, "day", start, end, segments, cohort)
     return [DailyUsers(date=day, unique_users=users) for day, users in rows]
 
 
 def wau(
-    warehouse: Warehouse, project_id: str, start: date, end: date, segments: list[Segment]
+    warehouse: Warehouse,
+    project_id: str,
+    start: date,
+    end: date,
+    segments: list[Segment],
+    cohort: CohortFilter | None = None,
 ) -> list[WeeklyUsers]:
     """Distinct users of ``project_id`` per calendar week (Monday first) for every week that overlaps
     ``start``–``end``.
 
     Weeks are whole: the first and last week count their users on all seven days.
     """
-    rows = active_users(warehouse, project_id, "week", start, end, segments)
+    rows = active_users(warehouse, project_id, "week", start, end, segments, cohort)
     return [WeeklyUsers(week=week, unique_users=users) for week, users in rows]
 
 
 def mau(
-    warehouse: Warehouse, project_id: str, start: date, end: date, segments: list[Segment]
+    warehouse: Warehouse,
+    project_id: str,
+    start: date,
+    end: date,
+    segments: list[Segment],
+    cohort: CohortFilter | None = None,
 ) -> list[MonthlyUsers]:
     """Distinct users of ``project_id`` per calendar month for every month that overlaps ``start``–``end``
     (whole months)."""
-    rows = active_users(warehouse, project_id, "month", start, end, segments)
+    rows = active_users(warehouse, project_id, "month", start, end, segments, cohort)
     return [MonthlyUsers(month=month, unique_users=users) for month, users in rows]
 
 
 def active_users(
-    warehouse: Warehouse, project_id: str, period: Period, start: date, end: date, segments: list[Segment]
+    warehouse: Warehouse,
+    project_id: str,
+    period: Period,
+    start: date,
+    end: date,
+    segments: list[Segment],
+    cohort: CohortFilter | None = None,
 ) -> list[tuple[date, int]]:
-    """(first day of the period, distinct users of ``project_id``) for each day, week or month
-    overlapping the range."""
+    """(first day of the period, distinct users of ``project_id``, of ``cohort`` when given) for each
+    day, week or month overlapping the range."""
     check_range(start, end)
     periods = period_starts(period, start, end)
     # Whole periods: the day range widens to the first and last period's bounds.
@@ -173,15 +212,19 @@ def active_users(
         "last": periods[-1],
         "last_day": last_day,
     }
-    if not segments:
+    if not segments and cohort is None:
         sql = _ACTIVE_USERS
     else:
-        rollup = on_rollup(segments) and not has_overlaps(
-            warehouse, project_id, period, periods[0], periods[-1]
-        )
-        template = _ACTIVE_USERS_FROM_ROLLUP if rollup else _ACTIVE_USERS_FROM_EVENTS
+        # A rollup answers when it keeps what is filtered and its ids are the periods' persons.
+        rollup = _ACTIVE_USERS_IN_COHORT if cohort is not None else _ACTIVE_USERS_FROM_ROLLUP
+        on_it = not segments if cohort is not None else on_rollup(segments)
+        if on_it and not has_overlaps(warehouse, project_id, period, periods[0], periods[-1]):
+            template = rollup
+        else:
+            template = _ACTIVE_USERS_FROM_EVENTS
         sql, segment_params = with_segments(template, segments)
-        params.update(segment_params)
+        sql, cohort_params = with_cohort(sql, cohort)
+        params.update(segment_params | cohort_params)
     users = {row["period_start"]: row["users"] for row in warehouse.query(sql, params).to_pylist()}
     return [(first_day, users.get(first_day, 0)) for first_day in periods]
 
@@ -213,14 +256,30 @@ def _next_period_start(period: Period, first: date) -> date:
 
 
 def top_events(
-    warehouse: Warehouse, project_id: str, start: date, end: date, limit: int, segments: list[Segment]
+    warehouse: Warehouse,
+    project_id: str,
+    start: date,
+    end: date,
+    limit: int,
+    segments: list[Segment],
+    cohort: CohortFilter | None = None,
 ) -> list[EventCount]:
-    """The ``limit`` most frequent event types of ``project_id`` from ``start`` to ``end`` inclusive."""
+    """The ``limit`` most frequent event types of ``project_id`` from ``start`` to ``end`` inclusive (of
+    ``cohort``'s persons when given)."""
     check_range(start, end)
     if not 1 <= limit <= 1000:
         raise InvalidParameter("limit", f"must be between 1 and 1000, got {limit}")
-    template = _TOP_EVENTS_FROM_ROLLUP if on_rollup(segments) else _TOP_EVENTS_FROM_EVENTS
+    rollup = cohort is None and on_rollup(segments)
+    template = _TOP_EVENTS_FROM_ROLLUP if rollup else _TOP_EVENTS_FROM_EVENTS
     sql, params = with_segments(template, segments)
-    query_params = {**params, "project": project_id, "start": start, "end": end, "limit": limit}
+    sql, cohort_params = with_cohort(sql, cohort)
+    query_params = {
+        **params,
+        **cohort_params,
+        "project": project_id,
+        "start": start,
+        "end": end,
+        "limit": limit,
+    }
     rows = warehouse.query(sql, query_params).to_pylist()
     return [EventCount(**row) for row in rows]

@@ -15,6 +15,10 @@ any of their distinct ids, and they are active in a week when any of their ids i
 Without segments this reads ``user_first`` and ``user_periods`` (each id's hash mapped to its person's
 when the project has merged persons); with segments, the events table. Both sides of the join are of
 one project (a user id of another project is another person).
+
+Filtered to a cohort (``cohort_filter``), the cohorts hold only its persons: the rollups keep the rows
+of every id of a member person (a person is in a cohort whole, so mapping those ids to persons gives
+exactly the members), the events their rows. A person's first week is still that of their first event.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import Any
 from eventlens.errors import InvalidParameter
 from eventlens.identity import PERSON_HASHES, has_merges, person_of
 from eventlens.reports.bounds import check_day
+from eventlens.reports.cohort_filter import CohortFilter, with_cohort
 from eventlens.reports.segments import Segment, with_segments
 from eventlens.warehouse import Warehouse
 
@@ -37,11 +42,11 @@ SELECT cohort, dateDiff('week', cohort, week) AS k, count() AS users
 FROM (
     SELECT user, start AS week FROM user_periods FINAL
     WHERE project_id = {project:String} AND period = 'week'
-        AND start BETWEEN {first:Date} AND {last_week:Date}
+        AND start BETWEEN {first:Date} AND {last_week:Date} AND {cohort_users}
 ) AS active
 INNER JOIN (
     SELECT user, toMonday(min(first_day)) AS cohort FROM user_first
-    WHERE project_id = {project:String}
+    WHERE project_id = {project:String} AND {cohort_users}
     GROUP BY user HAVING cohort BETWEEN {first:Date} AND {last:Date}
 ) AS cohorts USING user
 WHERE week >= cohort AND k <= {windows:UInt8}
@@ -56,13 +61,15 @@ FROM (
     FROM (
         SELECT user, start FROM user_periods FINAL
         WHERE project_id = {project:String} AND period = 'week'
-            AND start BETWEEN {first:Date} AND {last_week:Date}
+            AND start BETWEEN {first:Date} AND {last_week:Date} AND {cohort_users}
     ) AS a
     LEFT ANY JOIN ({person_hashes}) AS p USING user
 ) AS active
 INNER JOIN (
     SELECT if(p.person = 0, f.user, p.person) AS person, toMonday(min(f.first_day)) AS cohort
-    FROM (SELECT user, first_day FROM user_first WHERE project_id = {project:String}) AS f
+    FROM (
+        SELECT user, first_day FROM user_first WHERE project_id = {project:String} AND {cohort_users}
+    ) AS f
     LEFT ANY JOIN ({person_hashes}) AS p USING user
     GROUP BY person HAVING cohort BETWEEN {first:Date} AND {last:Date}
 ) AS cohorts USING person
@@ -75,11 +82,11 @@ SELECT cohort, dateDiff('week', cohort, week) AS k, uniqExact(person) AS users
 FROM (
     SELECT DISTINCT {person} AS person, toMonday(day) AS week FROM events
     WHERE project_id = {project:String} AND day BETWEEN {first:Date} AND {last_week:Date} + 6
-        AND {segments}
+        AND {segments} AND {cohort}
 ) AS active
 INNER JOIN (
     SELECT {person} AS person, toMonday(min(day)) AS cohort FROM events
-    WHERE project_id = {project:String} AND {segments}
+    WHERE project_id = {project:String} AND {segments} AND {cohort}
     GROUP BY person HAVING cohort BETWEEN {first:Date} AND {last:Date}
 ) AS cohorts USING person
 WHERE week >= cohort AND k <= {windows:UInt8}
@@ -94,9 +101,10 @@ def retention_cohorts(
     windows: int,
     segments: list[Segment],
     end_date: date | None = None,
+    cohort: CohortFilter | None = None,
 ) -> list[dict[str, Any]]:
-    """One row per cohort week of ``project_id``'s users: ``{"cohort_week", "week_0": size, "week_1": %,
-    …}`` (see the module doc)."""
+    """One row per cohort week of ``project_id``'s users (``cohort``'s persons when given):
+    ``{"cohort_week", "week_0": size, "week_1": %, …}`` (see the module doc)."""
     check_day("start_date", start_date)
     end_date = check_day("end_date", end_date) if end_date else datetime.now(UTC).date()
     if not 1 <= windows <= MAX_WINDOWS:
@@ -120,18 +128,20 @@ def retention_cohorts(
         params.update(segment_params)
     else:
         sql = _FROM_ROLLUPS_BY_PERSON if has_merges(warehouse, project_id) else _FROM_ROLLUPS
+    sql, cohort_params = with_cohort(sql, cohort)
+    params.update(cohort_params)
     counts: dict[tuple[date, int], int] = {
         (row["cohort"], row["k"]): row["users"] for row in warehouse.query(sql, params).to_pylist()
     }
     rows = []
     for i in range(cohorts):
-        cohort = first + timedelta(weeks=i)
-        size = counts.get((cohort, 0), 0)
+        week = first + timedelta(weeks=i)
+        size = counts.get((week, 0), 0)
         if size == 0:
             continue
-        row: dict[str, Any] = {"cohort_week": cohort.isoformat(), "week_0": size}
+        row: dict[str, Any] = {"cohort_week": week.isoformat(), "week_0": size}
         for k in range(1, windows + 1):
-            observable = cohort + timedelta(weeks=k) <= last
-            row[f"week_{k}"] = round(100 * counts.get((cohort, k), 0) / size, 2) if observable else None
+            observable = week + timedelta(weeks=k) <= last
+            row[f"week_{k}"] = round(100 * counts.get((week, k), 0) / size, 2) if observable else None
         rows.append(row)
     return rows

@@ -17,6 +17,9 @@ Viewers are persons (``eventlens.identity``). The rollups keep distinct ids as u
 cannot be re-keyed by person: popular content and peak hours (distinct viewers over several days) read
 the events, each id mapped to its person, when the project has merged persons; the daily trends do
 when a person was active under several ids on one of the period's days.
+
+Popular content, the daily trends and the peak hours take a cohort (``cohort_filter``): they then read
+the events of its persons only (under any of their ids), as the rollups cannot be split by user.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from pydantic import BaseModel
 
 from eventlens.errors import InvalidParameter
 from eventlens.identity import has_merges, has_overlaps, person_of
+from eventlens.reports.cohort_filter import CohortFilter, with_cohort
 from eventlens.warehouse import Warehouse
 
 MAX_DAYS = 3 * 366
@@ -98,7 +102,7 @@ SELECT movie_id, toUInt64(countIf(event_type = 'start')) AS total_views,
        if(total_views = 0, 0, round(countIf(event_type = 'finish') / total_views * 100, 2)) AS completion_rate
 FROM events
 WHERE project_id = {project:String} AND day >= {since:Date}
-  AND source = 'viewing' AND event_type IN ('start', 'progress', 'finish')
+  AND source = 'viewing' AND event_type IN ('start', 'progress', 'finish') AND {cohort}
 GROUP BY movie_id
 HAVING total_views > 0
 ORDER BY total_views DESC, movie_id
@@ -124,7 +128,7 @@ SELECT day AS date,
        if(total_views = 0, 0, round(completed_views / total_views * 100, 2)) AS completion_rate
 FROM events
 WHERE project_id = {project:String} AND source = 'viewing'
-  AND day BETWEEN {since:Date} AND {until:Date}
+  AND day BETWEEN {since:Date} AND {until:Date} AND {cohort}
 GROUP BY day
 ORDER BY day WITH FILL FROM {since:Date} TO {until:Date} + 1
 """.replace("{person}", person_of())
@@ -139,7 +143,7 @@ _PEAK_FROM_EVENTS = """
 SELECT toUInt8(toHour(ts)) AS hour, toUInt64(count()) AS events_count,
        toUInt64(uniqExact({person})) AS unique_users
 FROM events
-WHERE project_id = {project:String} AND source = 'viewing' AND day >= {since:Date}
+WHERE project_id = {project:String} AND source = 'viewing' AND day >= {since:Date} AND {cohort}
 GROUP BY hour
 ORDER BY events_count DESC, hour
 """.replace("{person}", person_of())
@@ -156,14 +160,21 @@ def _since(days: int, today: date | None) -> date:
 
 
 def popular_content(
-    warehouse: Warehouse, project_id: str, days: int, limit: int, today: date | None = None
+    warehouse: Warehouse,
+    project_id: str,
+    days: int,
+    limit: int,
+    today: date | None = None,
+    cohort: CohortFilter | None = None,
 ) -> PopularContent:
-    """The ``limit`` movies of ``project_id`` with the most views in the period (ties by movie_id)."""
+    """The ``limit`` movies of ``project_id`` with the most views in the period (ties by movie_id), of
+    ``cohort``'s persons when given."""
     since = _since(days, today)
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidParameter("limit", f"must be between 1 and {MAX_LIMIT}, got {limit}")
-    sql = _POPULAR_FROM_EVENTS if has_merges(warehouse, project_id) else _POPULAR_FROM_ROLLUP
-    rows = warehouse.query(sql, {"project": project_id, "since": since, "limit": limit}).to_pylist()
+    by_person = cohort is not None or has_merges(warehouse, project_id)
+    sql, params = with_cohort(_POPULAR_FROM_EVENTS if by_person else _POPULAR_FROM_ROLLUP, cohort)
+    rows = warehouse.query(sql, {**params, "project": project_id, "since": since, "limit": limit}).to_pylist()
     items = [PopularItem(**row) for row in rows]
     return PopularContent(items=items, period_days=days, total_items=len(items))
 
@@ -205,21 +216,34 @@ def user_stats(
     )
 
 
-def trends(warehouse: Warehouse, project_id: str, days: int, today: date | None = None) -> ViewingTrends:
-    """Views, viewers and completions of ``project_id`` for each day of the period (days without viewing
-    count 0)."""
+def trends(
+    warehouse: Warehouse,
+    project_id: str,
+    days: int,
+    today: date | None = None,
+    cohort: CohortFilter | None = None,
+) -> ViewingTrends:
+    """Views, viewers and completions of ``project_id`` (of ``cohort``'s persons when given) for each day
+    of the period (days without viewing count 0)."""
     since = _since(days, today)
     until = since + timedelta(days=days)
-    by_person = has_overlaps(warehouse, project_id, "day", since, until)
-    sql = _TRENDS_FROM_EVENTS if by_person else _TRENDS_FROM_ROLLUP
-    rows = warehouse.query(sql, {"project": project_id, "since": since, "until": until}).to_pylist()
+    by_person = cohort is not None or has_overlaps(warehouse, project_id, "day", since, until)
+    sql, params = with_cohort(_TRENDS_FROM_EVENTS if by_person else _TRENDS_FROM_ROLLUP, cohort)
+    rows = warehouse.query(sql, {**params, "project": project_id, "since": since, "until": until}).to_pylist()
     return ViewingTrends(trends=[DailyTrend(**row) for row in rows], period_days=days)
 
 
-def peak_hours(warehouse: Warehouse, project_id: str, days: int, today: date | None = None) -> PeakHours:
-    """Viewing events and viewers of ``project_id`` per hour of day (UTC) over the period, busiest hour
-    first."""
+def peak_hours(
+    warehouse: Warehouse,
+    project_id: str,
+    days: int,
+    today: date | None = None,
+    cohort: CohortFilter | None = None,
+) -> PeakHours:
+    """Viewing events and viewers of ``project_id`` (of ``cohort``'s persons when given) per hour of day
+    (UTC) over the period, busiest hour first."""
     since = _since(days, today)
-    sql = _PEAK_FROM_EVENTS if has_merges(warehouse, project_id) else _PEAK_FROM_ROLLUP
-    rows = warehouse.query(sql, {"project": project_id, "since": since}).to_pylist()
+    by_person = cohort is not None or has_merges(warehouse, project_id)
+    sql, params = with_cohort(_PEAK_FROM_EVENTS if by_person else _PEAK_FROM_ROLLUP, cohort)
+    rows = warehouse.query(sql, {**params, "project": project_id, "since": since}).to_pylist()
     return PeakHours(hours=[HourActivity(**row) for row in rows], period_days=days)
