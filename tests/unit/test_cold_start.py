@@ -46,3 +46,12 @@ def test_report_handler_builds_the_whole_apis_document_only_when_asked() -> None
     # Then the predict and ingest routes (the model registry) are not imported for the document
     assert "eventlens.api.predict_routes" not in loaded and "eventlens.api.ingest_routes" not in loaded
     assert loaded.isdisjoint({"sklearn", "chdb", "neo4j"}), sorted(loaded & set(HEAVY))
+
+
+def test_report_handler_loads_pyarrow_only_when_a_query_runs() -> None:
+    # Given the report function, whose reports read Arrow tables from the warehouse
+    # When its handler is imported as on a cold start
+    loaded = _modules_after_import("report")
+
+    # Then pyarrow (and numpy under it) waits for the first query, and no ClickHouse client is loaded
+    assert loaded.isdisjoint(HEAVY), sorted(loaded & set(HEAVY))

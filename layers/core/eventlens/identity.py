@@ -48,8 +48,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-import pyarrow as pa
-
 from eventlens.errors import WarehouseError
 from eventlens.warehouse import Warehouse
 
@@ -226,6 +224,8 @@ def _merge(
 ) -> tuple[list[Merge], list[str]]:
     """Merge the persons of each connected set of ``joined`` pairs into one, named by its smallest id,
     and re-point every id of theirs to it; returns the merges and every id of the merged persons."""
+    import pyarrow as pa  # here: the report function imports this module for its SQL alone
+
     parent: dict[str, str] = {}
 
     def find(x: str) -> str:

@@ -14,13 +14,14 @@ import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlparse
-
-import pyarrow as pa
 
 from eventlens.errors import WarehouseError
 from eventlens.settings import Settings
+
+if TYPE_CHECKING:  # pyarrow is imported by the backends on first query (a cold start without it)
+    import pyarrow as pa
 
 
 class Warehouse(Protocol):
@@ -59,6 +60,8 @@ class ChdbWarehouse:
         self._run(sql, "CSV", parameters)
 
     def query(self, sql: str, parameters: Mapping[str, Any] | None = None) -> pa.Table:
+        import pyarrow as pa
+
         result = self._run(sql, "ArrowTable", parameters)
         return result if isinstance(result, pa.Table) else pa.table({})
 
