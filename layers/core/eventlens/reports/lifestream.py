@@ -56,120 +56,59 @@ GROUP BY type
 ORDER BY count DESC, type
 """
 
-# The memory summary's parts, each over a user's Life Stream events on the days {start}–{end}.
-_SUMMARY_EVENTS_BY_TYPE = """
-SELECT event_type AS type, count() AS n
-FROM user_events
-WHERE project_id = {project:String} AND user_id = {user_id:String} AND source = 'lifestream'
-    AND toDate(ts) BETWEEN {start:Date} AND {end:Date}
-GROUP BY type
-"""
-
-_SUMMARY_PLACES = """
-SELECT
-    round(JSONExtractFloat(properties, 'lat'), 3) AS lat,
-    round(JSONExtractFloat(properties, 'lon'), 3) AS lon,
-    count() AS visits,
-    min(ts) AS first_visit,
-    max(ts) AS last_visit
-FROM user_events
-WHERE project_id = {project:String} AND user_id = {user_id:String} AND source = 'lifestream'
-    AND toDate(ts) BETWEEN {start:Date} AND {end:Date}
-    AND event_type = 'geo'
-GROUP BY lat, lon
-ORDER BY visits DESC, lat, lon
-LIMIT {top:UInt32}
-"""
-
+# The memory summary in one read of a person's Life Stream events on the days {start}-{end} (issue 14:
+# nine queries cost nine times chDB's fixed cost per query). Each row is one group of one of three
+# grouping sets, told apart by `level`:
+#   _BY_KEY   (type, lat, lon, name): geo cells, purchases by item, people, activities, health metrics;
+#   _BY_PLACE (type, place): purchases by place;
+#   _BY_TYPE  (type): the counts by type, purchases' and activities' totals.
+# Each section comes ordered as the report orders it and cut to {top} by LIMIT BY (activities and
+# health metrics are not cut: each name is a bucket of its own). Properties are parsed only for the
+# types that use them (`if` evaluates its branches only for the rows that take them).
 # Sums and averages of amounts and durations are taken as decimals parsed from the JSON text: exact,
 # so a report does not change with the order ClickHouse happens to add rows in (float sums do, in the
 # last digit, which rounding to cents can then show).
-_SUMMARY_PURCHASES = """
-SELECT count() AS count, toFloat64(round(sum(JSONExtract(properties, 'amount', 'Decimal128(6)')), 2)) AS spent
-FROM user_events
-WHERE project_id = {project:String} AND user_id = {user_id:String} AND source = 'lifestream'
-    AND toDate(ts) BETWEEN {start:Date} AND {end:Date}
-    AND event_type = 'purchase'
-"""
-
-_SUMMARY_SPEND_BY_ITEM = """
+_BY_KEY, _BY_PLACE, _BY_TYPE = 1, 2, 3  # grouping(name, place): a bit set for each column aggregated away
+_SUMMARY = """
 SELECT
-    JSONExtractString(properties, 'item') AS name,
-    count() AS count,
-    toFloat64(round(sum(JSONExtract(properties, 'amount', 'Decimal128(6)')), 2)) AS spent
-FROM user_events
-WHERE project_id = {project:String} AND user_id = {user_id:String} AND source = 'lifestream'
-    AND toDate(ts) BETWEEN {start:Date} AND {end:Date}
-    AND event_type = 'purchase'
-GROUP BY name
-ORDER BY spent DESC, name
-LIMIT {top:UInt32}
-"""
-
-_SUMMARY_SPEND_BY_PLACE = """
-SELECT
-    JSONExtractString(properties, 'place') AS name,
-    count() AS count,
-    toFloat64(round(sum(JSONExtract(properties, 'amount', 'Decimal128(6)')), 2)) AS spent
-FROM user_events
-WHERE project_id = {project:String} AND user_id = {user_id:String} AND source = 'lifestream'
-    AND toDate(ts) BETWEEN {start:Date} AND {end:Date}
-    AND event_type = 'purchase' AND name != ''
-GROUP BY name
-ORDER BY spent DESC, name
-LIMIT {top:UInt32}
-"""
-
-_SUMMARY_PEOPLE = """
-SELECT
-    JSONExtractString(properties, 'person_id') AS person_id,
-    count() AS interactions,
-    CAST(sumMap(map(JSONExtractString(properties, 'action'), toUInt64(1))), 'Map(String, UInt64)') AS actions
-FROM user_events
-WHERE project_id = {project:String} AND user_id = {user_id:String} AND source = 'lifestream'
-    AND toDate(ts) BETWEEN {start:Date} AND {end:Date}
-    AND event_type = 'social' AND person_id != ''
-GROUP BY person_id
-ORDER BY interactions DESC, person_id
-LIMIT {top:UInt32}
-"""
-
-_SUMMARY_ACTIVITY = """
-SELECT
-    count() AS sessions,
-    toFloat64(round(sum(JSONExtract(properties, 'duration_minutes', 'Decimal128(6)')), 2)) AS minutes
-FROM user_events
-WHERE project_id = {project:String} AND user_id = {user_id:String} AND source = 'lifestream'
-    AND toDate(ts) BETWEEN {start:Date} AND {end:Date}
-    AND event_type = 'activity'
-"""
-
-_SUMMARY_ACTIVITY_BY_KIND = """
-SELECT
-    JSONExtractString(properties, 'activity') AS activity,
-    count() AS sessions,
-    toFloat64(round(sum(JSONExtract(properties, 'duration_minutes', 'Decimal128(6)')), 2)) AS minutes
-FROM user_events
-WHERE project_id = {project:String} AND user_id = {user_id:String} AND source = 'lifestream'
-    AND toDate(ts) BETWEEN {start:Date} AND {end:Date}
-    AND event_type = 'activity'
-GROUP BY activity
-ORDER BY sessions DESC, activity
-"""
-
-_SUMMARY_HEALTH = """
-SELECT
-    JSONExtractString(properties, 'metric') AS metric,
-    count() AS count,
-    toFloat64(round(avg(JSONExtract(properties, 'value', 'Decimal128(6)')), 2)) AS avg,
-    min(JSONExtractFloat(properties, 'value')) AS min,
-    max(JSONExtractFloat(properties, 'value')) AS max
-FROM user_events
-WHERE project_id = {project:String} AND user_id = {user_id:String} AND source = 'lifestream'
-    AND toDate(ts) BETWEEN {start:Date} AND {end:Date}
-    AND event_type = 'health'
-GROUP BY metric
-ORDER BY metric
+    grouping(name, place) AS level,
+    event_type AS type, lat, lon, name, place,
+    count() AS n,
+    min(ts) AS first,
+    max(ts) AS last,
+    toFloat64(round(sum(amount), 2)) AS total,
+    toFloat64(round(avg(amount), 2)) AS mean,
+    min(value) AS low,
+    max(value) AS high,
+    CAST(sumMap(map(action, toUInt64(1))), 'Map(String, UInt64)') AS actions
+FROM
+(
+    SELECT
+        event_type,
+        ts,
+        if(event_type = 'geo', round(JSONExtractFloat(properties, 'lat'), 3), 0) AS lat,
+        if(event_type = 'geo', round(JSONExtractFloat(properties, 'lon'), 3), 0) AS lon,
+        multiIf(event_type = 'purchase', JSONExtractString(properties, 'item'),
+                event_type = 'social', JSONExtractString(properties, 'person_id'),
+                event_type = 'activity', JSONExtractString(properties, 'activity'),
+                event_type = 'health', JSONExtractString(properties, 'metric'), '') AS name,
+        if(event_type = 'purchase', JSONExtractString(properties, 'place'), '') AS place,
+        multiIf(event_type = 'purchase', JSONExtract(properties, 'amount', 'Decimal128(6)'),
+                event_type = 'activity', JSONExtract(properties, 'duration_minutes', 'Decimal128(6)'),
+                event_type = 'health', JSONExtract(properties, 'value', 'Decimal128(6)'),
+                toDecimal128(0, 6)) AS amount,
+        if(event_type = 'health', JSONExtractFloat(properties, 'value'), 0) AS value,
+        if(event_type = 'social', JSONExtractString(properties, 'action'), '') AS action
+    FROM user_events
+    WHERE project_id = {project:String} AND user_id = {user_id:String} AND source = 'lifestream'
+        AND toDate(ts) BETWEEN {start:Date} AND {end:Date}
+)
+GROUP BY GROUPING SETS ((event_type), (event_type, lat, lon, name), (event_type, place))
+HAVING NOT (level = 2 AND (type != 'purchase' OR place = ''))
+    AND NOT (level = 1 AND type = 'social' AND name = '')
+ORDER BY level, type, multiIf(type = 'purchase', total, type = 'health', 0., toFloat64(n)) DESC,
+    lat, lon, name, place
+LIMIT {top:UInt32} BY level, type, if(type IN ('activity', 'health'), name, '')
 """
 
 
@@ -368,37 +307,52 @@ def memory_summary(
     """What happened in the life of ``project_id``'s user from ``start`` to ``end`` (whole UTC days):
     places, purchases and spend, people, activity and health."""
     params = {"project": project_id, "user_id": user_id, "start": start, "end": end, "top": TOP}
-
-    def rows(sql: str) -> list[dict[str, Any]]:
-        return warehouse.query(sql, params).to_pylist()
-
-    by_type = {r["type"]: r["n"] for r in rows(_SUMMARY_EVENTS_BY_TYPE)}
-    places = rows(_SUMMARY_PLACES)
-    purchases = rows(_SUMMARY_PURCHASES)[0]
-    by_item = rows(_SUMMARY_SPEND_BY_ITEM)
-    by_place = rows(_SUMMARY_SPEND_BY_PLACE)
-    people = rows(_SUMMARY_PEOPLE)
-    activity = rows(_SUMMARY_ACTIVITY)[0]
-    by_activity = rows(_SUMMARY_ACTIVITY_BY_KIND)
-    health = rows(_SUMMARY_HEALTH)
+    totals: dict[str, dict[str, Any]] = {}
+    sections: dict[tuple[int, str], list[dict[str, Any]]] = {}
+    for row in warehouse.query(_SUMMARY, params).to_pylist():
+        if row["level"] == _BY_TYPE:
+            totals[row["type"]] = row
+        else:
+            sections.setdefault((row["level"], row["type"]), []).append(row)
+    nothing = {"n": 0, "total": 0.0}
+    purchases, activity = totals.get("purchase", nothing), totals.get("activity", nothing)
+    by_type = {kind: row["n"] for kind, row in totals.items()}
     return MemorySummary(
         user_id=user_id,
         start=start,
         end=end,
         total_events=sum(by_type.values()),
         events_by_type=by_type,
-        places=[Place(**p) for p in places],
+        places=[
+            Place(lat=r["lat"], lon=r["lon"], visits=r["n"], first_visit=r["first"], last_visit=r["last"])
+            for r in sections.get((_BY_KEY, "geo"), [])
+        ],
         purchases=Purchases(
-            count=purchases["count"],
-            total_spent=purchases["spent"],
-            by_item=[Spend(**r) for r in by_item],
-            by_place=[Spend(**r) for r in by_place],
+            count=purchases["n"],
+            total_spent=purchases["total"],
+            by_item=[
+                Spend(name=r["name"], count=r["n"], spent=r["total"])
+                for r in sections.get((_BY_KEY, "purchase"), [])
+            ],
+            by_place=[
+                Spend(name=r["place"], count=r["n"], spent=r["total"])
+                for r in sections.get((_BY_PLACE, "purchase"), [])
+            ],
         ),
-        people=[Person(**{**p, "actions": dict(p["actions"])}) for p in people],
+        people=[
+            Person(person_id=r["name"], interactions=r["n"], actions=dict(r["actions"]))
+            for r in sections.get((_BY_KEY, "social"), [])
+        ],
         activity=Activity(
-            sessions=activity["sessions"],
-            total_minutes=activity["minutes"],
-            by_activity=[ActivityKind(**r) for r in by_activity],
+            sessions=activity["n"],
+            total_minutes=activity["total"],
+            by_activity=[
+                ActivityKind(activity=r["name"], sessions=r["n"], minutes=r["total"])
+                for r in sections.get((_BY_KEY, "activity"), [])
+            ],
         ),
-        health=[HealthMetric(**h) for h in health],
+        health=[
+            HealthMetric(metric=r["name"], count=r["n"], avg=r["mean"], min=r["low"], max=r["high"])
+            for r in sections.get((_BY_KEY, "health"), [])
+        ],
     )
