@@ -9,6 +9,13 @@ same rows into PostgreSQL with COPY and indexes. The last 100k rows, drawn at ra
 year, arrive after the rest has been merged: late events in every month, as a live system has them.
 Then each report runs ``--repeat`` times on each side (after one warm-up) and the table shows p50 and
 p95 in milliseconds and how many times faster chDB answered (PostgreSQL p50 / chDB p50).
+
+With ``--chdb-path DIR`` the loaded directory is kept, and a later run with the same ``--events``,
+``--users`` and ``--days`` reuses it (and PostgreSQL's table, when it holds the same dataset) instead of
+loading again: the events are generated again from the same seed and end, only to pick the users read.
+``--only`` measures the reports whose name contains one of its words (e.g. ``--only stream,summary``).
+The per-person rows end with chDB's own floor in the same process: ``SELECT 1`` through the same
+warehouse.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import argparse
 import functools
 import io
+import json
 import shutil
 import statistics
 import subprocess
@@ -83,11 +91,19 @@ def main() -> None:
         help="PostgreSQL URL; 'none' to skip it",
     )
     parser.add_argument(
-        "--chdb-path", type=Path, default=None, help="chDB directory (default: a temporary one)"
+        "--chdb-path",
+        type=Path,
+        default=None,
+        help="chDB directory, kept and reused by a later run of the same dataset (default: a temporary one)",
     )
+    parser.add_argument("--only", default="", help="comma-separated words: measure only reports naming one")
     args = parser.parse_args()
 
-    end = datetime.now(UTC).replace(microsecond=0)
+    dataset = {"events": args.events, "users": args.users, "days": args.days, "seed": 11}
+    loaded = _loaded_dataset(args.chdb_path, dataset)
+    end = (
+        datetime.fromisoformat(loaded["end"]) if loaded else datetime.now(UTC).replace(microsecond=0)
+    )
     started = time.perf_counter()
     events = generate_events(args.events, args.users, args.days, seed=11, end=end)
     print(
@@ -103,10 +119,17 @@ def main() -> None:
     path = args.chdb_path or Path(tempfile.mkdtemp(prefix="eventlens-bench-"))
     warehouse = ChdbWarehouse(path, "bench")
     try:
-        load_chdb(warehouse, on_time, late)
+        if loaded:
+            print(f"chDB: reusing the dataset loaded in {path} (ending {end.isoformat()})", flush=True)
+        else:
+            load_chdb(warehouse, on_time, late)
+            if args.chdb_path is not None:
+                marker = {**dataset, "end": end.isoformat()}
+                (path / DATASET_MARKER).write_text(json.dumps(marker))
         if args.pg.startswith(DEFAULT_PG_SERVER):  # our own cluster: make sure it is installed and up
             subprocess.run(["bash", str(ROOT / "scripts/servers/postgres.sh"), "start", "55432"], check=True)
-        pg = None if args.pg == "none" else load_postgres(args.pg, events)
+        marker_text = json.dumps({**dataset, "end": end.isoformat()}, sort_keys=True)
+        pg = None if args.pg == "none" else load_postgres(args.pg, events, marker_text)
         today = end.date()
         parts = warehouse.query(
             "SELECT count() AS n FROM system.parts WHERE active AND database = currentDatabase()"
@@ -114,6 +137,9 @@ def main() -> None:
         ).column("n")[0]
         print(f"user_periods has {parts} active parts when the measuring starts", flush=True)
         cases = report_cases(warehouse, events, today)
+        only = [word for word in args.only.split(",") if word]
+        cases = [case for case in cases if not only or any(word in case[0] for word in only)]
+        cases.append(("chDB floor: SELECT 1", lambda: warehouse.query("SELECT 1"), ("SELECT 1", ())))
         rows = []
         for name, run_chdb, pg_sql in cases:
             chdb_ms = timed(run_chdb, args.repeat)
@@ -137,6 +163,17 @@ def main() -> None:
         warehouse.close()
         if args.chdb_path is None:
             shutil.rmtree(path, ignore_errors=True)
+
+
+DATASET_MARKER = "bench-dataset.json"
+
+
+def _loaded_dataset(path: Path | None, dataset: dict[str, Any]) -> dict[str, Any] | None:
+    """The marker of the dataset a kept ``path`` holds, when it is ``dataset`` (same size and seed)."""
+    if path is None or not (path / DATASET_MARKER).exists():
+        return None
+    marker: dict[str, Any] = json.loads((path / DATASET_MARKER).read_text())
+    return marker if {k: marker.get(k) for k in dataset} == dataset else None
 
 
 def load_chdb(warehouse: Warehouse, on_time: pa.Table, late: pa.Table) -> None:
@@ -168,11 +205,19 @@ def _of_project(events: pa.Table) -> pa.Table:
     return events.add_column(0, "project_id", pa.array([PROJECT] * events.num_rows, pa.string()))
 
 
-def load_postgres(url: str, events: pa.Table) -> Any:
+def load_postgres(url: str, events: pa.Table, marker: str | None = None) -> Any:
+    """Connect and load ``events``, unless ``marker`` is given and the table holds the dataset it names."""
     import psycopg
 
     connection = psycopg.connect(url, autocommit=True)
     connection.execute("SET timezone = 'UTC'")
+    connection.execute("CREATE TABLE IF NOT EXISTS bench_dataset (marker text NOT NULL)")
+    held = connection.execute("SELECT marker FROM bench_dataset").fetchall()
+    table = connection.execute("SELECT to_regclass('events')").fetchone()
+    if marker is not None and held == [(marker,)] and table != (None,):
+        print("PostgreSQL: reusing the loaded dataset", flush=True)
+        return connection
+    connection.execute("DELETE FROM bench_dataset")
     connection.execute(_PG_SCHEMA)
     started = time.perf_counter()
     options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
@@ -186,6 +231,8 @@ def load_postgres(url: str, events: pa.Table) -> Any:
     for statement in _PG_INDEXES:
         connection.execute(statement)
     connection.execute("VACUUM ANALYZE events")
+    if marker is not None:
+        connection.execute("INSERT INTO bench_dataset VALUES (%s)", (marker,))
     print(
         f"PostgreSQL: COPY {events.num_rows:,} rows in {copied:.1f} s, indexes and ANALYZE in "
         f"{time.perf_counter() - started - copied:.1f} s",
@@ -418,6 +465,11 @@ def report_cases(
     ]
 
 
+def _ms(value: float) -> str:
+    """Milliseconds in 7 characters: tenths below 100 ms (a person's read is 1-2 ms in PostgreSQL)."""
+    return f"{value:7.1f}" if value < 100 else f"{value:7.0f}"
+
+
 def print_table(rows: list[tuple[str, tuple[float, float], tuple[float, float] | None]], args: Any) -> None:
     print(
         f"\nReports on {args.events:,} events, {args.users:,} users, {args.days} days "
@@ -429,7 +481,7 @@ def print_table(rows: list[tuple[str, tuple[float, float], tuple[float, float] |
         goal = GOALS.get(name, EVERY_REPORT_P95)
         met = "ok" if c95 <= goal else "MISS"
         pg_cells = (
-            f"{pg[0]:7.0f} | {pg[1]:7.0f} | {pg[0] / c50:6.1f}x" if pg else f"{'-':>7} | {'-':>7} | {'-':>7}"
+            f"{_ms(pg[0])} | {_ms(pg[1])} | {pg[0] / c50:6.1f}x" if pg else f"{'-':>7} | {'-':>7} | {'-':>7}"
         )
         print(f"| {name:32} | {c50:8.1f} | {c95:8.1f} | {pg_cells} | {met:4} |")
     print(
