@@ -53,5 +53,7 @@ def test_report_handler_loads_pyarrow_only_when_a_query_runs() -> None:
     # When its handler is imported as on a cold start
     loaded = _modules_after_import("report")
 
-    # Then pyarrow (and numpy under it) waits for the first query, and no ClickHouse client is loaded
+    # Then pyarrow (and numpy under it) waits for the first query, and neither the ClickHouse client
+    # nor the SDKs' answers or the memory search (one route's code) are loaded
     assert loaded.isdisjoint(HEAVY), sorted(loaded & set(HEAVY))
+    assert loaded.isdisjoint({"eventlens.api.sdk_answers", "eventlens.memory.search"})

@@ -145,12 +145,9 @@ def _key_refusal(app: APIGatewayHttpResolver) -> Response[Any] | None:
 
 
 def register(app: APIGatewayHttpResolver) -> None:
-    """Install the exception handlers on a resolver."""
-    from eventlens.api import sdk_answers
-
+    """Install the exception handlers on a resolver. (The analytics SDKs' routes answer in their own
+    protocols' shapes: their router brings its handler, ``eventlens.api.sdk_routes``.)"""
     _register_request_reading(app)
-    # The analytics SDKs' routes answer in their own protocols' shapes (eventlens.api.sdk_answers).
-    app.exception_handler(sdk_answers.Refused)(sdk_answers.refusal)
 
     @app.exception_handler(PayloadError)
     def _payload(exc: PayloadError) -> Response[Any]:

@@ -10,9 +10,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from eventlens.api.access import ReaderParts, ReaderProject
 from eventlens.api.errors import answers
-from eventlens.memory.findings import Sources
 from eventlens.memory.models import MemoryAnswer, MemoryQuestion
-from eventlens.memory.search import search_memory
 
 router = APIGatewayHttpRouter()
 
@@ -51,5 +49,9 @@ def post_memory_search(
     their habits and routines, what they did. The answer states only what the evidence shows (each
     event and graph fact listed with its id and time), in the question's language, over the period the
     question names in the person's timezone; without a habits graph, from the events alone."""
+    # The search itself is imported here: the report function's other routes never load it.
+    from eventlens.memory.findings import Sources
+    from eventlens.memory.search import search_memory
+
     sources = Sources(parts.warehouse, parts.graph, parts.settings)
     return search_memory(sources, project, question, parts.chat_model)

@@ -10,7 +10,6 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from eventlens.api.access import ReaderParts, ReaderProject
 from eventlens.api.errors import answers
 from eventlens.api.parameters import PERCENT_DECODED
-from eventlens.mining.miner import user_patterns
 from eventlens.mining.patterns import UserPatterns
 
 router = APIGatewayHttpRouter()
@@ -23,4 +22,6 @@ def get_stream_patterns(parts: ReaderParts, project: ReaderProject, user_id: Use
     """A user of the caller's project: their places, routines and habits, from the habits graph when
     one is configured (as the last mining run left them), otherwise mined from the warehouse for this
     request."""
+    from eventlens.mining.miner import user_patterns  # the miner itself only where this route runs
+
     return user_patterns(parts.warehouse, parts.graph, project, user_id, parts.settings)

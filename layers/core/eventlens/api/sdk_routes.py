@@ -30,8 +30,10 @@ from eventlens.api.sdk_answers import (
     SNOWPLOW_ANSWERS,
     SNOWPLOW_PIXEL_ANSWERS,
     Protocol,
+    Refused,
     accepted,
     answered_as,
+    refusal,
 )
 from eventlens.components import Components
 from eventlens.ingest import IngestResult, ingest_judged
@@ -40,6 +42,9 @@ from eventlens.sdk_formats import Decoded, Judged
 from eventlens.settings import Settings
 
 router = APIGatewayHttpRouter()
+# Refusals in each SDK's protocol (eventlens.api.sdk_answers): installed with these routes, so the
+# functions without them do not load the SDKs' answers.
+router.exception_handler(Refused)(refusal)
 
 SEGMENT_CALLS = {f"/v1/{call}": call for call in sdk_formats.SEGMENT_CALLS}
 POSTHOG_PATHS = [
