@@ -5,10 +5,17 @@ Columns come from a fixed list; property keys and every value reach SQL only as 
 Several segments combine with AND. A ``person.`` segment keeps the events of the persons whose property
 has that value (``eventlens.person_properties``: identify traits, ``$set``, ``$set_once``), whichever of
 their distinct ids sent them; its SQL reads the project bound as ``{project:String}``.
+
+A ``properties.`` segment on a key without a column of its own is checked exactly by parsing the JSON
+(a string compares by its text, a number or boolean by its JSON text), but only on the rows whose raw
+text passes a ``LIKE`` first (``property_like_pattern``): a necessary condition for the string to be
+there, so the parse runs on few rows and the answer is the same (issue 14: the parse was most of the
+time). ``if(like, exact, 0)`` makes ClickHouse evaluate the parse only where the pattern matched.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -26,6 +33,10 @@ HOT_PROPERTIES = SEGMENT_COLUMNS
 _KEY = re.compile(r"^[A-Za-z0-9_$\-]{1,64}$")
 MAX_SEGMENTS = 8
 MAX_DEPTH = 4
+# Characters every JSON writer puts in a string as themselves: printable ASCII but the quote and the
+# backslash (always escaped), the slash (escaped by some, e.g. ClickHouse's toJSONString), and < > & '
+# (escaped by HTML-safe writers). Anything else (controls, non-ASCII) may come as a \u escape.
+_VERBATIM = frozenset(chr(c) for c in range(0x20, 0x7F)) - set("\"\\/<>&'")
 
 
 @dataclass(frozen=True)
@@ -94,12 +105,57 @@ def segment_sql(segments: list[Segment], prefix: str = "seg") -> tuple[str, dict
                 f" {{{value_param}:String}} OR value = {{{value_param}:String}})"
             )
             continue
-        # Strings compare by their text; numbers and booleans by their JSON text ("10", "true").
-        conditions.append(
-            f"(JSONExtractString(properties, {path}) = {{{value_param}:String}}"
-            f" OR JSONExtractRaw(properties, {path}) = {{{value_param}:String}})"
-        )
+        conditions.append(_property_condition(segment, path, value_param, params, f"{prefix}{i}_like"))
     return (" AND ".join(conditions) or "1"), params
+
+
+def _property_condition(
+    segment: Segment, path: str, value_param: str, params: dict[str, Any], like: str
+) -> str:
+    """Strings compare by their text; numbers and booleans by their JSON text ("10", "true"). The text
+    comparison parses only the rows that pass the LIKE pre-filter. The JSON-text comparison can only hold
+    for a value that is JSON text itself, so for any other (most values: ``/page/7``, ``UA``) it is left
+    out rather than parsed on every row."""
+    params[like] = property_like_pattern(segment.path[1:], segment.value)
+    text = (
+        f"if(properties LIKE {{{like}:String}},"
+        f" JSONExtractString(properties, {path}) = {{{value_param}:String}}, 0)"
+    )
+    if not _is_json_text(segment.value):
+        return text
+    return f"({text} OR JSONExtractRaw(properties, {path}) = {{{value_param}:String}})"
+
+
+def _is_json_text(value: str) -> bool:
+    try:
+        json.loads(value)
+    except json.JSONDecodeError:
+        return False
+    except (ValueError, RecursionError):  # not what JSONExtractRaw gives either, but keep the exact check
+        return True
+    return True
+
+
+def property_like_pattern(keys: tuple[str, ...], value: str) -> str:
+    """A ``LIKE`` pattern that every JSON text holding the string ``value`` under ``keys`` (nested) matches,
+    however it was written (spaces, key order, any escaping a JSON writer does): each key's ``"key"`` in
+    order, then the string's quotes and its runs of characters no writer escapes, with ``%`` wherever
+    the text may hold anything else. Necessary, not sufficient: the JSON check decides."""
+    pieces = [f'"{key}"' for key in keys]
+    literal, runs = '"', []
+    for char in value:
+        if char in _VERBATIM:
+            literal += char
+        else:
+            runs.append(literal)
+            literal = ""
+    runs.append(literal + '"')
+    pieces.extend(run for run in runs if run)
+    return "%" + "%".join(_like_escaped(piece) for piece in pieces) + "%"
+
+
+def _like_escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def with_segments(sql: str, segments: list[Segment]) -> tuple[str, dict[str, Any]]:
