@@ -48,7 +48,7 @@ class Components:
 
         with self._lock:
             warehouse = open_warehouse(self.settings)
-            applied = migrate(warehouse, self.settings.retention_days)
+            applied = migrate(warehouse, self.settings.retention_days, self.settings.clickhouse_cluster)
             if PERSONS_MIGRATION in applied:  # the pairs of events stored before it, stitched once
                 from eventlens.identity import stitch_all
 

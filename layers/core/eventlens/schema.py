@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
+from eventlens.cluster import ClusterRenderer
 from eventlens.warehouse import Warehouse
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
@@ -50,19 +51,29 @@ def split_statements(sql: str) -> tuple[str, ...]:
     return tuple(statements)
 
 
-def migrate(warehouse: Warehouse, retention_days: int | None = None) -> list[int]:
+def migrate(warehouse: Warehouse, retention_days: int | None = None, cluster: str = "") -> list[int]:
     """Apply the migrations the warehouse lacks; returns the versions applied now.
 
-    ``retention_days`` sets (or, when None, leaves alone) a TTL on the event table.
+    ``retention_days`` sets (or, when None, leaves alone) a TTL on the event table. ``cluster`` (the
+    setting CLICKHOUSE_CLUSTER) runs each statement as ``eventlens.cluster`` renders it for that
+    cluster; empty, each runs exactly as written.
     """
-    warehouse.command(_CREATE_LEDGER)
+    renderer = ClusterRenderer(cluster) if cluster else None
+
+    def run(statement: str) -> None:
+        for rendered in renderer.render(statement) if renderer else [statement]:
+            warehouse.command(rendered)
+
+    run(_CREATE_LEDGER)
     applied = set(warehouse.query("SELECT version FROM schema_migrations").column("version").to_pylist())
     done = []
     for migration in available_migrations():
         if migration.version in applied:
+            if renderer:  # rendered, not run: later statements may need the engines it made
+                renderer.render_all(migration.statements)
             continue
         for statement in migration.statements:
-            warehouse.command(statement)
+            run(statement)
         warehouse.command(
             "INSERT INTO schema_migrations (version, name) VALUES ({version:UInt32}, {name:String})",
             {"version": migration.version, "name": migration.name},
@@ -71,5 +82,5 @@ def migrate(warehouse: Warehouse, retention_days: int | None = None) -> list[int
     if retention_days is not None:
         # DDL cannot take bound parameters; the value is a validated int from settings, not a request.
         days = int(retention_days)
-        warehouse.command(f"ALTER TABLE events MODIFY TTL toDateTime(ts) + INTERVAL {days} DAY")
+        run(f"ALTER TABLE events MODIFY TTL toDateTime(ts) + INTERVAL {days} DAY")
     return done

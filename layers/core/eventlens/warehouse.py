@@ -102,7 +102,10 @@ class ChdbWarehouse:
 class ClickHouseServerWarehouse:
     """A ClickHouse server through clickhouse-connect (HTTP interface)."""
 
-    def __init__(self, url: str, database: str = "eventlens") -> None:
+    def __init__(
+        self, url: str, database: str = "eventlens", session_settings: Mapping[str, Any] | None = None
+    ) -> None:
+        """``session_settings`` go with every query (cluster mode's, see eventlens.cluster)."""
         import clickhouse_connect
 
         parts = urlparse(url)
@@ -124,6 +127,7 @@ class ClickHouseServerWarehouse:
                 password=parts.password or "",
                 secure=parts.scheme == "https",
                 database=database,
+                settings=dict(session_settings or {}),
             )
         except Exception as exc:
             raise WarehouseError(f"cannot reach ClickHouse at {parts.hostname}:{parts.port}: {exc}") from exc
@@ -156,7 +160,21 @@ class ClickHouseServerWarehouse:
 
 
 def open_warehouse(settings: Settings) -> Warehouse:
-    """The warehouse the settings name: a ClickHouse server by URL, chDB in $EVENTLENS_HOME otherwise."""
+    """The warehouse the settings name: a ClickHouse server by URL, chDB in $EVENTLENS_HOME otherwise.
+
+    With CLICKHOUSE_CLUSTER, every session takes cluster mode's settings (eventlens.cluster); chDB is
+    one process, never a cluster, so the two together are refused.
+    """
+    if settings.clickhouse_cluster:
+        from eventlens.cluster import SESSION_SETTINGS
+
+        if not settings.clickhouse_url:
+            raise WarehouseError(
+                "CLICKHOUSE_CLUSTER needs CLICKHOUSE_URL: a cluster is reached through a server"
+            )
+        return ClickHouseServerWarehouse(
+            settings.clickhouse_url, settings.clickhouse_database, SESSION_SETTINGS
+        )
     if settings.clickhouse_url:
         return ClickHouseServerWarehouse(settings.clickhouse_url, settings.clickhouse_database)
     return ChdbWarehouse(settings.chdb_path, settings.clickhouse_database)
