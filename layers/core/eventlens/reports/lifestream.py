@@ -8,7 +8,9 @@ Times are UTC; a summary period covers whole days.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from typing import Any, Literal
 
 import orjson
@@ -57,26 +59,22 @@ ORDER BY count DESC, type
 """
 
 # The memory summary in one read of a person's Life Stream events on the days {start}-{end} (issue 14:
-# nine queries cost nine times chDB's fixed cost per query). Each row is one group of one of three
-# grouping sets, told apart by `level`:
-#   _BY_KEY   (type, lat, lon, name): geo cells, purchases by item, people, activities, health metrics;
-#   _BY_PLACE (type, place): purchases by place;
-#   _BY_TYPE  (type): the counts by type, purchases' and activities' totals.
-# Each section comes ordered as the report orders it and cut to {top} by LIMIT BY (activities and
-# health metrics are not cut: each name is a bucket of its own). Properties are parsed only for the
-# types that use them (`if` evaluates its branches only for the rows that take them).
-# Sums and averages of amounts and durations are taken as decimals parsed from the JSON text: exact,
-# so a report does not change with the order ClickHouse happens to add rows in (float sums do, in the
-# last digit, which rounding to cents can then show).
-_BY_KEY, _BY_PLACE, _BY_TYPE = 1, 2, 3  # grouping(name, place): a bit set for each column aggregated away
+# nine queries cost nine times chDB's fixed cost per query, and most of a person's read is that cost).
+# One row per type and key: a geo cell (lat, lon), a purchase's item and place, a person met, an
+# activity, a health metric. The sections are these rows (places, people, activities, health) or their
+# sums (counts by type, purchases by item and by place, the totals), summed here: a plain GROUP BY
+# plans in about half the time of grouping sets with LIMIT BY (bench/reports.py). Properties are parsed
+# only for the types that use them (`if` evaluates its branches only for the rows that take them).
+# Amounts and durations are decimals parsed from the JSON text and summed exactly, here as there, then
+# rounded to cents as ClickHouse rounds a decimal (half away from zero); so a report does not change
+# with the order rows are added in (float sums do, in the last digit, which rounding can then show).
 _SUMMARY = """
 SELECT
-    grouping(name, place) AS level,
     event_type AS type, lat, lon, name, place,
     count() AS n,
     min(ts) AS first,
     max(ts) AS last,
-    toFloat64(round(sum(amount), 2)) AS total,
+    sum(amount) AS total,
     toFloat64(round(avg(amount), 2)) AS mean,
     min(value) AS low,
     max(value) AS high,
@@ -103,13 +101,10 @@ FROM
     WHERE project_id = {project:String} AND user_id = {user_id:String} AND source = 'lifestream'
         AND toDate(ts) BETWEEN {start:Date} AND {end:Date}
 )
-GROUP BY GROUPING SETS ((event_type), (event_type, lat, lon, name), (event_type, place))
-HAVING NOT (level = 2 AND (type != 'purchase' OR place = ''))
-    AND NOT (level = 1 AND type = 'social' AND name = '')
-ORDER BY level, type, multiIf(type = 'purchase', total, type = 'health', 0., toFloat64(n)) DESC,
-    lat, lon, name, place
-LIMIT {top:UInt32} BY level, type, if(type IN ('activity', 'health'), name, '')
+GROUP BY event_type, lat, lon, name, place
 """
+_CENT = Decimal("0.01")
+_EXACT = Context(prec=100)  # sums of Decimal128 values without rounding
 
 
 class StreamEvent(BaseModel):
@@ -306,17 +301,14 @@ def memory_summary(
 ) -> MemorySummary:
     """What happened in the life of ``project_id``'s user from ``start`` to ``end`` (whole UTC days):
     places, purchases and spend, people, activity and health."""
-    params = {"project": project_id, "user_id": user_id, "start": start, "end": end, "top": TOP}
-    totals: dict[str, dict[str, Any]] = {}
-    sections: dict[tuple[int, str], list[dict[str, Any]]] = {}
+    params = {"project": project_id, "user_id": user_id, "start": start, "end": end}
+    groups: dict[str, list[dict[str, Any]]] = {}
     for row in warehouse.query(_SUMMARY, params).to_pylist():
-        if row["level"] == _BY_TYPE:
-            totals[row["type"]] = row
-        else:
-            sections.setdefault((row["level"], row["type"]), []).append(row)
-    nothing = {"n": 0, "total": 0.0}
-    purchases, activity = totals.get("purchase", nothing), totals.get("activity", nothing)
-    by_type = {kind: row["n"] for kind, row in totals.items()}
+        groups.setdefault(row["type"], []).append(row)
+    purchases, activities = groups.get("purchase", []), groups.get("activity", [])
+    by_type = {kind: sum(row["n"] for row in rows) for kind, rows in groups.items()}
+    places = sorted(groups.get("geo", []), key=lambda r: (-r["n"], r["lat"], r["lon"]))[:TOP]
+    people = sorted((r for r in groups.get("social", []) if r["name"]), key=lambda r: (-r["n"], r["name"]))
     return MemorySummary(
         user_id=user_id,
         start=start,
@@ -325,34 +317,52 @@ def memory_summary(
         events_by_type=by_type,
         places=[
             Place(lat=r["lat"], lon=r["lon"], visits=r["n"], first_visit=r["first"], last_visit=r["last"])
-            for r in sections.get((_BY_KEY, "geo"), [])
+            for r in places
         ],
         purchases=Purchases(
-            count=purchases["n"],
-            total_spent=purchases["total"],
-            by_item=[
-                Spend(name=r["name"], count=r["n"], spent=r["total"])
-                for r in sections.get((_BY_KEY, "purchase"), [])
-            ],
-            by_place=[
-                Spend(name=r["place"], count=r["n"], spent=r["total"])
-                for r in sections.get((_BY_PLACE, "purchase"), [])
-            ],
+            count=sum(r["n"] for r in purchases),
+            total_spent=_cents(r["total"] for r in purchases),
+            by_item=_spend(purchases, "name"),
+            by_place=_spend([r for r in purchases if r["place"]], "place"),
         ),
         people=[
-            Person(person_id=r["name"], interactions=r["n"], actions=dict(r["actions"]))
-            for r in sections.get((_BY_KEY, "social"), [])
+            Person(person_id=r["name"], interactions=r["n"], actions=dict(r["actions"])) for r in people[:TOP]
         ],
         activity=Activity(
-            sessions=activity["n"],
-            total_minutes=activity["total"],
-            by_activity=[
-                ActivityKind(activity=r["name"], sessions=r["n"], minutes=r["total"])
-                for r in sections.get((_BY_KEY, "activity"), [])
-            ],
+            sessions=sum(r["n"] for r in activities),
+            total_minutes=_cents(r["total"] for r in activities),
+            by_activity=sorted(
+                (
+                    ActivityKind(activity=r["name"], sessions=r["n"], minutes=_cents([r["total"]]))
+                    for r in activities
+                ),
+                key=lambda a: (-a.sessions, a.activity),
+            ),
         ),
-        health=[
-            HealthMetric(metric=r["name"], count=r["n"], avg=r["mean"], min=r["low"], max=r["high"])
-            for r in sections.get((_BY_KEY, "health"), [])
-        ],
+        health=sorted(
+            (
+                HealthMetric(metric=r["name"], count=r["n"], avg=r["mean"], min=r["low"], max=r["high"])
+                for r in groups.get("health", [])
+            ),
+            key=lambda h: h.metric,
+        ),
     )
+
+
+def _cents(totals: Iterable[Decimal]) -> float:
+    """The exact sum of decimal ``totals`` rounded to cents as ClickHouse rounds a decimal: halves away
+    from zero."""
+    with localcontext(_EXACT):
+        return float(sum(totals, Decimal(0)).quantize(_CENT, ROUND_HALF_UP))
+
+
+def _spend(purchases: list[dict[str, Any]], key: str) -> list[Spend]:
+    """Purchases summed by ``key`` (the item or the place), the most spent first (ties by name), ten."""
+    by_key: dict[str, list[dict[str, Any]]] = {}
+    for row in purchases:
+        by_key.setdefault(row[key], []).append(row)
+    spent = [
+        Spend(name=name, count=sum(r["n"] for r in rows), spent=_cents(r["total"] for r in rows))
+        for name, rows in by_key.items()
+    ]
+    return sorted(spent, key=lambda s: (-s.spent, s.name))[:TOP]
