@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import json
 import os
 import shutil
 import subprocess
@@ -44,6 +45,7 @@ from eventlens.insights import funnel, lifecycle, paths, retention, stickiness, 
 from eventlens.warehouse import ChdbWarehouse, Warehouse  # noqa: E402
 
 PG_DATABASE = "eventlens_insights_bench"
+LOADED = "bench-insights.json"  # in a --chdb-path directory: the shape it holds
 PROJECT = "default"  # every generated event is of this project, as in bench/reports.py
 # The issue's goals at 10M events, p95 in ms.
 GOALS = {
@@ -78,37 +80,53 @@ def main() -> None:
     parser.add_argument(
         "--chdb-path", type=Path, default=None, help="chDB directory (default: a temporary one)"
     )
+    parser.add_argument(
+        "--only", default=None, help="run only the insights whose name contains this text (and the counts)"
+    )
     args = parser.parse_args()
     users = args.users or max(1000, args.events // 50)
 
-    end = datetime.now(UTC).replace(microsecond=0)
-    started = time.perf_counter()
-    events = generate_events(args.events, users, args.days, seed=11, end=end)
-    print(
-        f"generated {events.num_rows:,} events for {users:,} users over {args.days} days "
-        f"in {time.perf_counter() - started:.1f} s",
-        flush=True,
-    )
-    rng = np.random.default_rng(3)
-    late_rows = np.zeros(events.num_rows, dtype=bool)
-    late_rows[rng.choice(events.num_rows, size=min(LATE, events.num_rows // 10), replace=False)] = True
-    on_time, late = events.filter(pa.array(~late_rows)), events.filter(pa.array(late_rows))
-
     path = args.chdb_path or Path(tempfile.mkdtemp(prefix="eventlens-bench-insights-"))
+    shape = {"events": args.events, "users": users, "days": args.days}
+    loaded = _loaded_shape(path)
+    end = (
+        datetime.fromisoformat(loaded["end"])
+        if loaded and all(loaded.get(key) == value for key, value in shape.items())
+        else None
+    )
+    chdb_loaded = end is not None
+    end = end or datetime.now(UTC).replace(microsecond=0)
+    marker = f"eventlens insights bench {json.dumps({**shape, 'end': end.isoformat()}, sort_keys=True)}"
+    pg = None
+    if args.pg != "none":
+        if args.pg.startswith(DEFAULT_PG_SERVER):  # our own cluster: make sure it is installed and up
+            subprocess.run(["bash", str(ROOT / "scripts/servers/postgres.sh"), "start", "55432"], check=True)
+        _ensure_database(args.pg)
+        pg = _loaded_postgres(args.pg, marker)
+    if chdb_loaded:
+        print(f"chDB: reusing the events loaded in {path} (generated up to {end.isoformat()})", flush=True)
+    if pg is not None:
+        print("PostgreSQL: reusing the events loaded with the same shape", flush=True)
+    if not chdb_loaded or (args.pg != "none" and pg is None):
+        events = _generate(args.events, users, args.days, end)
+        if not chdb_loaded:
+            warehouse = ChdbWarehouse(path, "bench")
+            try:
+                _load_chdb(warehouse, events)
+            finally:
+                warehouse.close()
+            (path / LOADED).write_text(json.dumps({**shape, "end": end.isoformat()}))
+        if args.pg != "none" and pg is None:
+            pg = load_postgres(args.pg, events, marker)
+        del events
+    # Opened only now: a loaded directory stays free for other processes while PostgreSQL loads.
     warehouse = ChdbWarehouse(path, "bench")
     try:
-        load_chdb(warehouse, on_time, late)
-        pg = None
-        if args.pg != "none":
-            if args.pg.startswith(DEFAULT_PG_SERVER):  # our own cluster: make sure it is installed and up
-                subprocess.run(
-                    ["bash", str(ROOT / "scripts/servers/postgres.sh"), "start", "55432"], check=True
-                )
-            _ensure_database(args.pg)
-            pg = load_postgres(args.pg, events)
         rows = []
         baselines: dict[str, float] = {}
         for name, run_chdb, pg_sql, span in insight_cases(warehouse, end.date()):
+            if args.only and args.only not in name and not name.startswith("count"):
+                continue
             chdb_ms = timed(run_chdb, args.repeat)
             if name.startswith("count"):
                 baselines[span] = chdb_ms[0]
@@ -122,6 +140,53 @@ def main() -> None:
         warehouse.close()
         if args.chdb_path is None:
             shutil.rmtree(path, ignore_errors=True)
+
+
+def _generate(count: int, users: int, days: int, end: datetime) -> pa.Table:
+    started = time.perf_counter()
+    events = generate_events(count, users, days, seed=11, end=end)
+    print(
+        f"generated {events.num_rows:,} events for {users:,} users over {days} days "
+        f"in {time.perf_counter() - started:.1f} s",
+        flush=True,
+    )
+    return events
+
+
+def _load_chdb(warehouse: Warehouse, events: pa.Table) -> None:
+    """Load as bench/reports.py does: the late events of every month after the rest."""
+    rng = np.random.default_rng(3)
+    late_rows = np.zeros(events.num_rows, dtype=bool)
+    late_rows[rng.choice(events.num_rows, size=min(LATE, events.num_rows // 10), replace=False)] = True
+    load_chdb(warehouse, events.filter(pa.array(~late_rows)), events.filter(pa.array(late_rows)))
+
+
+def _loaded_shape(path: Path) -> dict[str, Any] | None:
+    """What an earlier run loaded into the chDB directory ``path`` (events, users, days, end), if any:
+    a directory loaded once (``--chdb-path``) is reused by runs asking the same shape."""
+    try:
+        return dict(json.loads((path / LOADED).read_text()))
+    except (OSError, ValueError):
+        return None
+
+
+def _loaded_postgres(url: str, marker: str) -> Any:
+    """A connection to the database when it holds the dataset ``marker`` names (bench/reports.py's
+    ``load_postgres`` keeps it in ``bench_dataset``), else None: then the events are generated only
+    when something needs them."""
+    import psycopg
+
+    connection = psycopg.connect(url, autocommit=True)
+    connection.execute("SET timezone = 'UTC'")
+    tables = connection.execute(
+        "SELECT to_regclass('bench_dataset') IS NOT NULL, to_regclass('events') IS NOT NULL"
+    ).fetchone()
+    if tables == (True, True) and connection.execute("SELECT marker FROM bench_dataset").fetchall() == [
+        (marker,)
+    ]:
+        return connection
+    connection.close()
+    return None
 
 
 def _ensure_database(url: str) -> None:
