@@ -12,17 +12,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
 from eventlens.errors import InvalidParameter
-from eventlens.warehouse import Warehouse
+from eventlens.warehouse import POINT_READ, Warehouse
 
 _TIMEZONES = "SELECT time_zone FROM system.time_zones"
 # The engine's timezone names: the same for the process's lifetime, read once.
 _known_timezones: frozenset[str] | None = None
 # A person property is the value on the person's latest event that has it (as for insights).
-_PERSON_TIMEZONE = """
+_PERSON_TIMEZONE = (
+    """
 SELECT argMax(JSONExtractString(properties, 'timezone'), ts) AS tz
 FROM user_events
 WHERE project_id = {project:String} AND user_id = {user_id:String} AND JSONHas(properties, 'timezone')
 """
+    + POINT_READ
+)
 _LOCAL_NOW = "SELECT toString(toTimeZone({now:DateTime64(3, 'UTC')}, {tz:String})) AS local"
 _INSTANTS = """
 SELECT toUnixTimestamp64Milli(toDateTime64(local, 3, {tz:String})) AS ms,

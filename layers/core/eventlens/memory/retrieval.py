@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from eventlens.memory.clock import local
-from eventlens.warehouse import Warehouse
+from eventlens.warehouse import POINT_READ, Warehouse
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_ROWS = 10_000
@@ -47,6 +47,7 @@ FROM user_events
 GROUP BY day, hour, place, cell_lat, cell_lon
 ORDER BY first, place, cell_lat, cell_lon
 LIMIT {{limit:UInt32}}
+{POINT_READ}
 """
 
 _MEETINGS = f"""
@@ -63,6 +64,7 @@ FROM user_events
 {_PERSON}  AND event_type = 'social' AND JSONExtractString(properties, 'action') = 'meet' AND person_id != ''
 ORDER BY ts, event_id
 LIMIT {{limit:UInt32}}
+{POINT_READ}
 """
 
 # Purchases whose item, place or category holds one of {terms} (all of them when {terms} is empty).
@@ -82,6 +84,7 @@ FROM user_events
        OR multiSearchAnyCaseInsensitiveUTF8(concat(item, ' ', place, ' ', category), {{terms:Array(String)}}))
 ORDER BY ts, event_id
 LIMIT {{limit:UInt32}}
+{POINT_READ}
 """
 
 _DOINGS = f"""
@@ -98,6 +101,7 @@ FROM user_events
 {_PERSON}  AND event_type IN ('activity', 'health')
 ORDER BY ts, event_id
 LIMIT {{limit:UInt32}}
+{POINT_READ}
 """
 
 

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from eventlens.errors import InvalidParameter
 from eventlens.reports.bounds import check_day, check_moment
-from eventlens.warehouse import Warehouse
+from eventlens.warehouse import POINT_READ, Warehouse
 
 MAX_LIMIT = 1000
 MAX_OFFSET = 1_000_000
@@ -29,17 +29,21 @@ SummaryPeriod = Literal["day", "week", "month", "year"]
 PERIOD_DAYS: dict[str, int] = {"day": 1, "week": 7, "month": 30, "year": 365}
 
 # A user's Life Stream events in [start, end); an empty {types} means every type.
-_STREAM_COUNT = """
+_STREAM_COUNT = (
+    """
 SELECT count() AS n
 FROM user_events
 WHERE project_id = {project:String} AND user_id = {user_id:String} AND source = 'lifestream'
     AND ts >= {start:DateTime64(3, 'UTC')} AND ts < {end:DateTime64(3, 'UTC')}
     AND (empty({types:Array(String)}) OR event_type IN {types:Array(String)})
 """
+    + POINT_READ
+)
 
 # The page and the count of all the matching events in one read (a person's read costs a few ms of
 # fixed cost per query; bench/reports.py): the window counts the rows before LIMIT takes the page.
-_STREAM_PAGE = """
+_STREAM_PAGE = (
+    """
 SELECT toString(event_id) AS event_id, event_type AS type, ts, properties, count() OVER () AS total
 FROM user_events
 WHERE project_id = {project:String} AND user_id = {user_id:String} AND source = 'lifestream'
@@ -48,8 +52,11 @@ WHERE project_id = {project:String} AND user_id = {user_id:String} AND source = 
 ORDER BY ts DESC, event_id
 LIMIT {limit:UInt32} OFFSET {offset:UInt32}
 """
+    + POINT_READ
+)
 
-_STREAM_STATS = """
+_STREAM_STATS = (
+    """
 SELECT event_type AS type, count() AS count, min(ts) AS first, max(ts) AS last
 FROM user_events
 WHERE project_id = {project:String} AND user_id = {user_id:String} AND source = 'lifestream'
@@ -57,6 +64,8 @@ WHERE project_id = {project:String} AND user_id = {user_id:String} AND source = 
 GROUP BY type
 ORDER BY count DESC, type
 """
+    + POINT_READ
+)
 
 # The memory summary in one read of a person's Life Stream events on the days {start}-{end} (issue 14:
 # nine queries cost nine times chDB's fixed cost per query, and most of a person's read is that cost).
@@ -68,7 +77,8 @@ ORDER BY count DESC, type
 # Amounts and durations are decimals parsed from the JSON text and summed exactly, here as there, then
 # rounded to cents as ClickHouse rounds a decimal (half away from zero); so a report does not change
 # with the order rows are added in (float sums do, in the last digit, which rounding can then show).
-_SUMMARY = """
+_SUMMARY = (
+    """
 SELECT
     event_type AS type, lat, lon, name, place,
     count() AS n,
@@ -103,6 +113,8 @@ FROM
 )
 GROUP BY event_type, lat, lon, name, place
 """
+    + POINT_READ
+)
 _CENT = Decimal("0.01")
 _EXACT = Context(prec=100)  # sums of Decimal128 values without rounding
 

@@ -31,7 +31,7 @@ from pydantic import BaseModel
 from eventlens.errors import InvalidParameter
 from eventlens.identity import has_merges, has_overlaps, person_of
 from eventlens.reports.cohort_filter import CohortFilter, with_cohort
-from eventlens.warehouse import Warehouse
+from eventlens.warehouse import POINT_READ, Warehouse
 
 MAX_DAYS = 3 * 366
 MAX_LIMIT = 100
@@ -194,7 +194,8 @@ def user_stats(
         WHERE project_id = {project:String} AND user_id = {user_id:String} AND source = 'viewing'
           AND toDate(ts) >= {since:Date}
         GROUP BY if(session_id = '', movie_id, session_id) AS session, movie_id
-        """,
+        """
+        + POINT_READ,
         {"project": project_id, "user_id": user_id, "since": since},
     ).to_pylist()
     started = sum(row["starts"] for row in sessions)
