@@ -101,42 +101,45 @@ def main() -> None:
 
     dataset = {"events": args.events, "users": args.users, "days": args.days, "seed": 11}
     loaded = _loaded_dataset(args.chdb_path, dataset)
-    end = (
-        datetime.fromisoformat(loaded["end"]) if loaded else datetime.now(UTC).replace(microsecond=0)
-    )
-    started = time.perf_counter()
-    events = generate_events(args.events, args.users, args.days, seed=11, end=end)
-    print(
-        f"generated {events.num_rows:,} events for {args.users:,} users over {args.days} days "
-        f"in {time.perf_counter() - started:.1f} s",
-        flush=True,
-    )
-    rng = np.random.default_rng(3)
-    late_rows = np.zeros(events.num_rows, dtype=bool)
-    late_rows[rng.choice(events.num_rows, size=min(LATE, events.num_rows // 10), replace=False)] = True
-    on_time, late = events.filter(pa.array(~late_rows)), events.filter(pa.array(late_rows))
+    end = datetime.fromisoformat(loaded["end"]) if loaded else datetime.now(UTC).replace(microsecond=0)
+    marker_text = json.dumps({**dataset, "end": end.isoformat()}, sort_keys=True)
+    pg = None
+    if args.pg != "none":
+        if args.pg.startswith(DEFAULT_PG_SERVER):  # our own cluster: make sure it is installed and up
+            subprocess.run(["bash", str(ROOT / "scripts/servers/postgres.sh"), "start", "55432"], check=True)
+        pg = _postgres_holding(args.pg, marker_text)
+    people: list[str] | None = loaded.get("people") if loaded else None
+    events = None
+    if people is None or not loaded or (args.pg != "none" and pg is None):
+        started = time.perf_counter()
+        events = generate_events(args.events, args.users, args.days, seed=11, end=end)
+        print(
+            f"generated {events.num_rows:,} events for {args.users:,} users over {args.days} days "
+            f"in {time.perf_counter() - started:.1f} s",
+            flush=True,
+        )
+        people = busiest_people(events)
 
     path = args.chdb_path or Path(tempfile.mkdtemp(prefix="eventlens-bench-"))
     warehouse = ChdbWarehouse(path, "bench")
     try:
         if loaded:
+            migrate(warehouse)  # migrations added since it was loaded
             print(f"chDB: reusing the dataset loaded in {path} (ending {end.isoformat()})", flush=True)
         else:
-            load_chdb(warehouse, on_time, late)
-            if args.chdb_path is not None:
-                marker = {**dataset, "end": end.isoformat()}
-                (path / DATASET_MARKER).write_text(json.dumps(marker))
-        if args.pg.startswith(DEFAULT_PG_SERVER):  # our own cluster: make sure it is installed and up
-            subprocess.run(["bash", str(ROOT / "scripts/servers/postgres.sh"), "start", "55432"], check=True)
-        marker_text = json.dumps({**dataset, "end": end.isoformat()}, sort_keys=True)
-        pg = None if args.pg == "none" else load_postgres(args.pg, events, marker_text)
+            assert events is not None
+            load_chdb(warehouse, *_on_time_and_late(events))
+        if args.chdb_path is not None:
+            marker = {**dataset, "end": end.isoformat(), "people": people}
+            (path / DATASET_MARKER).write_text(json.dumps(marker))
+        if args.pg != "none" and pg is None:
+            assert events is not None
+            pg = load_postgres(args.pg, events, marker_text)
+        elif pg is not None:
+            print("PostgreSQL: reusing the loaded dataset", flush=True)
         today = end.date()
-        parts = warehouse.query(
-            "SELECT count() AS n FROM system.parts WHERE active AND database = currentDatabase()"
-            " AND table = 'user_periods'"
-        ).column("n")[0]
-        print(f"user_periods has {parts} active parts when the measuring starts", flush=True)
-        cases = report_cases(warehouse, events, today)
+        print(f"active parts when the measuring starts: {_parts(warehouse)}", flush=True)
+        cases = report_cases(warehouse, people, today)
         only = [word for word in args.only.split(",") if word]
         cases = [case for case in cases if not only or any(word in case[0] for word in only)]
         cases.append(("chDB floor: SELECT 1", lambda: warehouse.query("SELECT 1"), ("SELECT 1", ())))
@@ -149,16 +152,19 @@ def main() -> None:
             rows.append((name, chdb_ms, pg_ms))
             print(f"  measured {name}", file=sys.stderr, flush=True)
         print_table(rows, args)
-        # The reports that read with FINAL pay for the late batch's parts until they are merged.
-        for table in ("user_periods", "user_first"):
+        # The reports that read with FINAL pay for the late batch's parts until they are merged, and
+        # one person's reads open each part of user_events they have rows in (a kept directory stays
+        # merged: the next run's first line of parts says so).
+        for table in ("user_periods", "user_first", "user_events"):
             warehouse.command(f"OPTIMIZE TABLE {table} FINAL")
-        print("\nThe same once the late batch's parts are merged (as chDB's background merges do):\n")
-        print("| report                           | chDB p50 | chDB p95 |")
-        print("|----------------------------------|---------:|---------:|")
-        for name, run_chdb, _ in cases:
-            if name in ("dau 365 d", "wau 365 d", "mau 365 d", "retention 12 w"):
+        print(f"\nThe same once merged (as chDB's background merges do): {_parts(warehouse)}\n")
+        print("| report                           | chDB p50 | chDB p95 |  PG p50 | PG/chDB |")
+        print("|----------------------------------|---------:|---------:|--------:|--------:|")
+        for (name, run_chdb, _), (_, _, pg_ms) in zip(cases, rows, strict=True):
+            if name in ("dau 365 d", "wau 365 d", "mau 365 d", "retention 12 w") or name in PERSON_ROWS:
                 c50, c95 = timed(run_chdb, args.repeat)
-                print(f"| {name:32} | {c50:8.1f} | {c95:8.1f} |")
+                pg_cells = f"{_ms(pg_ms[0])} | {pg_ms[0] / c50:6.2f}x" if pg_ms else f"{'-':>7} | {'-':>7}"
+                print(f"| {name:32} | {c50:8.1f} | {c95:8.1f} | {pg_cells} |")
     finally:
         warehouse.close()
         if args.chdb_path is None:
@@ -166,6 +172,24 @@ def main() -> None:
 
 
 DATASET_MARKER = "bench-dataset.json"
+# One person's reads (issue 14), and chDB's floor: the rows measured again once user_events is merged.
+PERSON_ROWS = (
+    "user viewing stats 30 d",
+    "stream events, 100",
+    "stream stats",
+    "memory summary, month",
+    "chDB floor: SELECT 1",
+)
+
+
+def _parts(warehouse: Warehouse) -> str:
+    tables = ("user_periods", "user_events")
+    counts = warehouse.query(
+        "SELECT table, count() AS n FROM system.parts WHERE active AND database = currentDatabase()"
+        " AND table IN {tables:Array(String)} GROUP BY table ORDER BY table",
+        {"tables": list(tables)},
+    ).to_pylist()
+    return ", ".join(f"{row['table']} {row['n']}" for row in counts)
 
 
 def _loaded_dataset(path: Path | None, dataset: dict[str, Any]) -> dict[str, Any] | None:
@@ -205,8 +229,15 @@ def _of_project(events: pa.Table) -> pa.Table:
     return events.add_column(0, "project_id", pa.array([PROJECT] * events.num_rows, pa.string()))
 
 
-def load_postgres(url: str, events: pa.Table, marker: str | None = None) -> Any:
-    """Connect and load ``events``, unless ``marker`` is given and the table holds the dataset it names."""
+def _on_time_and_late(events: pa.Table) -> tuple[pa.Table, pa.Table]:
+    rng = np.random.default_rng(3)
+    late_rows = np.zeros(events.num_rows, dtype=bool)
+    late_rows[rng.choice(events.num_rows, size=min(LATE, events.num_rows // 10), replace=False)] = True
+    return events.filter(pa.array(~late_rows)), events.filter(pa.array(late_rows))
+
+
+def _postgres_holding(url: str, marker: str) -> Any:
+    """A connection to ``url`` when its events table holds the dataset ``marker`` names, else None."""
     import psycopg
 
     connection = psycopg.connect(url, autocommit=True)
@@ -214,9 +245,19 @@ def load_postgres(url: str, events: pa.Table, marker: str | None = None) -> Any:
     connection.execute("CREATE TABLE IF NOT EXISTS bench_dataset (marker text NOT NULL)")
     held = connection.execute("SELECT marker FROM bench_dataset").fetchall()
     table = connection.execute("SELECT to_regclass('events')").fetchone()
-    if marker is not None and held == [(marker,)] and table != (None,):
-        print("PostgreSQL: reusing the loaded dataset", flush=True)
+    if held == [(marker,)] and table != (None,):
         return connection
+    connection.close()
+    return None
+
+
+def load_postgres(url: str, events: pa.Table, marker: str | None = None) -> Any:
+    """Connect and load ``events``; ``marker`` names the dataset for a later run to reuse."""
+    import psycopg
+
+    connection = psycopg.connect(url, autocommit=True)
+    connection.execute("SET timezone = 'UTC'")
+    connection.execute("CREATE TABLE IF NOT EXISTS bench_dataset (marker text NOT NULL)")
     connection.execute("DELETE FROM bench_dataset")
     connection.execute(_PG_SCHEMA)
     started = time.perf_counter()
@@ -260,10 +301,8 @@ def timed(run: Callable[[], Any], repeat: int) -> tuple[float, float]:
     return statistics.median(times), p95
 
 
-def report_cases(
-    warehouse: Warehouse, events: pa.Table, today: date
-) -> list[tuple[str, Callable[[], Any], Any]]:
-    """(name, the eventlens report call, the PostgreSQL statements answering the same question)."""
+def busiest_people(events: pa.Table) -> list[str]:
+    """The viewer and the Life Stream person with the most events: whose reads are measured."""
     import pyarrow.compute as pc
 
     def busiest(source: str) -> str:
@@ -271,7 +310,14 @@ def report_cases(
         counts = pc.value_counts(users)
         return str(counts.field("values")[int(np.argmax(counts.field("counts")))])
 
-    viewer, life = busiest("viewing"), busiest("lifestream")
+    return [busiest("viewing"), busiest("lifestream")]
+
+
+def report_cases(
+    warehouse: Warehouse, people: list[str], today: date
+) -> list[tuple[str, Callable[[], Any], Any]]:
+    """(name, the eventlens report call, the PostgreSQL statements answering the same question)."""
+    viewer, life = people
     y0, d30, d7 = today - timedelta(days=364), today - timedelta(days=30), today - timedelta(days=7)
     r0 = today - timedelta(weeks=13)
     first_monday = r0 + timedelta(days=(7 - r0.weekday()) % 7)
