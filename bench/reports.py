@@ -7,8 +7,9 @@ Generates ``--events`` events over ``--days`` days for ``--users`` users (column
 inserts them into chDB in 1M-row Arrow batches through the migrations' materialized views, and the
 same rows into PostgreSQL with COPY and indexes. The last 100k rows, drawn at random from the whole
 year, arrive after the rest has been merged: late events in every month, as a live system has them.
-Then each report runs ``--repeat`` times on each side (after one warm-up) and the table shows p50 and
-p95 in milliseconds and how many times faster chDB answered (PostgreSQL p50 / chDB p50).
+Once no merge runs, each report runs ``--repeat`` times in chDB and ``--pg-repeat`` times in PostgreSQL
+(after one warm-up each), the two taking turns, and the table shows p50 and p95 in milliseconds and how
+many times faster chDB answered (PostgreSQL p50 / chDB p50).
 
 With ``--chdb-path DIR`` the loaded directory is kept, and a later run with the same ``--events``,
 ``--users`` and ``--days`` reuses it (and PostgreSQL's table, when it holds the same dataset) instead of
@@ -138,17 +139,16 @@ def main() -> None:
         elif pg is not None:
             print("PostgreSQL: reusing the loaded dataset", flush=True)
         today = end.date()
-        print(f"active parts when the measuring starts: {_parts(warehouse)}", flush=True)
+        settled = _merges_settled(warehouse)
+        print(f"active parts when the measuring starts: {_parts(warehouse)} ({settled})", flush=True)
         cases = report_cases(warehouse, people, today)
         only = [word for word in args.only.split(",") if word]
         cases = [case for case in cases if not only or any(word in case[0] for word in only)]
         cases.append(("chDB floor: SELECT 1", lambda: warehouse.query("SELECT 1"), ("SELECT 1", ())))
         rows = []
         for name, run_chdb, pg_sql in cases:
-            chdb_ms = timed(run_chdb, args.repeat)
-            pg_ms = (
-                timed(functools.partial(run_postgres, pg, pg_sql), args.pg_repeat) if pg and pg_sql else None
-            )
+            run_pg = functools.partial(run_postgres, pg, pg_sql) if pg and pg_sql else None
+            chdb_ms, pg_ms = timed_side_by_side(run_chdb, args.repeat, run_pg, args.pg_repeat)
             rows.append((name, chdb_ms, pg_ms))
             print(f"  measured {name}", file=sys.stderr, flush=True)
         print_table(rows, args)
@@ -287,6 +287,43 @@ def run_postgres(
 ) -> None:
     for sql, params in [statements] if isinstance(statements, tuple) else statements:
         connection.execute(sql, params or None).fetchall()
+
+
+def _merges_settled(warehouse: Warehouse, limit_s: float = 900.0) -> str:
+    """Wait until no merge runs (at most ``limit_s``): a directory just loaded or opened again merges
+    its parts in the background, and a merge of millions of rows beside the measuring takes the same
+    two cores (it made one person's reads 10-20x slower in one run)."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < limit_s:
+        running = warehouse.query("SELECT count() AS n FROM system.merges").column("n")[0].as_py()
+        if not running:
+            return f"no merge running, waited {time.perf_counter() - started:.0f} s"
+        time.sleep(2)
+    return f"merges still running after {limit_s:.0f} s"
+
+
+def timed_side_by_side(
+    run_chdb: Callable[[], Any], repeat: int, run_pg: Callable[[], Any] | None, pg_repeat: int
+) -> tuple[tuple[float, float], tuple[float, float] | None]:
+    """p50 and p95 of each side, their runs taken in turns (one of each while both have runs left), so
+    both see the same load on a shared machine."""
+    run_chdb()  # warm-up
+    if run_pg:
+        run_pg()
+    times: dict[str, list[float]] = {"chdb": [], "pg": []}
+    for i in range(max(repeat, pg_repeat if run_pg else 0)):
+        for side, run, count in (("chdb", run_chdb, repeat), ("pg", run_pg, pg_repeat)):
+            if run is not None and i < count:
+                started = time.perf_counter()
+                run()
+                times[side].append((time.perf_counter() - started) * 1000)
+    chdb_ms = _p50_p95(times["chdb"])
+    return chdb_ms, _p50_p95(times["pg"]) if run_pg else None
+
+
+def _p50_p95(times: list[float]) -> tuple[float, float]:
+    times = sorted(times)
+    return statistics.median(times), times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
 
 
 def timed(run: Callable[[], Any], repeat: int) -> tuple[float, float]:
