@@ -9,8 +9,11 @@ from typing import Any
 class Bindings:
     """Parameters of one query, ``project`` always among them (each query names it for every table)."""
 
-    def __init__(self, project_id: str, **fixed: Any) -> None:
+    def __init__(self, project_id: str, ids_are_persons: bool = False, **fixed: Any) -> None:
         self.params: dict[str, Any] = {"project": project_id, **fixed}
+        # Whether every user_id of the project is a person of its own (no merges: ``person_key``),
+        # read once per query; False (the default) maps each id through the project's mapping.
+        self.ids_are_persons = ids_are_persons
         self._next = 0
 
     def bind(self, value: Any, ch_type: str) -> str:

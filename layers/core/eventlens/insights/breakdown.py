@@ -43,5 +43,5 @@ def breakdown_sql(breakdown: Breakdown | None, bindings: Bindings) -> BreakdownS
         return BreakdownSql(event_text(ref, bindings), "")
     values = person_property_values(bindings.path(ref.keys))
     return BreakdownSql(
-        "JSONExtractString(pp.value)", f" LEFT ANY JOIN ({values}) AS pp ON pp.holder = {person()}"
+        "JSONExtractString(pp.value)", f" LEFT ANY JOIN ({values}) AS pp ON pp.holder = {person(bindings)}"
     )

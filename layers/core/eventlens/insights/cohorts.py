@@ -148,7 +148,7 @@ def create_cohort(
     )
     bindings = Bindings(project_id)
     membership = membership_condition(definition, bindings, now)
-    sql = _SIZE.replace("{person}", person()).replace("{membership}", membership)
+    sql = _SIZE.replace("{person}", person(bindings)).replace("{membership}", membership)
     persons = warehouse.query(sql, bindings.params).column("persons")[0].as_py()
     return cohort.model_copy(update={"persons": int(persons)})
 
@@ -181,10 +181,11 @@ def membership_condition(definition: CohortDefinition, bindings: Bindings, now: 
         rule = definition.behavioural
         since = bindings.bind(now - timedelta(days=rule.days), "DateTime64(3, 'UTC')")
         until = bindings.bind(now, "DateTime64(3, 'UTC')")
+        who = person(bindings)
         return (
-            f"{person()} IN (SELECT {person()} FROM events WHERE project_id = {{project:String}}"
+            f"{who} IN (SELECT {who} FROM events WHERE project_id = {{project:String}}"
             f" AND ts >= {since} AND ts <= {until} AND {matcher_condition(rule, bindings)}"
-            f" GROUP BY {person()} HAVING count() >= {bindings.bind(rule.min_count, 'UInt64')})"
+            f" GROUP BY {who} HAVING count() >= {bindings.bind(rule.min_count, 'UInt64')})"
         )
     return " AND ".join(f"({filter_condition(item, bindings)})" for item in definition.properties or [])
 

@@ -245,7 +245,7 @@ def person_condition(ref: PropertyRef, operator: str, wanted: object, bindings: 
     persons = person_property_values(bindings.path(ref.keys))
     condition = value_condition(JsonValue("value"), positive, wanted, bindings)
     membership = "NOT IN" if operator in NEGATIVE else "IN"
-    return f"{person()} {membership} (SELECT holder FROM ({persons}) WHERE {condition})"
+    return f"{person(bindings)} {membership} (SELECT holder FROM ({persons}) WHERE {condition})"
 
 
 def filters_condition(filters: list[PropertyFilter], bindings: Bindings) -> str:

@@ -217,7 +217,7 @@ def funnel(warehouse: Warehouse, project_id: str, query: FunnelQuery) -> FunnelA
         .replace("{entered}", "max(mask) > 0" if query.order == "unordered" else "max(bitAnd(mask, 1)) = 1")
         .replace("{only_steps}", _only_steps(query, b))
         .replace("{mask}", f"toUInt32({mask})")
-        .replace("{person}", person())
+        .replace("{person}", person(b))
         .replace("{join}", breakdown.join)
         .replace("{where}", scope.where)
     )

@@ -26,7 +26,7 @@ from eventlens.insights.periods import (
     period_index,
     previous_period,
 )
-from eventlens.insights.person_key import person, rollups_count_persons
+from eventlens.insights.person_key import person
 from eventlens.insights.query import InsightQuery, Understood, build_scope
 from eventlens.insights.rollups import rollups_apply
 from eventlens.warehouse import Warehouse
@@ -115,11 +115,12 @@ class LifecycleAnswer(BaseModel):
     dormant: list[int] = Field(description="Persons active in the previous interval and not in this one")
 
 
-def _on_rollup(query: LifecycleQuery, filters: list[PropertyFilter]) -> bool:
-    """Whether user_periods and user_first answer it: any event, no filter, UTC days, weeks or months."""
+def _on_rollup(query: LifecycleQuery, filters: list[PropertyFilter], ids_are_persons: bool) -> bool:
+    """Whether user_periods and user_first answer it: any event, no filter, UTC days, weeks or months,
+    ids that are persons."""
     activity = query.activity
     plain = activity.event is None and not activity.filters and not filters
-    return plain and rollups_apply(query.timezone, query.interval, query.cohort)
+    return plain and rollups_apply(query.timezone, query.interval, query.cohort, ids_are_persons)
 
 
 def lifecycle(warehouse: Warehouse, project_id: str, query: LifecycleQuery) -> LifecycleAnswer:
@@ -151,7 +152,7 @@ def lifecycle(warehouse: Warehouse, project_id: str, query: LifecycleQuery) -> L
         def index(period: str) -> str:  # a day's, week's or month's index among the intervals
             return period_index(query.interval, period, first)
 
-    on_rollup = _on_rollup(query, scope.understood.filters) and rollups_count_persons(warehouse, project_id)
+    on_rollup = _on_rollup(query, scope.understood.filters, b.ids_are_persons)
     if on_rollup:
         rows = _ROLLUP_ROWS.replace("{rollup_index}", index("start"))
         first_index = index(_FIRST_PERIOD[query.interval])
@@ -162,7 +163,7 @@ def lifecycle(warehouse: Warehouse, project_id: str, query: LifecycleQuery) -> L
             .replace("{until}", scope.until(last_day))
             .replace("{activity}", matcher_condition(query.activity, b))
             .replace("{events}", scope.events)
-            .replace("{person}", person())
+            .replace("{person}", person(b))
         )
         first_index = index(bucket_sql(query.interval, "min(ts)"))
     sql = _LIFECYCLE

@@ -140,7 +140,7 @@ def paths(warehouse: Warehouse, project_id: str, query: PathsQuery) -> PathsAnsw
         .replace("{walkers}", only_walkers)
         .replace("{anchor}", anchor_sql)
         .replace("{types}", types)
-        .replace("{person}", person())
+        .replace("{person}", person(b))
         .replace("{where}", scope.where)
     )
     rows = warehouse.query(sql, {**b.params, "limit": query.edge_limit}).to_pylist()

@@ -25,7 +25,7 @@ from eventlens.insights.bindings import Bindings
 from eventlens.insights.cohorts import Cohort, CohortId, cohort_membership
 from eventlens.insights.filters import MAX_FILTERS, PropertyFilter, filters_condition
 from eventlens.insights.periods import check_timezone, local_span
-from eventlens.insights.person_key import PERSON_DEFINITION
+from eventlens.insights.person_key import PERSON_DEFINITION, ids_are_persons
 from eventlens.reports.segments import parse_segments
 from eventlens.warehouse import Warehouse
 
@@ -147,7 +147,7 @@ def build_scope(
         PropertyFilter(property=".".join(segment.path), operator="equals", value=segment.value)
         for segment in parse_segments(query.segment)
     ]
-    bindings = Bindings(project_id, tz=timezone)
+    bindings = Bindings(project_id, ids_are_persons(warehouse, project_id), tz=timezone)
     conditions = ["project_id = {project:String}"]
     if filters:
         conditions.append(filters_condition(filters, bindings))

@@ -105,7 +105,7 @@ def retention(warehouse: Warehouse, project_id: str, query: RetentionQuery) -> R
         .replace("{bucket}", bucket_sql(query.period))
         .replace("{days}", scope.days(days[0], last_day))
         .replace("{events}", scope.events)
-        .replace("{person}", person())
+        .replace("{person}", person(b))
     )
     counts = {
         (int(row["cohort"]), int(row["k"])): int(row["persons"])

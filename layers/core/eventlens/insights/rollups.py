@@ -4,16 +4,15 @@
 uniqExact state of their user ids; ``user_periods`` each (UTC day / Monday week / month, person) with an
 event, and ``user_first`` each person's first UTC day. They answer an insight exactly when it asks
 nothing they lost: UTC periods of a day or longer, conditions only on the columns they keep (equality
-with text, as the events path compares them), no cohort, and persons counted as user ids
-(``person_key.ROLLUPS_COUNT_PERSONS``: once identity stitching merges persons, the rollups' user ids are
-no longer persons and every insight reads the events).
+with text, as the events path compares them), no cohort, and user ids that are persons
+(``person_key.ids_are_persons``: once identity stitching merges persons of a project, the rollups' user
+ids are no longer its persons and its insights read the events).
 """
 
 from __future__ import annotations
 
 from eventlens.insights.bindings import Bindings
 from eventlens.insights.filters import PropertyFilter
-from eventlens.insights.person_key import ROLLUPS_COUNT_PERSONS
 
 # What daily_rollup keeps: a property name → its column.
 COLUMNS = {
@@ -24,9 +23,9 @@ COLUMNS = {
 }
 
 
-def rollups_apply(timezone: str, interval: str, cohort: str | None) -> bool:
+def rollups_apply(timezone: str, interval: str, cohort: str | None, ids_are_persons: bool) -> bool:
     """Whether the rollups' UTC days, weeks and months and their user ids serve this scope at all."""
-    return ROLLUPS_COUNT_PERSONS and timezone == "UTC" and interval in ("day", "week", "month") and not cohort
+    return ids_are_persons and timezone == "UTC" and interval in ("day", "week", "month") and not cohort
 
 
 def rollup_condition(filters: list[PropertyFilter], bindings: Bindings) -> str | None:

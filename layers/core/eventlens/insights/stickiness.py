@@ -87,7 +87,7 @@ def stickiness(warehouse: Warehouse, project_id: str, query: StickinessQuery) ->
             ),
         )
         .replace("{any_series}", " OR ".join(conditions))
-        .replace("{person}", person())
+        .replace("{person}", person(b))
         .replace("{where}", scope.where)
     )
     counts: dict[tuple[int, int], int] = {

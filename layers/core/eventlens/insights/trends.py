@@ -42,7 +42,7 @@ from eventlens.insights.periods import (
     date_periods,
     hour_periods,
 )
-from eventlens.insights.person_key import person, rollups_count_persons
+from eventlens.insights.person_key import person
 from eventlens.insights.query import InsightQuery, Scope, Understood, build_scope
 from eventlens.insights.rollups import COLUMNS as ROLLUP_COLUMNS
 from eventlens.insights.rollups import rollup_condition, rollups_apply
@@ -167,7 +167,7 @@ def trends(warehouse: Warehouse, project_id: str, query: TrendsQuery) -> TrendsA
     periods, labels = _periods(warehouse, query)
     b = scope.bindings
     top = query.breakdown.limit if query.breakdown else 1
-    rollup_rows = _rollup_rows(query, scope) if rollups_count_persons(warehouse, project_id) else None
+    rollup_rows = _rollup_rows(query, scope)
     if rollup_rows is not None:
         params = {**b.params, "top": top, "from": query.start, "to": query.end}
         ranked = warehouse.query(_ROLLUP_TOP.replace("{rows}", rollup_rows), params).to_pylist()
@@ -221,7 +221,7 @@ def _event_rows(query: TrendsQuery, scope: Scope) -> str:
         .replace("{types}", event_types_condition(query.series, b))
         .replace("{bucket}", bucket_sql(query.interval))
         .replace("{value}", breakdown.value)
-        .replace("{person}", person())
+        .replace("{person}", person(b))
         .replace("{join}", breakdown.join)
         .replace("{where}", scope.where)
     )
@@ -230,7 +230,7 @@ def _event_rows(query: TrendsQuery, scope: Scope) -> str:
 def _rollup_rows(query: TrendsQuery, scope: Scope) -> str | None:
     """The daily_rollup rows of the series, when it answers the query exactly (``insights.rollups``):
     UTC days, weeks or months; totals and unique persons; conditions and breakdown on its columns."""
-    if not rollups_apply(query.timezone, query.interval, query.cohort):
+    if not rollups_apply(query.timezone, query.interval, query.cohort, scope.bindings.ids_are_persons):
         return None
     if any(asked.math not in ("total", "unique_persons") for asked in query.series):
         return None
