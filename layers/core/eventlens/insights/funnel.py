@@ -27,8 +27,8 @@ any step); values rank by the persons who entered the funnel.
 ClickHouse's ``windowFunnel`` is not used: it counts one event matching two steps as both (a repeated
 step converts on a single event), gives no times to convert and has no unordered mode. Each person's
 events go into arrays instead, sorted once, and each step is one vectorised pass over them (the
-latest chain start reachable at each event: a running fill of the previous step's), so 30 steps cost
-30 array passes per person, not a loop per event.
+latest chain start reachable at each event: a running fill of the previous step's, folded over the
+steps), so 30 steps cost 30 array passes per person, not a loop per event, in SQL of one size.
 """
 
 from __future__ import annotations
@@ -67,26 +67,36 @@ FROM (
 # Then per person ``level`` (the furthest step reached) and ``reached``: (step, ms from the previous
 # step, ms from the first) for steps 1..level.
 _PERSONS = "SELECT who, v, level, reached FROM ({walk})"
-# Ordered and strict: one vectorised pass per step. s{j} holds, at each event, the start of the latest
-# chain ending there as step j (-1: none); step j+1's is, at each of its events, the latest start among
-# the events before it (strict: the event just before it) within the window: a running fill of s{j},
-# shifted by one. f{j} is the first event at which step j is reached; its times: from the latest step
-# j-1 event before it, and from that chain's start.
+# Ordered and strict: one vectorised pass per step, folded over the steps (``arrayFold`` over
+# ``range(2, steps + 1)``), so the SQL is the same size for 2 steps or 30. The accumulator holds the
+# previous step's array s (at each event, the start of the latest chain ending there as that step; -1:
+# none) and the steps reached so far. Step j's s is, at each of its events, the latest start among the
+# events before it (strict: the event just before it) within the window: a running fill of the previous
+# s, shifted by one. Its first event f with a chain is where step j is reached; its times: from the
+# latest step j-1 event before f, and from that chain's start.
 #
-# Each step is a subquery of its own reading the previous step's array as a column: ClickHouse's analyzer
-# inlines aliases, and a chain of them within one SELECT (each step's array made from the previous
-# one's, each reused by the times) costs it far more than the walk itself.
-_FIRST = "SELECT who, v, ts, ms, arrayMap((t, m) -> if(bitTest(m, 0), t, -1), ts, ms) AS s1 FROM ({sorted})"
-_STEP = (
-    "SELECT *, arrayMap((t, m, p) -> if(bitTest(m, {bit}) AND p >= 0 AND t - p <= {window:Int64}, p, -1),"
-    " ts, ms, arrayPopBack(arrayPushFront({before}, -1))) AS s{j} FROM ({walked})"
+# (Earlier each step was a subquery of its own: 20 steps took the analyzer seconds to plan, more than
+# the walk itself; the fold plans in a constant ~0.1 s and walks the same arrays.)
+_STEP_STARTS = (
+    "arrayMap((t, m, p) -> if(bitTest(m, j - 1) AND p >= 0 AND t - p <= {window:Int64}, p, -1),"
+    " ts, ms, arrayPopBack(arrayPushFront({before}, -1)))"
 )
-_BEFORE = {"ordered": "arrayFill(x -> x >= 0, s{i})", "strict": "s{i}"}
-_TIMES = (
-    "(toUInt32({j}),"
-    " ts[f{j}] - ts[arrayLastIndex((x, i) -> x >= 0 AND i < f{j}, s{i}, arrayEnumerate(s{i}))],"
-    " ts[f{j}] - s{j}[f{j}])"
+_BEFORE = {"ordered": "arrayFill(x -> x >= 0, acc.1)", "strict": "acc.1"}
+_FOLDED_WALK = """
+SELECT who, v, toUInt32(length(reached)) AS level, reached
+FROM (
+    SELECT who, v, arrayFold(
+        (acc, j) -> if(length(acc.2) < j - 1 OR {first} = 0, acc,
+            ({starts}, arrayPushBack(acc.2, (toUInt32(j),
+                ts[{first}]
+                    - ts[arrayLastIndex((x, i) -> x >= 0 AND i < {first}, acc.1, arrayEnumerate(acc.1))],
+                ts[{first}] - {starts}[{first}])))),
+        range(2, {steps} + 1),
+        (arrayMap((t, m) -> if(bitTest(m, 0), t, -1), ts, ms), [(toUInt32(1), toInt64(0), toInt64(0))])
+    ).2 AS reached
+    FROM ({sorted})
 )
+"""
 # Unordered: per start event, the steps its window covers (each event the first step it matches not yet
 # covered: the lowest open bit of its steps) and when it covered one more; then per step k, the
 # earliest start covering k steps.
@@ -257,22 +267,12 @@ def _walk(order: str, count: int, sorted_sql: str) -> str:
     """The per-person query giving ``level`` and ``reached`` from the sorted events (see the templates)."""
     if order == "unordered":
         return f"SELECT who, v, {_UNORDERED_WALK} FROM ({sorted_sql})"
-    walked = _FIRST.replace("{sorted}", sorted_sql)
-    for j in range(2, count + 1):
-        before = _BEFORE[order].replace("{i}", str(j - 1))
-        walked = (
-            _STEP.replace("{walked}", walked)
-            .replace("{before}", before)
-            .replace("{bit}", str(j - 1))
-            .replace("{j}", str(j))
-        )
-    firsts = ", ".join(f"arrayFirstIndex(x -> x >= 0, s{j}) AS f{j}" for j in range(2, count + 1))
-    times = [_TIMES.replace("{i}", str(j - 1)).replace("{j}", str(j)) for j in range(2, count + 1)]
-    reached = " + ".join(f"(arrayMax(s{j}) >= 0)" for j in range(1, count + 1))  # every s{j} has an element
+    starts = _STEP_STARTS.replace("{before}", _BEFORE[order])
     return (
-        f"SELECT who, v, toUInt32({reached}) AS level,"
-        f" arraySlice([(toUInt32(1), toInt64(0), toInt64(0)), {', '.join(times)}], 1, level) AS reached"
-        f" FROM (SELECT *, {firsts} FROM ({walked}))"
+        _FOLDED_WALK.replace("{first}", f"arrayFirstIndex(x -> x >= 0, {starts})")
+        .replace("{starts}", starts)
+        .replace("{steps}", str(count))
+        .replace("{sorted}", sorted_sql)
     )
 
 
