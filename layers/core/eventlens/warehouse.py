@@ -28,9 +28,9 @@ if TYPE_CHECKING:  # pyarrow is imported by the backends on first query (a cold 
 # cost per query is nearly all the time. One thread: a few granules are nothing to split, and there is
 # no pool of readers to start and join. No PREWHERE: the primary key has already picked the granules,
 # and reading the filter's columns first, then the rest, is a second pass over the same few rows.
-# Together 10-16% off each per-person route at 10M events (bench/reports.py's users, 60 runs each,
-# every percentile); with ClickHouse's defaults kept for everything else. Appended to the SQL text, so
-# both backends take them.
+# Together 3-16% off the p50 of each per-person route at 10M events (bench/reports.py's persons, 60
+# interleaved runs each); ClickHouse's defaults are kept for everything else. Appended to the SQL
+# text, so both backends take them.
 POINT_READ = "SETTINGS max_threads = 1, optimize_move_to_prewhere = 0"
 
 
