@@ -3,7 +3,9 @@
 A record holds one event (a JSON object) or a user's events (a JSON array, as ingest writes them).
 
 A batch of records is loaded into the session's ``incoming`` table in one insert and parsed there by
-ClickHouse. Then, in this order (migration 0005 explains the tables):
+ClickHouse. Then, in this order (migration 0005 explains the tables), nine statements for a batch
+without identity events, since each is a fixed cost paid per batch (records of 1-3 events make
+batches of ~15-25k events):
 
 1. **decide**: the batch's new events — valid, not in ``event_ids``, first of their id in the batch —
    are written to ``consume_stage`` under a fresh batch id (an event is new when its project does not
@@ -12,7 +14,8 @@ ClickHouse. Then, in this order (migration 0005 explains the tables):
 2. **store**: ``INSERT INTO events … FROM consume_stage``, which also fills the report rollups
    (materialized views);
 3. **persons**: the identity pairs the batch's events said are stitched into persons, and the
-   overlaps its merged persons' events touched are recomputed (``identity.after_store``);
+   overlaps its merged persons' events touched are recomputed (``identity.after_store``); a batch
+   with no event that can carry a pair, in projects without merged persons, skips the step;
 4. **finish**: a ``done`` row, and the stage partition is dropped.
 
 ``events`` and each rollup commit on their own, so a process killed (or a warehouse that fails) inside
@@ -130,12 +133,34 @@ WHERE reason = ''
       SELECT project_id, event_id FROM event_ids
       WHERE event_id IN (SELECT assumeNotNull(event_id) FROM incoming_parsed WHERE reason = '')
   )
-  AND NOT {_SUPPRESSED}
+  /*NOT_SUPPRESSED*/
 ORDER BY partition, offset, item_index
 LIMIT 1 BY project_id, event_id
 """
-_SUPPRESSED_ROWS = f"SELECT count() AS n FROM incoming_parsed WHERE reason = '' AND {_SUPPRESSED}"
+# Without erased persons to drop (nearly always), the filter is left out rather than bound empty.
+_STAGE_SUPPRESSING = _STAGE.replace("/*NOT_SUPPRESSED*/", f"AND NOT {_SUPPRESSED}")
+_STAGE = _STAGE.replace("/*NOT_SUPPRESSED*/", "")
 _STAGED_ROWS = "SELECT count() AS n FROM consume_stage WHERE batch_id = {batch:String}"
+# After staging, in one statement (one pass over the parsed batch, in memory): the batch's events,
+# those rejected, those of erased persons, those staged, and what the persons step has to do
+# (identity.after_store): whether a valid event can say that two ids are one person (a superset of
+# what migration 0009's view keeps as pairs), and whether the batch's projects have merged persons.
+_COUNTS = f"""
+SELECT
+    count() AS events,
+    countIf(reason != '') AS rejected,
+    countIf(reason = '' AND /*SUPPRESSED*/) AS dropped,
+    (SELECT count() FROM consume_stage WHERE batch_id = {{batch:String}}) AS staged,
+    countIf(reason = '' AND {identity.PAIR_CANDIDATE}) > 0 AS has_pairs,
+    (SELECT count() > 0 FROM (
+        SELECT 1 FROM person_overrides
+        WHERE project_id IN (SELECT DISTINCT project_id FROM incoming_parsed WHERE reason = '')
+        LIMIT 1
+    )) AS has_merges
+FROM incoming_parsed
+"""
+_COUNTS_SUPPRESSING = _COUNTS.replace("/*SUPPRESSED*/", _SUPPRESSED)
+_COUNTS = _COUNTS.replace("/*SUPPRESSED*/", "0")
 _MARK = (
     "INSERT INTO consume_batches (batch_id, topic_partitions, rows, state)"
     " VALUES ({batch:String}, {topic_partitions:Array(String)}, {rows:UInt64}, {state:String})"
@@ -158,17 +183,17 @@ SELECT project_id, event_id, user_id, toDate(ts), source FROM consume_stage WHER
 """
 _DROP_STAGE = "ALTER TABLE consume_stage DROP PARTITION {batch:String}"
 
-# Recovery, limited to the partitions this batch holds.
-_UNFINISHED = """
-SELECT batch_id FROM consume_batches
+# Recovery, limited to the partitions this batch holds, in one statement (every batch asks it):
+# - unfinished: batches sealed ('staged') but not 'done', oldest first;
+# - stale: stages never sealed (killed while staging) or left behind by a batch killed after its
+#   'done' row.
+_LEFT_BEHIND = """
+SELECT 'unfinished' AS kind, batch_id, min(at) AS since FROM consume_batches
 WHERE hasAny(topic_partitions, {topic_partitions:Array(String)})
 GROUP BY batch_id
 HAVING countIf(state = 'done') = 0
-ORDER BY min(at)
-"""
-# Stages never sealed (killed while staging) or left behind by a batch killed after its 'done' row.
-_STALE_STAGES = """
-SELECT DISTINCT batch_id FROM consume_stage
+UNION ALL
+SELECT DISTINCT 'stale' AS kind, batch_id, toDateTime64(0, 3, 'UTC') AS since FROM consume_stage
 WHERE concat(topic, ':', toString(partition)) IN {topic_partitions:Array(String)}
   AND batch_id NOT IN (
       SELECT batch_id FROM consume_batches GROUP BY batch_id
@@ -205,29 +230,31 @@ def store_records(
     warehouse.insert_arrow("incoming", _incoming_table(records))
     warehouse.command(_PARSE_INTO, {"sources": list(SOURCES)})
 
-    events = int(warehouse.query("SELECT count() AS n FROM incoming_parsed").column("n")[0].as_py())
-    rejected = warehouse.query(_REJECTED).to_pylist()
-    dead_letters.put_many([DeadLetter.from_row(row) for row in rejected])
-
     persons = sorted(suppressed)
     erased = {"suppressed_projects": [p for p, _ in persons], "suppressed_users": [u for _, u in persons]}
-    dropped = int(warehouse.query(_SUPPRESSED_ROWS, erased).column("n")[0].as_py()) if persons else 0
     batch = uuid.uuid4().hex
-    warehouse.command(_STAGE, {"batch": batch, **erased})
-    stored = int(warehouse.query(_STAGED_ROWS, {"batch": batch}).column("n")[0].as_py())
+    warehouse.command(_STAGE_SUPPRESSING if persons else _STAGE, {"batch": batch, **erased})
+    counts = warehouse.query(_COUNTS_SUPPRESSING if persons else _COUNTS, {"batch": batch, **erased})
+    found = {name: int(counts.column(name)[0].as_py()) for name in counts.column_names}
+    stored = found["staged"]
+    # Dead letters before the stage is sealed (a retry writes the same objects again); read only when
+    # the counts say there are some.
+    rejected = warehouse.query(_REJECTED).to_pylist() if found["rejected"] else []
+    dead_letters.put_many([DeadLetter.from_row(row) for row in rejected])
     _clear(warehouse)
     if stored:
         _mark(warehouse, batch, held, stored, "staged")
-        _finish(warehouse, batch, held, stored)
+        work = identity.PersonsWork(pairs=bool(found["has_pairs"]), merges=bool(found["has_merges"]))
+        _finish(warehouse, batch, held, stored, work=work)
     else:  # nothing new (all duplicates or dead letters): still a batch handled, which /health reads
         _mark(warehouse, batch, held, 0, "done")
     return ConsumeResult(
         records=len(records),
-        events=events,
+        events=found["events"],
         stored=stored,
-        duplicates=events - len(rejected) - stored - dropped,
+        duplicates=found["events"] - len(rejected) - stored - found["dropped"],
         dead_lettered=len(rejected),
-        suppressed=dropped,
+        suppressed=found["dropped"],
     )
 
 
@@ -236,10 +263,12 @@ def recover_batches(warehouse: Warehouse, topic_partitions: Sequence[str]) -> in
 
     Call it only while holding the partitions (their earlier consumer is gone).
     """
-    scope = {"topic_partitions": list(topic_partitions)}
-    for row in warehouse.query(_STALE_STAGES, scope).to_pylist():
-        warehouse.command(_DROP_STAGE, {"batch": row["batch_id"]})
-    unfinished = [row["batch_id"] for row in warehouse.query(_UNFINISHED, scope).to_pylist()]
+    left = warehouse.query(_LEFT_BEHIND, {"topic_partitions": list(topic_partitions)}).to_pylist()
+    for row in left:
+        if row["kind"] == "stale":
+            warehouse.command(_DROP_STAGE, {"batch": row["batch_id"]})
+    oldest_first = sorted(left, key=lambda row: row["since"])
+    unfinished = [row["batch_id"] for row in oldest_first if row["kind"] == "unfinished"]
     for batch in unfinished:
         rows = int(warehouse.query(_STAGED_ROWS, {"batch": batch}).column("n")[0].as_py())
         warehouse.command(_LIST_FOR_REMOVAL, {"batch": batch})
@@ -249,10 +278,15 @@ def recover_batches(warehouse: Warehouse, topic_partitions: Sequence[str]) -> in
 
 
 def _finish(
-    warehouse: Warehouse, batch: str, held: Sequence[str], rows: int, recovering: bool = False
+    warehouse: Warehouse,
+    batch: str,
+    held: Sequence[str],
+    rows: int,
+    recovering: bool = False,
+    work: identity.PersonsWork = identity.ALL_PERSONS_WORK,
 ) -> None:
     warehouse.command(_STORE, {"batch": batch})
-    identity.after_store(warehouse, batch, recovering)
+    identity.after_store(warehouse, batch, recovering, work)
     _mark(warehouse, batch, held, rows, "done")
     warehouse.command(_DROP_STAGE, {"batch": batch})
 

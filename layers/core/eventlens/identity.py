@@ -360,14 +360,39 @@ WHERE batch_id = {batch:String}
 """
 
 
-def after_store(warehouse: Warehouse, batch_id: str, recovering: bool = False) -> int:
+@dataclass(frozen=True)
+class PersonsWork:
+    """What a stored batch can ask of the persons step, as consume found it in the batch: ``pairs``,
+    some event of it may say two ids are one person (``PAIR_CANDIDATE``); ``merges``, its projects
+    have merged persons, whose overlaps its events may touch. Without either there is nothing to do:
+    no new pair can be unsatisfied and no overlap changes."""
+
+    pairs: bool = True
+    merges: bool = True
+
+
+ALL_PERSONS_WORK = PersonsWork()
+# An event that may carry a pair (a superset of what migration 0009's view keeps: it also drops the
+# ids PostHog refuses), as SQL over a row of events or consume_stage.
+PAIR_CANDIDATE = (
+    "(position(properties, '\"$anon') > 0 OR event_type IN ('$create_alias', '$merge_dangerously'))"
+)
+
+
+def after_store(
+    warehouse: Warehouse, batch_id: str, recovering: bool = False, work: PersonsWork = ALL_PERSONS_WORK
+) -> int:
     """Consume's persons step for a batch just stored (its stage still there): stitch the pairs its
     events said, then refresh the overlaps its events and merges touched. ``recovering``: the batch is
     finished by recovery, so every pair of its projects is checked and every period of its merged
-    persons recomputed. Returns how many persons changed."""
+    persons recomputed. ``work``: what the batch can need (a batch without identity events in projects
+    without merged persons needs no statement at all). Returns how many persons changed."""
+    if not recovering and not work.pairs and not work.merges:
+        return 0
     pairs: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for row in warehouse.query(_BATCH_PAIRS, {"batch": batch_id}).to_pylist():
-        pairs[row["project_id"]].append((row["user_id"], row["other_id"]))
+    if recovering or work.pairs:
+        for row in warehouse.query(_BATCH_PAIRS, {"batch": batch_id}).to_pylist():
+            pairs[row["project_id"]].append((row["user_id"], row["other_id"]))
     projects = set(pairs)
     if recovering:
         projects |= {
@@ -377,8 +402,10 @@ def after_store(warehouse: Warehouse, batch_id: str, recovering: bool = False) -
     for project in sorted(projects):
         merged[project] = stitch(warehouse, project, None if recovering else pairs.get(project, []))
     days_of: dict[str, dict[str, set[date]]] = defaultdict(lambda: defaultdict(set))
-    for row in warehouse.query(_BATCH_MERGED_DAYS, {"batch": batch_id}).to_pylist():
-        days_of[row["project_id"]][row["user_id"]].add(row["day"])
+    # Merged ids exist only where a project has merges, or where this batch just made some.
+    if recovering or work.merges or any(merged.values()):
+        for row in warehouse.query(_BATCH_MERGED_DAYS, {"batch": batch_id}).to_pylist():
+            days_of[row["project_id"]][row["user_id"]].add(row["day"])
     for project in sorted(set(merged) | set(days_of)):
         changed = merged.get(project, [])
         refresh_overlaps(warehouse, project, changed)
