@@ -423,6 +423,7 @@ def _export(parts: Components, today: date) -> tuple[float, float]:
         parts.warehouse, parts.objects, ProjectRun(project_id=DEFAULT_PROJECT, until=today)
     )
     export_rate = result.rows / (time.perf_counter() - started)
+    shutil.rmtree(parts.settings.objects_path, ignore_errors=True)  # 100M events' Parquet: disk we need
     # The engine's own Parquet of the same rows, to a file beside the home (held in memory, 100M
     # events' Parquet would not fit): a bench's path, not input.
     target = parts.settings.home_dir / "engine-export.parquet"
