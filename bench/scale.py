@@ -289,9 +289,7 @@ def _note_busiest(chunk: pa.Table, busiest: dict[str, tuple[str, int]]) -> None:
 
 
 def _reports(warehouse: Any, busiest: dict[str, tuple[str, int]], today: date, repeat: int) -> list[Any]:
-    people = pa.table(
-        {"source": [s for s in busiest], "user_id": [busiest[s][0] for s in busiest]}
-    )  # report_cases picks each source's busiest user from the rows it is given
+    people = [busiest["viewing"][0], busiest["lifestream"][0]]  # whose reads report_cases measures
     rows = []
     for name, run_report, _ in report_cases(warehouse, people, today):
         rows.append((name, *_timed(run_report, repeat)))

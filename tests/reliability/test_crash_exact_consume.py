@@ -24,6 +24,7 @@ import pytest
 from eventlens.components import Components
 from eventlens.consume import store_records
 from eventlens.errors import WarehouseError
+from eventlens.hot_properties import SEGMENT_COLUMNS
 from eventlens.ingest import ingest_events
 from eventlens.queue import EmbeddedQueue, QueuedRecord
 from eventlens.settings import Settings
@@ -144,6 +145,15 @@ def test_consume_killed_at_random_moments_stores_every_event_once(
     assert {r["date"]: r["unique_users"] for r in expected["dau"] if r["unique_users"]} == {
         day: int(n) for day, n in dau.items() if day >= expected["dau"][0]["date"]
     }
+    meet = frame[frame["properties"].map(lambda p: p.get("action") == "meet")]
+    assert {r["date"]: r["unique_users"] for r in expected["dau_meet"] if r["unique_users"]} == {
+        day: int(n)
+        for day, n in meet.groupby("day")["user_id"].nunique().items()
+        if day >= expected["dau_meet"][0]["date"]
+    }
+    # (events_by_property lists every key of an event's properties but those with a column of their own)
+    listed = sum(sum(key not in SEGMENT_COLUMNS for key in p) for p in frame["properties"])
+    assert expected["tables"]["events_by_property"] == [{"n": listed}]
     top = frame[frame["day"] >= expected["mau"][0]["month"]].groupby("type").size()
     assert {r["event_type"]: r["count"] for r in expected["top_events"]} == {
         k: int(v) for k, v in top.items()

@@ -49,6 +49,10 @@ def snapshot(warehouse: Warehouse, today: date, users: list[str]) -> dict[str, A
     reports: dict[str, Any] = {
         "dau": activity.dau(warehouse, "default", start, today, everyone),
         "dau_ua": activity.dau(warehouse, "default", start, today, parse_segments("properties.country:UA")),
+        # events_by_property (migration 0011), filled by a view like the rollups
+        "dau_meet": activity.dau(
+            warehouse, "default", start, today, parse_segments("properties.action:meet")
+        ),
         "wau": activity.wau(warehouse, "default", start, today, everyone),
         "mau": activity.mau(warehouse, "default", year, today, everyone),
         "top_events": activity.top_events(warehouse, "default", year, today, 50, everyone),
@@ -78,6 +82,7 @@ _TABLE_QUERIES = {
     "event_ids": "SELECT count() AS n FROM event_ids",
     "user_events": "SELECT count() AS n FROM user_events",
     "telemetry_events": "SELECT count() AS n FROM telemetry_events",
+    "events_by_property": "SELECT count() AS n FROM events_by_property",
 }
 _AGGREGATED = ("daily_rollup", "hourly_rollup", "movie_daily", "user_first", "user_periods")
 

@@ -1,6 +1,7 @@
 """A segment on a JSON property without a column of its own (``properties.<key>:<value>``) keeps exactly
 the events whose property has that value, whatever JSON writer wrote the properties: the LIKE pre-filter
-(issue 14) only ever drops events the exact JSON check would drop too."""
+(issue 14) only ever drops events the exact JSON check would drop too, and ``events_by_property``
+(migration 0011), which answers a top-level key, lists exactly the events that check keeps."""
 
 from __future__ import annotations
 
@@ -14,7 +15,15 @@ import pyarrow as pa
 import pytest
 
 from eventlens.components import Components
-from eventlens.reports.segments import parse_segments, property_like_pattern, with_segments
+from eventlens.hot_properties import SEGMENT_COLUMNS
+from eventlens.reports.segments import (
+    INDEXED_VALUE_BYTES,
+    indexed_property,
+    parse_segments,
+    property_like_pattern,
+    with_segments,
+)
+from eventlens.schema import available_migrations
 
 NOW = datetime(2026, 3, 2, 12, tzinfo=UTC)
 # Properties as different writers put them: minified, spaced, slashes and letters escaped, raw UTF-8.
@@ -62,6 +71,16 @@ SEGMENTS = [
 ]
 
 
+def _kept(components: Components, segment: str) -> set[str]:
+    """The ids of the events the segment keeps, as a report filters them."""
+    sql, params = with_segments(
+        "SELECT toString(event_id) AS id FROM events WHERE project_id = {project:String} AND {segments}",
+        parse_segments(segment),
+    )
+    rows = components.warehouse.query(sql, {**params, "project": "default"}).to_pylist()
+    return {row["id"] for row in rows}
+
+
 def _at(document: Any, keys: list[str]) -> Any:
     for key in keys:
         if not isinstance(document, dict) or key not in document:
@@ -84,7 +103,11 @@ def _matches(properties: str, segment: str) -> bool:
 def stored(components: Components) -> dict[str, str]:
     """Each of PROPERTIES stored as one event's properties, as a writer other than consume inserts them:
     event id → properties."""
-    ids = [str(uuid.uuid4()) for _ in PROPERTIES]
+    return _store(components, PROPERTIES)
+
+
+def _store(components: Components, properties: list[str]) -> dict[str, str]:
+    ids = [str(uuid.uuid4()) for _ in properties]
     rows = pa.table(
         {
             "project_id": ["default"] * len(ids),
@@ -93,13 +116,13 @@ def stored(components: Components) -> dict[str, str]:
             "event_type": ["view"] * len(ids),
             "ts": pa.array([NOW] * len(ids), pa.timestamp("ms", tz="UTC")),
             "source": ["generic"] * len(ids),
-            "properties": PROPERTIES,
+            "properties": properties,
             "received_at": pa.array([NOW] * len(ids), pa.timestamp("ms", tz="UTC")),
         }
     )
     components.warehouse.query("SELECT 1")  # migrated on first use
     components.warehouse.insert_arrow("events", rows)
-    return dict(zip(ids, PROPERTIES, strict=True))
+    return dict(zip(ids, properties, strict=True))
 
 
 @pytest.mark.parametrize("segment", SEGMENTS)
@@ -110,11 +133,7 @@ def test_a_json_segment_keeps_exactly_the_events_with_that_value(
     want = {event_id for event_id, properties in stored.items() if _matches(properties, segment)}
     assert want  # each segment has events it keeps
     # When the events are filtered by the segment
-    sql, params = with_segments(
-        "SELECT toString(event_id) AS id FROM events WHERE project_id = 'default' AND {segments}",
-        parse_segments(segment),
-    )
-    got = {row["id"] for row in components.warehouse.query(sql, params).to_pylist()}
+    got = _kept(components, segment)
     # Then exactly those whose property has the value are kept (none lost to the pre-filter)
     assert got == want, [stored[i] for i in got ^ want]
 
@@ -145,3 +164,99 @@ def _like(text: str, pattern: str) -> bool:
         regex += {"%": ".*", "_": "."}.get(pattern[i], re.escape(pattern[i]))
         i += 1
     return re.fullmatch(regex, text, re.DOTALL) is not None
+
+
+# Values JSON lets a writer spell many ways, and what ClickHouse makes of them: numbers it normalizes
+# (1.50, 1E3, -0.0) or cannot hold (1e400 fails the whole document, 10^22 comes back as a string), null
+# and "null", a key written twice (the first counts), objects and arrays, strings the table leaves out
+# (over INDEXED_VALUE_BYTES, starting with a quote, { or [), keys with a column of their own, a key no
+# segment can name, text that is not JSON.
+EDGE_PROPERTIES = [
+    '{"n":1.50}',
+    '{"n":1.5}',
+    '{"n":"1.5"}',
+    '{"n":1E3}',
+    '{"n": -0.0 }',
+    '{"n":0}',
+    '{"n":-1}',
+    '{"n":1.0}',
+    '{"n":12345678901234567890123}',
+    '{"n":100000000000000000000}',
+    '{"n":1e400,"m":"x"}',
+    '{"n":null}',
+    '{"n":"null"}',
+    '{"n":true}',
+    '{"n":false}',
+    '{"n":"true"}',
+    '{"n":[1, 2]}',
+    '{"n":{"m":"x"}}',
+    '{"n":"a","n":"b"}',
+    '{"n":"b","n":"a"}',
+    '{"n":"x\\u0000y"}',
+    '{"n":"' + "x" * INDEXED_VALUE_BYTES + '"}',
+    '{"n":"' + "x" * (INDEXED_VALUE_BYTES + 1) + '"}',
+    '{"n":"{curly"}',
+    '{"n":"[square"}',
+    '{"n":"\\"quoted\\""}',
+    '{"n":"Київ"}',
+    '{"n":"\\u041a\\u0438\\u0457\\u0432"}',
+    '{"n": "spaced out", "m": 7}',
+    '{"country":"UA","n":"UA"}',
+    '{"item":"cup","m":"cup"}',
+    '{"a b":"x","N":"x"}',
+    '{"$set":"x","the-key_1":"x"}',
+    "plain text",
+]
+EDGE_VALUES = ["1.50", "1.5", "1000", "1E3", "-0", "0", "null", "true", "false", "a", "b", "x", "cup", "UA"]
+EDGE_VALUES += ['"quoted"', '"a"', "{curly", "[square", "Київ", "spaced out", "7", "x" * INDEXED_VALUE_BYTES]
+EDGE_VALUES += ["x" * (INDEXED_VALUE_BYTES + 1), "12345678901234567890123", '"12345678901234567890123"']
+EDGE_VALUES += ["100000000000000000000", "1e+20", "x\x00y", "[1,2]", '{"m":"x"}']
+EDGE_KEYS = ["n", "m", "N", "country", "item", "$set", "the-key_1"]
+
+# The rule segments.py answers, written out over `properties` alone: a string by its text, anything by
+# its JSON text when the value is JSON text itself.
+_RULE = """
+SELECT toString(event_id) AS id FROM events
+WHERE project_id = {project:String} AND (JSONExtractString(properties, {key:String}) = {value:String}
+    OR ({json:Bool} AND JSONExtractRaw(properties, {key:String}) = {value:String}))
+"""
+
+
+def _is_json(value: str) -> bool:
+    try:
+        json.loads(value)
+    except ValueError:
+        return False
+    return True
+
+
+def test_a_segment_the_property_index_answers_keeps_exactly_what_the_json_rule_keeps(
+    components: Components,
+) -> None:
+    # Given events with values written every way the index might get wrong
+    _store(components, EDGE_PROPERTIES)
+    answered = 0
+    for key in EDGE_KEYS:
+        for value in EDGE_VALUES:
+            segment = f"properties.{key}:{value}"
+            if "," in value or parse_segments(segment)[0].value != value:
+                continue  # not a segment a request can send
+            # When the events are filtered by the segment
+            got = _kept(components, segment)
+            # Then it keeps the events the rule over the raw properties keeps, no more, no fewer
+            params = {"project": "default", "key": key, "value": value, "json": _is_json(value)}
+            want = {row["id"] for row in components.warehouse.query(_RULE, params).to_pylist()}
+            assert got == want, segment
+            answered += bool(want) and indexed_property(parse_segments(segment)[0])
+    assert answered >= 20  # the index answered most of them, and found something
+
+
+def test_the_property_index_is_filled_alike_by_the_view_and_the_backfill() -> None:
+    # Given migration 0011's statements
+    (migration,) = [m for m in available_migrations() if m.name == "events_by_property"]
+    table, view, backfill = migration.statements
+    # Then the view and the backfill derive the rows by the same SELECT
+    assert view.split(" AS\n", 1)[1] == backfill.split("\n", 1)[1]
+    # And it leaves out exactly the keys a segment reads a column for (segments.HOT_PROPERTIES)
+    (left_out,) = re.findall(r"p\.1 NOT IN \(([^)]*)\)", view)
+    assert {key.strip(" '") for key in left_out.split(",")} == set(SEGMENT_COLUMNS)

@@ -125,6 +125,12 @@ def _rows(components: Components, table: str, project: str, user: str) -> int:
     return int(components.warehouse.query(sql, {"p": project, "u": user}).column("n")[0].as_py())
 
 
+def _indexed(components: Components, project: str) -> int:
+    """Rows of the project in ``events_by_property`` (migration 0011), which names events, not users."""
+    sql = "SELECT count() AS n FROM events_by_property WHERE project_id = {p:String}"
+    return int(components.warehouse.query(sql, {"p": project}).column("n")[0].as_py())
+
+
 def test_erasure_removes_a_person_from_their_project_only_and_keeps_them_out(
     components: Components, functions: dict[str, LocalFunction], capsys: Any, monkeypatch: Any
 ) -> None:
@@ -153,6 +159,9 @@ def test_erasure_removes_a_person_from_their_project_only_and_keeps_them_out(
     assert answer["removed"]["events"] == 12
     for table in ("events", "user_events"):
         assert _rows(components, table, "default", "alice") == 0
+    # ... the property index included: it lists bob's 8 events only (amount and currency of a purchase,
+    # lat, lon and place of a geo; item has a column of its own)
+    assert _indexed(components, "default") == 4 * 2 + 4 * 3
     # And from the exported partitions (bob's rows kept), and her dead letter with them
     assert (answer["removed"]["export_rows"], answer["removed"]["dead_letters"]) == (12, 1)
     assert _exported(components, "default") == {"bob": 8}
@@ -164,6 +173,7 @@ def test_erasure_removes_a_person_from_their_project_only_and_keeps_them_out(
     status, theirs = _stream(functions, "alice", OTHER_SECRET_KEY)
     assert status == 200 and len(theirs["events"]) == 6
     assert _rows(components, "events", OTHER_PROJECT, "alice") == 6
+    assert _indexed(components, OTHER_PROJECT) == 3 * 2 + 3 * 3
     assert _exported(components, OTHER_PROJECT) == {"alice": 6}
     assert _dead_letters(components, OTHER_PROJECT) == ["alice"]
 

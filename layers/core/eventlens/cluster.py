@@ -55,7 +55,9 @@ SHARDING_KEYS: dict[str, str] = {
 # from (read with FINAL, or keyed by a hash of the user that no sharding key could recompute). Their
 # Distributed table has no sharding key, so an INSERT through it is refused on a cluster of more than
 # one shard rather than misplacing rows; migrations' backfills write shard-locally instead.
-VIEW_FILLED: frozenset[str] = frozenset({"event_ids", "user_periods", "user_first", "groups"})
+VIEW_FILLED: frozenset[str] = frozenset(
+    {"event_ids", "user_periods", "user_first", "groups", "events_by_property"}
+)
 # Small tables kept whole on every host.
 EVERY_NODE: frozenset[str] = frozenset(
     {

@@ -2,9 +2,10 @@
 
 The rollups of migration 0002 are filled by materialized views at insert, and insert is all they
 see: a deleted event would stay counted in them. ``remove_events`` deletes the events listed in the
-``events_removed`` work table from ``events`` and every per-event copy of it, then recomputes from
-``events`` exactly the rollup rows those events touched: their (project, day, source) in the daily
-and hourly rollups, their viewing days, their users' (day, week, month) activity rows and first days.
+``events_removed`` work table from ``events`` and every per-event copy of it (``event_ids``,
+``user_events``, ``telemetry_events``, ``events_by_property``), then recomputes from ``events`` exactly
+the rollup rows those events touched: their (project, day, source) in the daily and hourly rollups,
+their viewing days, their users' (day, week, month) activity rows and first days.
 Every row is named with its project: removing one project's events never touches another's rows.
 
 Lightweight DELETE hides rows from readers as soon as it returns; each rollup row is deleted and
@@ -36,6 +37,7 @@ _STATEMENTS = (
     f"DELETE FROM event_ids WHERE (project_id, event_id) IN ({_REMOVED_IDS})",
     f"DELETE FROM user_events WHERE (project_id, event_id) IN ({_REMOVED_IDS})",
     f"DELETE FROM telemetry_events WHERE (project_id, event_id) IN ({_REMOVED_IDS})",
+    f"DELETE FROM events_by_property WHERE (project_id, event_id) IN ({_REMOVED_IDS})",
     # Per project, day and source.
     f"DELETE FROM daily_rollup WHERE (project_id, day, source) IN ({_DAY_SOURCES})",
     f"""INSERT INTO daily_rollup

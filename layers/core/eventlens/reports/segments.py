@@ -6,11 +6,16 @@ Several segments combine with AND. A ``person.`` segment keeps the events of the
 has that value (``eventlens.person_properties``: identify traits, ``$set``, ``$set_once``), whichever of
 their distinct ids sent them; its SQL reads the project bound as ``{project:String}``.
 
-A ``properties.`` segment on a key without a column of its own is checked exactly by parsing the JSON
-(a string compares by its text, a number or boolean by its JSON text), but only on the rows whose raw
-text passes a ``LIKE`` first (``property_like_pattern``): a necessary condition for the string to be
-there, so the parse runs on few rows and the answer is the same (issue 14: the parse was most of the
-time). ``if(like, exact, 0)`` makes ClickHouse evaluate the parse only where the pattern matched.
+A ``properties.`` segment on a key without a column of its own compares a string by its text, a number
+or boolean by its JSON text. On a top-level key it reads ``events_by_property`` (migration 0011: the
+events holding each key and value, as PostgreSQL would keep an index), so it costs a primary-key read
+of the ids and a check of ``event_id`` on the events in range (issue 14); its SQL then reads the
+project bound as ``{project:String}`` too. What that table leaves out (``indexed_property``: nested
+keys, values it could only match as JSON text of a string, object or array, long strings) is checked
+exactly by parsing the JSON, on the rows whose raw text passes a ``LIKE`` first
+(``property_like_pattern``): a necessary condition for the string to be there, so the parse runs on
+few rows and the answer is the same. ``if(like, exact, 0)`` makes ClickHouse evaluate the parse only
+where the pattern matched.
 """
 
 from __future__ import annotations
@@ -37,6 +42,15 @@ MAX_DEPTH = 4
 # backslash (always escaped), the slash (escaped by some, e.g. ClickHouse's toJSONString), and < > & '
 # (escaped by HTML-safe writers). Anything else (controls, non-ASCII) may come as a \u escape.
 _VERBATIM = frozenset(chr(c) for c in range(0x20, 0x7F)) - set("\"\\/<>&'")
+# events_by_property's keys (migration 0011): top-level, segment-nameable, without a column of their own;
+# its values: at most this many bytes, never a JSON text starting with one of these (a string's quotes,
+# an object, an array), which the table does not hold.
+INDEXED_VALUE_BYTES = 256
+_UNINDEXED_STARTS = ('"', "{", "[")
+_INDEXED = (
+    "event_id IN (SELECT event_id FROM events_by_property"
+    " WHERE project_id = {{project:String}} AND key = {{{key}:String}} AND value = {{{value}:String}})"
+)
 
 
 @dataclass(frozen=True)
@@ -105,6 +119,9 @@ def segment_sql(segments: list[Segment], prefix: str = "seg") -> tuple[str, dict
                 f" {{{value_param}:String}} OR value = {{{value_param}:String}})"
             )
             continue
+        if indexed_property(segment):
+            conditions.append(_INDEXED.format(key=f"{prefix}{i}_k0", value=value_param))
+            continue
         conditions.append(_property_condition(segment, path, value_param, params, f"{prefix}{i}_like"))
     return (" AND ".join(conditions) or "1"), params
 
@@ -124,6 +141,20 @@ def _property_condition(
     if not _is_json_text(segment.value):
         return text
     return f"({text} OR JSONExtractRaw(properties, {path}) = {{{value_param}:String}})"
+
+
+def indexed_property(segment: Segment) -> bool:
+    """True when ``events_by_property`` holds every event the segment keeps: a ``properties.`` segment on one
+    top-level key without a column of its own, whose value is one the table stores as the segment
+    compares it (a string's text, a number's, boolean's or null's JSON text)."""
+    keys = segment.path[1:]
+    return (
+        segment.path[0] == "properties"
+        and len(keys) == 1
+        and keys[0] not in HOT_PROPERTIES
+        and not segment.value.startswith(_UNINDEXED_STARTS)
+        and len(segment.value.encode()) <= INDEXED_VALUE_BYTES
+    )
 
 
 def _is_json_text(value: str) -> bool:
