@@ -6,6 +6,8 @@ import io
 import os
 import re
 import shutil
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -57,7 +59,8 @@ def test_zip_entries_are_sorted_with_a_fixed_time_and_mode(tmp_path: Path) -> No
     assert names == sorted(names)
     assert {entry.date_time for entry in entries} == {(1980, 1, 1, 0, 0, 0)}
     assert {entry.external_attr >> 16 for entry in entries} == {0o100644}
-    assert not [name for name in names if "__pycache__" in name or name.endswith(".pyc")]
+    caches = [name for name in names if name.endswith((".pyc", ".pyo")) and "/__pycache__/" not in name]
+    assert caches == [], "only bytecode the build compiled, none copied from a source tree"
 
 
 def test_the_core_layer_holds_the_package_where_lambda_imports_it(tmp_path: Path) -> None:
@@ -140,3 +143,35 @@ def test_zips_are_written_whole(tmp_path: Path) -> None:
     artifact = build_artifacts(tmp_path, with_deps=False).layers["core"]
     assert zipfile.ZipFile(io.BytesIO(artifact.path.read_bytes())).testzip() is None
     assert not list(tmp_path.glob("*.tmp"))
+
+
+@pytest.mark.skipif(sys.version_info[:2] != (3, 11), reason="bytecode is built by Lambda's Python, 3.11")
+def test_every_module_ships_with_bytecode_that_the_runtime_uses_without_its_source(tmp_path: Path) -> None:
+    # When the layer and the functions are built (by the runtime's Python version, as CI's is)
+    artifacts = build_artifacts(tmp_path, with_deps=False)
+    layer = zipfile.ZipFile(artifacts.layers["core"].path)
+    names = set(layer.namelist())
+    # Then each module has an unchecked-hash pyc beside it, under __pycache__
+    modules = [name for name in names if name.endswith(".py")]
+    pyc = "{}/__pycache__/{}.cpython-311.pyc"
+    missing = [m for m in modules if pyc.format(m.rpartition("/")[0], Path(m).stem) not in names]
+    assert modules and missing == []
+    # And Python imports the package from the pycs alone, with the sources gone (so it cannot have
+    # compiled them), the layer unpacked where a read-only /opt would hold it
+    unpacked = tmp_path / "opt"
+    layer.extractall(unpacked)
+    for source in (unpacked / "python").rglob("*.py"):
+        source.write_text("raise SystemExit('the source was read, not the bytecode')\n")
+    probe = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import eventlens.manifest, eventlens.errors; "
+        "print(eventlens.manifest.__cached__.endswith('.pyc'), eventlens.errors.__file__)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-B", "-c", probe, str(unpacked / "python")],
+        capture_output=True, text=True, env={"PATH": os.environ["PATH"]}, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", str(unpacked / "python" / "eventlens" / "errors.py")]
+    # And a function's zip carries its handler's bytecode too
+    ingest = zipfile.ZipFile(artifacts.functions["ingest"].path).namelist()
+    assert "__pycache__/handler.cpython-311.pyc" in ingest
