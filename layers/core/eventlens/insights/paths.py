@@ -15,7 +15,6 @@ count from 1 (the start event) for ``next``, and up to 0 (the end event) for ``p
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
@@ -28,40 +27,28 @@ from eventlens.warehouse import Warehouse
 MAX_DEPTH = 10
 MAX_EVENT_TYPES = 100
 
-# Per person one sorted array of UInt64 keys, (ms since the range's start, the event type's code,
-# 0 for a start/end event): a numeric array groups and sorts several times faster than tuples with the
-# type's text. A code is the type's place among the scope's types in byte order (``names``), so keys
-# sort as (time, type, start event first) did; a type stored after ``names`` was read (code 0) is left
-# out, as if its events had arrived after the query.
 _PATHS = """
-WITH (
-    SELECT groupArray(event_type) FROM (
-        SELECT DISTINCT toString(event_type) AS event_type FROM events WHERE {where}{types}
-        ORDER BY event_type
-    )
-) AS names
-SELECT from_step, names[source] AS source, names[target] AS target, persons, walkers
+SELECT from_step, source, target, persons, walkers
 FROM (
     SELECT from_step, source, target, persons, sumIf(persons, from_step = -100) OVER () AS walkers
     FROM (
         SELECT edge.1 AS from_step, edge.2 AS source, edge.3 AS target, count() AS persons
         FROM (
             SELECT arrayJoin(arrayConcat(
-                       [(toInt32(-100), toUInt64(0), path[1])],
+                       [(toInt32(-100), '', path[1])],
                        arrayMap(i -> (toInt32(i) - {offset}, path[i], path[i + 1]), range(1, length(path)))
                    )) AS edge
             FROM (
                 SELECT {path} AS path
                 FROM (
-                    SELECT arraySort(groupArray(key)) AS evs,
-                           arrayMap(x -> bitAnd(bitShiftRight(x, 1), 67108863), evs) AS types,
-                           arrayMap(x -> NOT bitTest(x, 0), evs) AS anchors
+                    SELECT arraySort(x -> (x.1, x.2, x.3), groupArray((t, event_type, 1 - anchor))) AS evs,
+                           arrayMap(x -> toString(x.2), evs) AS types,
+                           arrayMap(x -> x.3 = 0, evs) AS anchors
                     FROM (
-                        SELECT {person} AS who, indexOf(names, event_type) AS code,
-                               bitOr(bitShiftLeft(toUInt64(toUnixTimestamp64Milli(ts) - {since}), 27),
-                                     bitOr(bitShiftLeft(toUInt64(code), 1), toUInt64(NOT {anchor}))) AS key
+                        SELECT {person} AS who, toUnixTimestamp64Milli(ts) AS t, event_type,
+                               toUInt8({anchor}) AS anchor
                         FROM events
-                        WHERE {where}{types}{walkers} AND code > 0
+                        WHERE {where}{types}{walkers}
                     )
                     GROUP BY who
                 )
@@ -133,12 +120,12 @@ def paths(warehouse: Warehouse, project_id: str, query: PathsQuery) -> PathsAnsw
     if query.direction == "next":
         index = "arrayFirstIndex(x -> x, anchors)" if anchor is not None else "least(length(types), 1)"
         walk = _collapse(f"arraySlice(types, {index})", query.collapse_repeats)
-        path = f"if({index} = 0, emptyArrayUInt64(), arraySlice({walk}, 1, {depth + 1}))"
+        path = f"if({index} = 0, emptyArrayString(), arraySlice({walk}, 1, {depth + 1}))"
         offset = "0"
     else:
         index = "arrayLastIndex(x -> x, anchors)"
         walk = _collapse(f"arraySlice(types, 1, {index})", query.collapse_repeats)
-        path = f"if({index} = 0, emptyArrayUInt64(), arraySlice({walk}, -{depth + 1}))"
+        path = f"if({index} = 0, emptyArrayString(), arraySlice({walk}, -{depth + 1}))"
         offset = "length(path)"
     anchor_sql = matcher_condition(anchor, b) if anchor is not None else "0"
     # Only the persons with a start (end) event have a path: their ids first, from that event's rows.
@@ -147,12 +134,8 @@ def paths(warehouse: Warehouse, project_id: str, query: PathsQuery) -> PathsAnsw
         if anchor is None
         else f" AND {{person}} IN (SELECT {{person}} FROM events WHERE {{where}} AND {anchor_sql})"
     )
-    # Keys count ms from two days before the range (every row's ts is later): 37 bits for the longest
-    # range, 26 for the type's code, 1 for the anchor.
-    since_ms = int((scope.understood.utc_from - timedelta(days=2)).timestamp() * 1000)
     sql = (
         _PATHS.replace("{path}", path)
-        .replace("{since}", b.bind(since_ms, "Int64"))
         .replace("{offset}", offset)
         .replace("{walkers}", only_walkers)
         .replace("{anchor}", anchor_sql)
