@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from eventlens.insights import funnel
 from eventlens.keys import DEFAULT_PROJECT
 from eventlens_tools.local.invoke import LocalFunction
 from tests.insights import reference
@@ -189,3 +190,30 @@ def test_dropped_persons_come_in_pages(
     # Then the pages hold each of them once, by id
     assert [who for page in pages for who in page] == dropped
     assert all(len(page) == 3 for page in pages[:-1])
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if CASES[c].get("order") != "unordered"])
+@pytest.mark.parametrize("walk", ["folded over the steps", "tuples sorted, not keys"])
+def test_every_way_of_walking_equals_the_reference(
+    insights: Dataset,
+    functions: dict[str, LocalFunction],
+    case: str,
+    walk: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a funnel walked the other way than its size picks: short funnels folded over the steps as
+    # long ones are, or their events sorted as tuples as funnels with a breakdown are
+    if walk == "folded over the steps":
+        monkeypatch.setattr(funnel, "FOLD_FROM", 2)
+    else:
+        monkeypatch.setattr(funnel, "KEYED_STEPS", 0)
+    body = CASES[case]
+    # When it is asked over HTTP
+    status, answer = ask(functions, "/api/v1/insights/funnel", body)
+    # Then every step is still the reference's
+    assert status == 200, answer
+    want = reference.funnel(insights.worlds[DEFAULT_PROJECT], body)
+    found = _compare(
+        answer, {k: [_plain(s) for s in v] if k != "levels" else v for k, v in want.items()}, body
+    )
+    assert not found, found[:10]
