@@ -31,7 +31,7 @@ from eventlens.insights.query import InsightQuery, Understood, build_scope
 from eventlens.insights.rollups import rollups_apply
 from eventlens.warehouse import Warehouse
 
-STATUSES = ("new", "returning", "resurrecting", "dormant")
+STATUSES = ("new", "returning", "resurrecting", "dormant")  # in the order of their codes in SQL
 MAX_INTERVALS = {"hour": 24 * 31 + 1, "day": 3 * 366 + 1, "week": 160, "month": 40}
 
 # Per person, in one pass over their rows: the intervals with activity (their index among the
@@ -39,8 +39,11 @@ MAX_INTERVALS = {"hour": 24 * 31 + 1, "day": 3 * 366 + 1, "week": 160, "month": 
 # before the list). Then each active interval's status, and a dormant one after each active interval
 # that the next does not follow. Up to 63 intervals (a year of weeks, three of months) the active ones
 # are the bits of one UInt64 per person (groupBitOr): far cheaper than an array per person.
+#
+# Each (interval, status) is one number, interval * 4 + the status' place in STATUSES: the rows the
+# ARRAY JOIN makes (one per person and active interval) group by a number, not a (number, text) tuple.
 _LIFECYCLE = """
-SELECT status.1 AS period, status.2 AS kind, count() AS persons
+SELECT intDiv(status, 4) AS period, status % 4 AS kind, count() AS persons
 FROM (
     SELECT {active} AS active, {first_index} AS first_index
     FROM ({rows})
@@ -48,12 +51,12 @@ FROM (
     HAVING active != {none}
 )
 ARRAY JOIN arrayConcat(
-    arrayMap(i -> (i, multiIf(i = first_index, 'new', {was_active}, 'returning', 'resurrecting')),
+    arrayMap(i -> toUInt32(i * 4 + multiIf(i = first_index, 0, {was_active}, 1, 2)),
              arrayFilter(i -> i >= 2, {positions})),
-    arrayMap(i -> (i + 1, 'dormant'),
+    arrayMap(i -> toUInt32((i + 1) * 4 + 3),
              arrayFilter(i -> i < {count:UInt32} AND NOT {stays_active}, {positions}))
 ) AS status
-GROUP BY period, kind
+GROUP BY status
 """
 _AS_BITS = {
     "none": "0",
@@ -172,7 +175,7 @@ def lifecycle(warehouse: Warehouse, project_id: str, query: LifecycleQuery) -> L
     sql = sql.replace("{rows}", rows).replace("{first_index}", first_index)
     counts = {status: [0] * len(labels) for status in STATUSES}
     for row in warehouse.query(sql, {**b.params, "count": len(periods)}).to_pylist():
-        counts[row["kind"]][int(row["period"]) - 2] += int(row["persons"])
+        counts[STATUSES[int(row["kind"])]][int(row["period"]) - 2] += int(row["persons"])
     return LifecycleAnswer(
         query=query,
         understood=scope.understood,
