@@ -16,6 +16,7 @@ import pytest
 
 from eventlens.components import Components
 from eventlens.hot_properties import SEGMENT_COLUMNS
+from eventlens.reports import activity
 from eventlens.reports.segments import (
     INDEXED_VALUE_BYTES,
     indexed_property,
@@ -260,3 +261,25 @@ def test_the_property_index_is_filled_alike_by_the_view_and_the_backfill() -> No
     # And it leaves out exactly the keys a segment reads a column for (segments.HOT_PROPERTIES)
     (left_out,) = re.findall(r"p\.1 NOT IN \(([^)]*)\)", view)
     assert {key.strip(" '") for key in left_out.split(",")} == set(SEGMENT_COLUMNS)
+
+
+def test_a_report_on_the_events_prunes_by_its_days(components: Components) -> None:
+    # Given events stored on two days a month apart
+    _store(components, ['{"page":"/page/7"}'])
+    components.warehouse.command(
+        "INSERT INTO events (project_id, event_id, user_id, event_type, ts, source, properties, received_at)"
+        " SELECT 'default', generateUUIDv4(), 'u', 'view', {at:DateTime64(3, 'UTC')}, 'generic', '{}',"
+        " now64(3)",
+        {"at": datetime(2026, 2, 1, tzinfo=UTC)},
+    )
+    # When the events' DAU with a segment is planned for one of the days
+    sql, params = with_segments(
+        activity._ACTIVE_USERS_FROM_EVENTS.replace("{cohort}", "1"),
+        parse_segments("properties.page:/page/7"),
+    )
+    params |= {"project": "default", "period": "day", "first": NOW.date(), "last_day": NOW.date()}
+    plan = components.warehouse.query("EXPLAIN indexes = 1 " + sql, params).column(0).to_pylist()
+    # Then the sort key's day (toDate(ts)) selects the parts read: the other month's is not one of them
+    keys = plan[plan.index(next(line for line in plan if line.strip() == "PrimaryKey")) :]
+    assert any(line.strip() == "toDate(ts)" for line in keys[:4]), plan
+    assert any(line.strip() == "Parts: 1/2" for line in plan), plan

@@ -82,13 +82,15 @@ WHERE project_id = {project:String} AND day BETWEEN {first:Date} AND {last_day:D
 GROUP BY period_start
 """
 
+# The day range is written over toDate(ts), the sort key's own expression: ClickHouse prunes parts and
+# granules by it, while `day` (a MATERIALIZED copy of it) made every report read the whole year (issue 14).
 _ACTIVE_USERS_FROM_EVENTS = """
 SELECT
     multiIf({period:String} = 'week', toMonday(day), {period:String} = 'month', toStartOfMonth(day), day)
         AS period_start,
     uniqExact({person}) AS users
 FROM events
-WHERE project_id = {project:String} AND day BETWEEN {first:Date} AND {last_day:Date} AND {segments}
+WHERE project_id = {project:String} AND toDate(ts) BETWEEN {first:Date} AND {last_day:Date} AND {segments}
     AND {cohort}
 GROUP BY period_start
 """.replace("{person}", person_of())
@@ -106,7 +108,7 @@ LIMIT {limit:UInt32}
 _TOP_EVENTS_FROM_EVENTS = """
 SELECT event_type, toUInt64(count()) AS count
 FROM events
-WHERE project_id = {project:String} AND day BETWEEN {start:Date} AND {end:Date} AND {segments}
+WHERE project_id = {project:String} AND toDate(ts) BETWEEN {start:Date} AND {end:Date} AND {segments}
     AND {cohort}
 GROUP BY event_type
 ORDER BY count DESC, event_type
