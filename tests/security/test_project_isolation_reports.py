@@ -939,7 +939,9 @@ def test_a_person_of_another_project_is_answered_as_an_unknown_person(
 
 # --- Guards for the next route or query ----------------------------------------------------------------
 
-_TABLE_READ = r"\b(?:FROM|JOIN)\s+(?!\()([A-Za-z_]\w*)"
+# A table's name, or the {events} marker (segments.with_segments: `events` or rows of events_by_property,
+# each read for the project bound as {project:String}).
+_TABLE_READ = r"\b(?:FROM|JOIN)\s+(?!\()(\{events\}|[A-Za-z_]\w*)"
 
 
 def _sql_of(module: ModuleType) -> list[str]:

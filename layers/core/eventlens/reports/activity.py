@@ -84,12 +84,13 @@ GROUP BY period_start
 
 # The day range is written over toDate(ts), the sort key's own expression: ClickHouse prunes parts and
 # granules by it, while `day` (a MATERIALIZED copy of it) made every report read the whole year (issue 14).
+# {events} is `events`, or the rows of a property value in events_by_property (segments.with_segments).
 _ACTIVE_USERS_FROM_EVENTS = """
 SELECT
     multiIf({period:String} = 'week', toMonday(day), {period:String} = 'month', toStartOfMonth(day), day)
         AS period_start,
     uniqExact({person}) AS users
-FROM events
+FROM {events}
 WHERE project_id = {project:String} AND toDate(ts) BETWEEN {first:Date} AND {last_day:Date} AND {segments}
     AND {cohort}
 GROUP BY period_start
@@ -107,7 +108,7 @@ LIMIT {limit:UInt32}
 
 _TOP_EVENTS_FROM_EVENTS = """
 SELECT event_type, toUInt64(count()) AS count
-FROM events
+FROM {events}
 WHERE project_id = {project:String} AND toDate(ts) BETWEEN {start:Date} AND {end:Date} AND {segments}
     AND {cohort}
 GROUP BY event_type
@@ -224,7 +225,7 @@ def active_users(
             template = rollup
         else:
             template = _ACTIVE_USERS_FROM_EVENTS
-        sql, segment_params = with_segments(template, segments)
+        sql, segment_params = with_segments(template, segments, from_index=cohort is None)
         sql, cohort_params = with_cohort(sql, cohort)
         params.update(segment_params | cohort_params)
     users = {row["period_start"]: row["users"] for row in warehouse.query(sql, params).to_pylist()}
@@ -273,7 +274,7 @@ def top_events(
         raise InvalidParameter("limit", f"must be between 1 and 1000, got {limit}")
     rollup = cohort is None and on_rollup(segments)
     template = _TOP_EVENTS_FROM_ROLLUP if rollup else _TOP_EVENTS_FROM_EVENTS
-    sql, params = with_segments(template, segments)
+    sql, params = with_segments(template, segments, from_index=cohort is None)
     sql, cohort_params = with_cohort(sql, cohort)
     query_params = {
         **params,

@@ -77,16 +77,17 @@ WHERE week >= cohort AND k <= {windows:UInt8}
 GROUP BY cohort, k
 """.replace("{person_hashes}", PERSON_HASHES)
 
-# Days over toDate(ts), the sort key's expression, so ClickHouse reads only their granules (activity.py).
+# Days over toDate(ts), the sort key's expression, so ClickHouse reads only their granules; {events} is
+# `events` or a property value's rows in events_by_property (activity.py).
 _FROM_EVENTS = """
 SELECT cohort, dateDiff('week', cohort, week) AS k, uniqExact(person) AS users
 FROM (
-    SELECT DISTINCT {person} AS person, toMonday(day) AS week FROM events
+    SELECT DISTINCT {person} AS person, toMonday(day) AS week FROM {events}
     WHERE project_id = {project:String} AND toDate(ts) BETWEEN {first:Date} AND {last_week:Date} + 6
         AND {segments} AND {cohort}
 ) AS active
 INNER JOIN (
-    SELECT {person} AS person, toMonday(min(day)) AS cohort FROM events
+    SELECT {person} AS person, toMonday(min(day)) AS cohort FROM {events}
     WHERE project_id = {project:String} AND {segments} AND {cohort}
     GROUP BY person HAVING cohort BETWEEN {first:Date} AND {last:Date}
 ) AS cohorts USING person
@@ -125,7 +126,7 @@ def retention_cohorts(
         "windows": windows,
     }
     if segments:
-        sql, segment_params = with_segments(_FROM_EVENTS, segments)
+        sql, segment_params = with_segments(_FROM_EVENTS, segments, from_index=cohort is None)
         params.update(segment_params)
     else:
         sql = _FROM_ROLLUPS_BY_PERSON if has_merges(warehouse, project_id) else _FROM_ROLLUPS

@@ -7,15 +7,16 @@ has that value (``eventlens.person_properties``: identify traits, ``$set``, ``$s
 their distinct ids sent them; its SQL reads the project bound as ``{project:String}``.
 
 A ``properties.`` segment on a key without a column of its own compares a string by its text, a number
-or boolean by its JSON text. On a top-level key it reads ``events_by_property`` (migration 0011: the
-events holding each key and value, as PostgreSQL would keep an index), so it costs a primary-key read
-of the ids and a check of ``event_id`` on the events in range (issue 14); its SQL then reads the
-project bound as ``{project:String}`` too. What that table leaves out (``indexed_property``: nested
-keys, values it could only match as JSON text of a string, object or array, long strings) is checked
-exactly by parsing the JSON, on the rows whose raw text passes a ``LIKE`` first
-(``property_like_pattern``): a necessary condition for the string to be there, so the parse runs on
-few rows and the answer is the same. ``if(like, exact, 0)`` makes ClickHouse evaluate the parse only
-where the pattern matched.
+or boolean by its JSON text. On a top-level key it reads ``events_by_property`` (migrations 0011 and
+0012: the events holding each key and value, with their user, type and source, as PostgreSQL would keep
+an index): a report whose segments that table answers whole reads that value's rows there
+(``with_segments``' ``{events}`` marker), any other checks ``event_id`` against them (issue 14); its
+SQL then reads the project bound as ``{project:String}`` too. What that table leaves out
+(``indexed_property``: nested keys, values it could only match as JSON text of a string, object or
+array, `null`, long strings) is checked exactly by parsing the JSON, on the rows whose raw text passes a
+``LIKE`` first (``property_like_pattern``): a necessary condition for the string to be there, so the
+parse runs on few rows and the answer is the same. ``if(like, exact, 0)`` makes ClickHouse evaluate the
+parse only where the pattern matched.
 """
 
 from __future__ import annotations
@@ -42,15 +43,25 @@ MAX_DEPTH = 4
 # backslash (always escaped), the slash (escaped by some, e.g. ClickHouse's toJSONString), and < > & '
 # (escaped by HTML-safe writers). Anything else (controls, non-ASCII) may come as a \u escape.
 _VERBATIM = frozenset(chr(c) for c in range(0x20, 0x7F)) - set("\"\\/<>&'")
-# events_by_property's keys (migration 0011): top-level, segment-nameable, without a column of their own;
-# its values: at most this many bytes, never a JSON text starting with one of these (a string's quotes,
-# an object, an array), which the table does not hold.
+# events_by_property's keys (migrations 0011, 0012): top-level, segment-nameable, without a column of
+# their own; its values: at most this many bytes, never `null` nor a text starting with one of these (a
+# string's JSON text, an object, an array), which the table does not hold.
 INDEXED_VALUE_BYTES = 256
 _UNINDEXED_STARTS = ('"', "{", "[")
+_UNINDEXED_VALUES = {"null"}
 _INDEXED = (
     "event_id IN (SELECT event_id FROM events_by_property"
     " WHERE project_id = {{project:String}} AND key = {{{key}:String}} AND value = {{{value}:String}})"
 )
+# The rows of one property value in events_by_property, under the names an ``events`` row has for them
+# (ts at the day's midnight: reports read only its day). A report reads these instead of ``events``
+# when every segment reads only these columns (``_ROW_SEGMENTS``, ``person.``) or another such property.
+_INDEXED_ROWS = (
+    "(SELECT project_id, user_id, event_type, source, toDateTime64(day, 3, 'UTC') AS ts, day, event_id"
+    " FROM events_by_property"
+    " WHERE project_id = {{project:String}} AND key = {{{key}:String}} AND value = {{{value}:String}})"
+)
+_ROW_SEGMENTS = {("event_type",), ("type",), ("user_id",), ("source",)}
 
 
 @dataclass(frozen=True)
@@ -92,13 +103,19 @@ def _parse_one(text: str) -> Segment:
     return Segment(path, value)
 
 
-def segment_sql(segments: list[Segment], prefix: str = "seg") -> tuple[str, dict[str, Any]]:
-    """An AND of the segments' conditions (``1`` for none) and the parameters it binds."""
+def segment_sql(
+    segments: list[Segment], prefix: str = "seg", driving: int | None = None
+) -> tuple[str, dict[str, Any]]:
+    """An AND of the segments' conditions (``1`` for none) and the parameters it binds. The ``driving``
+    segment's condition is left out (the rows read are its rows already), its parameters kept."""
     conditions: list[str] = []
     params: dict[str, Any] = {}
     for i, segment in enumerate(segments):
         value_param = f"{prefix}{i}_v"
         params[value_param] = segment.value
+        if i == driving:
+            params[f"{prefix}{i}_k0"] = segment.path[1]
+            continue
         if segment.path[0] not in ("properties", "person"):
             conditions.append(f"{COLUMNS[segment.path[0]]} = {{{value_param}:String}}")
             continue
@@ -146,13 +163,14 @@ def _property_condition(
 def indexed_property(segment: Segment) -> bool:
     """True when ``events_by_property`` holds every event the segment keeps: a ``properties.`` segment on one
     top-level key without a column of its own, whose value is one the table stores as the segment
-    compares it (a string's text, a number's, boolean's or null's JSON text)."""
+    compares it (a string's text, a number's or boolean's JSON text)."""
     keys = segment.path[1:]
     return (
         segment.path[0] == "properties"
         and len(keys) == 1
         and keys[0] not in HOT_PROPERTIES
         and not segment.value.startswith(_UNINDEXED_STARTS)
+        and segment.value not in _UNINDEXED_VALUES
         and len(segment.value.encode()) <= INDEXED_VALUE_BYTES
     )
 
@@ -189,12 +207,35 @@ def _like_escaped(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def with_segments(sql: str, segments: list[Segment]) -> tuple[str, dict[str, Any]]:
+def with_segments(sql: str, segments: list[Segment], from_index: bool = True) -> tuple[str, dict[str, Any]]:
     """A query whose ``{segments}`` marker is replaced by the segments' condition, and the parameters
     that condition binds. The marker is the one place a report's SQL takes a piece made at run time:
-    columns from ``COLUMNS``/``HOT_PROPERTIES``, keys and values as bound parameters."""
-    condition, params = segment_sql(segments)
-    return sql.replace("{segments}", condition), params
+    columns from ``COLUMNS``/``HOT_PROPERTIES``, keys and values as bound parameters.
+
+    Its ``{events}`` marker (where it reads ``events``: project_id, user_id, event_type, source, ts,
+    day, event_id) becomes ``events``, or, with ``from_index`` and segments ``events_by_property``
+    answers whole, the rows there of the first property segment (``indexed_rows``): a primary-key read
+    of the events that segment keeps instead of a scan of the range. A caller whose other conditions
+    read more of a row (a cohort's membership) passes ``from_index=False``."""
+    driving = indexed_rows(segments) if from_index and "{events}" in sql else None
+    condition, params = segment_sql(segments, driving=driving)
+    source = "events"
+    if driving is not None:
+        source = _INDEXED_ROWS.format(key=f"seg{driving}_k0", value=f"seg{driving}_v")
+    return sql.replace("{segments}", condition).replace("{events}", source), params
+
+
+def indexed_rows(segments: list[Segment]) -> int | None:
+    """The first segment whose ``events_by_property`` rows a report can read instead of ``events``: one
+    the table answers (``indexed_property``), when every other reads only what those rows hold."""
+    first = next((i for i, segment in enumerate(segments) if indexed_property(segment)), None)
+    if first is None:
+        return None
+    readable = (
+        indexed_property(segment) or segment.path in _ROW_SEGMENTS or segment.path[0] == "person"
+        for segment in segments
+    )
+    return first if all(readable) else None
 
 
 # Segments that the per-day rollup (daily_rollup: source, event_type, country) can answer.
