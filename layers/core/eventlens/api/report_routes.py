@@ -35,7 +35,7 @@ HEALTH_ANSWERS = {
 }
 
 
-@router.get("/stats/dau", responses=answers(503))
+@router.get("/stats/dau", responses=answers(404, 503))
 def get_dau(
     parts: ReaderParts,
     project: ReaderProject,
@@ -49,7 +49,7 @@ def get_dau(
     return activity.dau(parts.warehouse, project, start, end, parse_segments(segment), in_cohort)
 
 
-@router.get("/stats/wau", responses=answers(503))
+@router.get("/stats/wau", responses=answers(404, 503))
 def get_wau(
     parts: ReaderParts,
     project: ReaderProject,
@@ -63,7 +63,7 @@ def get_wau(
     return activity.wau(parts.warehouse, project, start, end, parse_segments(segment), in_cohort)
 
 
-@router.get("/stats/mau", responses=answers(503))
+@router.get("/stats/mau", responses=answers(404, 503))
 def get_mau(
     parts: ReaderParts,
     project: ReaderProject,
@@ -77,7 +77,7 @@ def get_mau(
     return activity.mau(parts.warehouse, project, start, end, parse_segments(segment), in_cohort)
 
 
-@router.get("/stats/top-events", responses=answers(503))
+@router.get("/stats/top-events", responses=answers(404, 503))
 def get_top_events(
     parts: ReaderParts,
     project: ReaderProject,
@@ -94,7 +94,7 @@ def get_top_events(
     )
 
 
-@router.get("/stats/groups", responses=answers(503))
+@router.get("/stats/groups", responses=answers(404, 503))
 def get_active_groups(
     parts: ReaderParts,
     project: ReaderProject,
@@ -117,7 +117,7 @@ def get_active_groups(
     return groups.active_groups(parts.warehouse, project, period, start, end, group_type, in_cohort)
 
 
-@router.get("/stats/retention", responses=answers(503))
+@router.get("/stats/retention", responses=answers(404, 503))
 def get_retention(
     parts: ReaderParts,
     project: ReaderProject,

@@ -20,7 +20,7 @@ router = APIGatewayHttpRouter()
 Days = Annotated[int, Query(ge=1, le=viewing.MAX_DAYS, description="the last N days through today (UTC)")]
 
 
-@router.get("/api/v1/analytics/content/popular", responses=answers(503))
+@router.get("/api/v1/analytics/content/popular", responses=answers(404, 503))
 def get_popular_content(
     parts: ReaderParts,
     project: ReaderProject,
@@ -44,7 +44,7 @@ def get_user_stats(
     return viewing.user_stats(parts.warehouse, project, user_id, days)
 
 
-@router.get("/api/v1/analytics/trends", responses=answers(503))
+@router.get("/api/v1/analytics/trends", responses=answers(404, 503))
 def get_trends(
     parts: ReaderParts, project: ReaderProject, days: Days = 7, cohort: CohortParameter = None
 ) -> viewing.ViewingTrends:
@@ -53,7 +53,7 @@ def get_trends(
     return viewing.trends(parts.warehouse, project, days, cohort=in_cohort)
 
 
-@router.get("/api/v1/analytics/peak-hours", responses=answers(503))
+@router.get("/api/v1/analytics/peak-hours", responses=answers(404, 503))
 def get_peak_hours(
     parts: ReaderParts, project: ReaderProject, days: Days = 7, cohort: CohortParameter = None
 ) -> viewing.PeakHours:
