@@ -62,6 +62,7 @@ os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
 
 from columnar_events import generate_events  # noqa: E402
+from pipeline import raw_insert_rate  # noqa: E402
 from reports import report_cases  # noqa: E402
 
 from eventlens.components import Components  # noqa: E402
@@ -209,18 +210,7 @@ def _ceiling(parts: Components, chunk: pa.Table) -> float:
     """Rows/s of typed Arrow straight into `events` (its views included) of a database of its own."""
     rows = chunk.slice(0, CEILING_ROWS)
     rows = rows.add_column(0, "project_id", pa.array([DEFAULT_PROJECT] * rows.num_rows, pa.string()))
-    warehouse = parts.warehouse
-    warehouse.command("CREATE DATABASE IF NOT EXISTS scale_ceiling")
-    warehouse.command("USE scale_ceiling")
-    from eventlens.schema import migrate
-
-    migrate(warehouse)
-    started = time.perf_counter()
-    for offset in range(0, rows.num_rows, 200_000):
-        warehouse.insert_arrow("events", rows.slice(offset, 200_000))
-    rate = rows.num_rows / (time.perf_counter() - started)
-    warehouse.command("DROP DATABASE scale_ceiling")
-    warehouse.command(f"USE {parts.settings.clickhouse_database}")
+    rate = raw_insert_rate(parts, rows, "scale_ceiling")
     print(f"  ceiling {rate:,.0f} rows/s", flush=True)
     return rate
 
