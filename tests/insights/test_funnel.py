@@ -116,6 +116,14 @@ def _plain(step: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in step.items() if k != "label" and v is not None}
 
 
+def _unlike_the_reference(insights: Dataset, body: dict[str, Any], answer: dict[str, Any]) -> list[str]:
+    """Where ``answer`` differs from the reference's funnel of the default project's events."""
+    want = reference.funnel(insights.worlds[DEFAULT_PROJECT], body)
+    return _compare(
+        answer, {k: [_plain(s) for s in v] if k != "levels" else v for k, v in want.items()}, body
+    )
+
+
 @pytest.mark.parametrize("case", CASES)
 def test_funnels_equal_the_reference(
     insights: Dataset, functions: dict[str, LocalFunction], case: str
@@ -127,10 +135,7 @@ def test_funnels_equal_the_reference(
     # Then each step's persons, conversions and times to convert (and per breakdown value) are the
     # reference's, which enumerates every chain start of every person
     assert status == 200, answer
-    want = reference.funnel(insights.worlds[DEFAULT_PROJECT], body)
-    found = _compare(
-        answer, {k: [_plain(s) for s in v] if k != "levels" else v for k, v in want.items()}, body
-    )
+    found = _unlike_the_reference(insights, body, answer)
     assert not found, found[:10]
     assert any(step["persons"] for step in answer["steps"]), "the case must have persons to prove anything"
 
@@ -212,8 +217,5 @@ def test_every_way_of_walking_equals_the_reference(
     status, answer = ask(functions, "/api/v1/insights/funnel", body)
     # Then every step is still the reference's
     assert status == 200, answer
-    want = reference.funnel(insights.worlds[DEFAULT_PROJECT], body)
-    found = _compare(
-        answer, {k: [_plain(s) for s in v] if k != "levels" else v for k, v in want.items()}, body
-    )
+    found = _unlike_the_reference(insights, body, answer)
     assert not found, found[:10]
