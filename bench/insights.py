@@ -39,7 +39,16 @@ import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from columnar_events import generate_events  # noqa: E402
-from reports import DEFAULT_PG_SERVER, LATE, ROOT, load_chdb, load_postgres, run_postgres, timed  # noqa: E402
+from reports import (  # noqa: E402
+    DEFAULT_PG_SERVER,
+    LATE,
+    ROOT,
+    load_chdb,
+    load_postgres,
+    postgres_holding,
+    run_postgres,
+    timed,
+)
 
 from eventlens.insights import funnel, lifecycle, paths, retention, stickiness, trends  # noqa: E402
 from eventlens.warehouse import ChdbWarehouse, Warehouse  # noqa: E402
@@ -102,7 +111,7 @@ def main() -> None:
         if args.pg.startswith(DEFAULT_PG_SERVER):  # our own cluster: make sure it is installed and up
             subprocess.run(["bash", str(ROOT / "scripts/servers/postgres.sh"), "start", "55432"], check=True)
         _ensure_database(args.pg)
-        pg = _loaded_postgres(args.pg, marker)
+        pg = postgres_holding(args.pg, marker, args.events)
     if chdb_loaded:
         print(f"chDB: reusing the events loaded in {path} (generated up to {end.isoformat()})", flush=True)
     if pg is not None:
@@ -168,25 +177,6 @@ def _loaded_shape(path: Path) -> dict[str, Any] | None:
         return dict(json.loads((path / LOADED).read_text()))
     except (OSError, ValueError):
         return None
-
-
-def _loaded_postgres(url: str, marker: str) -> Any:
-    """A connection to the database when it holds the dataset ``marker`` names (bench/reports.py's
-    ``load_postgres`` keeps it in ``bench_dataset``), else None: then the events are generated only
-    when something needs them."""
-    import psycopg
-
-    connection = psycopg.connect(url, autocommit=True)
-    connection.execute("SET timezone = 'UTC'")
-    tables = connection.execute(
-        "SELECT to_regclass('bench_dataset') IS NOT NULL, to_regclass('events') IS NOT NULL"
-    ).fetchone()
-    if tables == (True, True) and connection.execute("SELECT marker FROM bench_dataset").fetchall() == [
-        (marker,)
-    ]:
-        return connection
-    connection.close()
-    return None
 
 
 def _ensure_database(url: str) -> None:

@@ -108,7 +108,7 @@ def main() -> None:
     if args.pg != "none":
         if args.pg.startswith(DEFAULT_PG_SERVER):  # our own cluster: make sure it is installed and up
             subprocess.run(["bash", str(ROOT / "scripts/servers/postgres.sh"), "start", "55432"], check=True)
-        pg = _postgres_holding(args.pg, marker_text)
+        pg = postgres_holding(args.pg, marker_text, args.events)
     people: list[str] | None = loaded.get("people") if loaded else None
     events = None
     if people is None or not loaded or (args.pg != "none" and pg is None):
@@ -236,8 +236,10 @@ def _on_time_and_late(events: pa.Table) -> tuple[pa.Table, pa.Table]:
     return events.filter(pa.array(~late_rows)), events.filter(pa.array(late_rows))
 
 
-def _postgres_holding(url: str, marker: str) -> Any:
-    """A connection to ``url`` when its events table holds the dataset ``marker`` names, else None."""
+def postgres_holding(url: str, marker: str, rows: int) -> Any:
+    """A connection to ``url`` when its events table holds the dataset ``marker`` names, all ``rows`` of
+    it, else None. The count is checked too: a table emptied or cut short under a kept marker would
+    otherwise be measured as a PostgreSQL that answers everything in 0 ms."""
     import psycopg
 
     connection = psycopg.connect(url, autocommit=True)
@@ -246,7 +248,11 @@ def _postgres_holding(url: str, marker: str) -> Any:
     held = connection.execute("SELECT marker FROM bench_dataset").fetchall()
     table = connection.execute("SELECT to_regclass('events')").fetchone()
     if held == [(marker,)] and table != (None,):
-        return connection
+        row = connection.execute("SELECT count(*) FROM events").fetchone()
+        count = row[0] if row else 0
+        if count == rows:
+            return connection
+        print(f"PostgreSQL: the events table holds {count:,} rows, not {rows:,}: loading again", flush=True)
     connection.close()
     return None
 
