@@ -1,4 +1,4 @@
-"""Report latency at scale: every report on chDB (eventlens's own code) beside PostgreSQL 15.
+"""Report latency at scale: every report on chDB (eventlens's own code) beside PostgreSQL 18.
 
     bash scripts/servers/postgres.sh start            # once, as root (Debian's postgresql-15)
     .venv/bin/python bench/reports.py --events 10000000
@@ -562,7 +562,7 @@ def _ms(value: float) -> str:
 def print_table(rows: list[tuple[str, tuple[float, float], tuple[float, float] | None]], args: Any) -> None:
     print(
         f"\nReports on {args.events:,} events, {args.users:,} users, {args.days} days "
-        f"(p50 / p95 in ms; chDB {args.repeat} runs, PostgreSQL 15 {args.pg_repeat} runs, after a warm-up)\n"
+        f"(p50 / p95 in ms; chDB {args.repeat} runs, PostgreSQL 18 {args.pg_repeat} runs, after a warm-up)\n"
     )
     print(f"| {'report':32} | chDB p50 | chDB p95 |  PG p50 |  PG p95 | PG/chDB | goal |")
     print(f"|{'-' * 34}|---------:|---------:|--------:|--------:|--------:|------|")
