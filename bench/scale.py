@@ -366,7 +366,12 @@ def _local_runtime(
                     answer.read()
 
             rows.append((name, *_timed(ask, repeat)))
-            print(f"  over HTTP {name}: p50 {rows[-1][1]:.1f} ms", flush=True)
+            # The peak so far after each route: which report raises it (a query's own working set).
+            print(
+                f"  over HTTP {name}: p50 {rows[-1][1]:.1f} ms, peak RSS so far "
+                f"{_status_mib(local.pid, 'VmHWM'):,.0f} MiB",
+                flush=True,
+            )
         peak = _status_mib(local.pid, "VmHWM")
         print(f"  eventlens local: {started_mib:,.0f} MiB started, peak RSS {peak:,.0f} MiB", flush=True)
         return {"started": started_mib, "peak": peak, "reports": rows}

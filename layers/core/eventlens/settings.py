@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+DEFAULT_CHDB_SPILL_MB = 256
+
 
 class Settings(BaseSettings):
     """Everything eventlens reads from its environment.
@@ -48,6 +50,9 @@ class Settings(BaseSettings):
     )
     # chDB lets one process open one data directory; tests share one across many databases.
     chdb_dir: Path | None = Field(default=None, alias="EVENTLENS_CHDB_PATH")
+    # The embedded engine's memory for one GROUP BY, ORDER BY or DISTINCT before it goes to disk, in
+    # MiB (why: eventlens.warehouse.ChdbWarehouse); 0 keeps the engine's own (half the process's memory).
+    chdb_spill_mb: int = Field(default=DEFAULT_CHDB_SPILL_MB, ge=0, alias="EVENTLENS_CHDB_SPILL_MB")
     retention_days: int | None = Field(default=None, ge=1, alias="EVENTLENS_RETENTION_DAYS")
 
     # Projects and API keys: a DynamoDB table when given, SQLite under $EVENTLENS_HOME otherwise.

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlparse
 
 from eventlens.errors import WarehouseError
-from eventlens.settings import Settings
+from eventlens.settings import DEFAULT_CHDB_SPILL_MB, Settings
 
 if TYPE_CHECKING:  # pyarrow is imported by the backends on first query (a cold start without it)
     import pyarrow as pa
@@ -55,7 +55,9 @@ class Warehouse(Protocol):
 class ChdbWarehouse:
     """ClickHouse in-process through chDB, its data kept in ``path``."""
 
-    def __init__(self, path: Path, database: str = "eventlens") -> None:
+    def __init__(
+        self, path: Path, database: str = "eventlens", spill_mb: int = DEFAULT_CHDB_SPILL_MB
+    ) -> None:
         from chdb import session as chdb_session  # heavy import: only where the embedded mode runs
 
         path.mkdir(parents=True, exist_ok=True)
@@ -65,6 +67,19 @@ class ChdbWarehouse:
         self._lock = threading.Lock()
         self.command(f"CREATE DATABASE IF NOT EXISTS {_identifier(database)}")
         self.command(f"USE {_identifier(database)}")
+        # The embedded engine shares its process (``eventlens local``, a Lambda) with Python, so one
+        # query may not take what a dedicated server would: past ``spill_mb`` a GROUP BY, ORDER BY or
+        # DISTINCT goes on in temporary files under the data directory rather than in memory
+        # (ClickHouse's own default: half of all the memory the process may use). At 10M events,
+        # grouping a year of 200k persons' events peaked the process at 699 MiB without it and 567
+        # with 100 MiB, that query 1.5x slower; docs/sizing.md has the figures at scale. Set for the
+        # session: every query after this one.
+        if spill_mb:
+            spill = int(spill_mb) * 1024 * 1024
+            self.command(
+                f"SET max_bytes_before_external_group_by = {spill}, "
+                f"max_bytes_before_external_sort = {spill}, max_bytes_before_external_distinct = {spill}"
+            )
 
     def command(self, sql: str, parameters: Mapping[str, Any] | None = None) -> None:
         self._run(sql, "CSV", parameters)
@@ -187,7 +202,7 @@ def open_warehouse(settings: Settings) -> Warehouse:
         )
     if settings.clickhouse_url:
         return ClickHouseServerWarehouse(settings.clickhouse_url, settings.clickhouse_database)
-    return ChdbWarehouse(settings.chdb_path, settings.clickhouse_database)
+    return ChdbWarehouse(settings.chdb_path, settings.clickhouse_database, settings.chdb_spill_mb)
 
 
 def _chdb_literal(value: Any) -> str:
