@@ -100,6 +100,27 @@ def test_rerun_over_the_same_range_writes_byte_identical_objects(loaded: Compone
     assert snapshot_of(loaded.objects) == first
 
 
+@pytest.mark.parametrize("window_rows", [900, 2500])
+def test_windows_of_a_few_rows_write_the_same_objects_as_one_window(
+    loaded: Components, tmp_path_factory: pytest.TempPathFactory, window_rows: int
+) -> None:
+    # Given the same range exported in one window, and in windows of a few hundred rows: at 900 some
+    # days are larger than a window (alone in theirs), at 2500 windows hold two or three days; each
+    # window read while the one before is written
+    request = default_run(start=FIRST, until=LAST_DAY)
+    whole = LocalObjectStore(tmp_path_factory.mktemp("whole"))
+    small = LocalObjectStore(tmp_path_factory.mktemp("small"))
+    per_day = loaded.warehouse.query(
+        "SELECT toDate(ts) AS d, count() AS n FROM events GROUP BY d ORDER BY d"
+    ).column("n").to_pylist()
+    assert min(per_day) < 900 < max(per_day) and 2 * max(per_day) < 2500  # both kinds of window
+    one = export_events(loaded.warehouse, whole, request, window_rows=10_000_000)
+    many = export_events(loaded.warehouse, small, request, window_rows=window_rows)
+    # Then both wrote the same objects, byte for byte, and the same manifest
+    assert snapshot_of(small) == snapshot_of(whole)
+    assert many == one
+
+
 def test_duplicates_in_the_warehouse_are_exported_once(loaded: Components, shopper_rows: pa.Table) -> None:
     # Given a day whose events were stored twice (ReplacingMergeTree keeps them until a merge)
     one_day = {"d": LAST_DAY}

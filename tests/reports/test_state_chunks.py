@@ -38,4 +38,5 @@ def test_a_year_of_days_is_twelve_runs_of_weeks_fourteen_of_months_twelve() -> N
     )
     weeks = activity._state_chunks("week", activity.period_starts("week", *year))
     assert {len(c) for c in weeks[:-1]} == {4} and len(weeks) == 14
-    assert [len(c) for c in activity._state_chunks("month", activity.period_starts("month", *year))] == [1] * 12
+    months = activity._state_chunks("month", activity.period_starts("month", *year))
+    assert [len(c) for c in months] == [1] * 12

@@ -31,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 
 import pyarrow as pa
@@ -53,7 +54,11 @@ from eventlens.warehouse import Warehouse
 PREFIX = "exports/events"
 WATERMARK_KEY = f"{PREFIX}/_watermark.json"
 MANIFESTS = f"{PREFIX}/_manifests"
-DAYS_PER_QUERY = 31  # one query per month-sized window: few queries, bounded memory
+# A query reads whole days, at most this many rows together (or one day alone, if it has more), and
+# the next window is read while this one is written: two windows in memory at most. Month-sized windows
+# (before) held a month of events at once: at 100M events a year, ~8M rows, ~3 GB of Arrow, in a
+# function given 2 GB (bench/scale.py: the bench's export peaked at 9,063 MiB).
+WINDOW_ROWS = 500_000
 
 _DAY_ROWS = """
 SELECT toString(event_id) AS event_id, user_id, toString(event_type) AS event_type, ts,
@@ -68,6 +73,15 @@ SETTINGS do_not_merge_across_partitions_select_final = 1
 # span monthly partitions, and FINAL may skip merging across them (2–3× cheaper here). The days are
 # named as the sort key has them (toDate(ts), not the `day` column), so a window reads its own
 # months' partitions and granules only, not the whole table (a year's export: 12 scans before).
+# Each day's rows, to cut windows (no FINAL: duplicates a merge has not removed yet only make a window
+# smaller); the same pruning by toDate(ts), reading that one column.
+_DAY_COUNTS = """
+SELECT toDate(ts) AS day, count() AS n
+FROM events
+WHERE project_id = {project:String} AND toDate(ts) >= {start:Date} AND toDate(ts) <= {end:Date}
+GROUP BY day
+ORDER BY day
+"""
 _FIRST_DAY = "SELECT min(day) AS first FROM events WHERE project_id = {project:String}"
 # The projects with events the model learns from (project_id leads the sort key: a cheap read).
 _PROJECTS = """
@@ -121,6 +135,7 @@ def export_events(
     request: ProjectRun,
     part_rows: int = 1_000_000,
     today: date | None = None,
+    window_rows: int = WINDOW_ROWS,
 ) -> ExportResult:
     """Export the project's days after its watermark (or from ``request.start``) through
     ``request.until``, into its part of ``store``."""
@@ -135,13 +150,23 @@ def export_events(
     # Parts already there for these days: any the new run does not write again are surplus.
     existing = set(partition_keys(objects, start, end))
     files: list[ExportedFile] = []
-    window = start
-    while window <= end:
-        window_end = min(end, window + timedelta(days=DAYS_PER_QUERY - 1))
-        table = warehouse.query(_DAY_ROWS, {**project, "start": window, "end": window_end})
-        for day, rows in _split_by_day(table):
-            files.extend(_write_day(objects, day, rows, part_rows))
-        window = window_end + timedelta(days=1)
+    windows = _windows(warehouse, project, start, end, window_rows)
+    # The warehouse reads the next window (in the engine, without Python's lock) while this one's
+    # Parquet is written: one query at a time still, so a server client's session is never shared.
+    with ThreadPoolExecutor(max_workers=1) as reader:
+
+        def read(window: tuple[date, date]) -> Future[pa.Table]:
+            first, last = window
+            return reader.submit(warehouse.query, _DAY_ROWS, {**project, "start": first, "end": last})
+
+        pending = read(windows[0]) if windows else None
+        for index in range(len(windows)):
+            assert pending is not None
+            table = pending.result()
+            pending = read(windows[index + 1]) if index + 1 < len(windows) else None
+            for day, rows in _split_by_day(table):
+                files.extend(_write_day(objects, day, rows, part_rows))
+            del table
     for stale in sorted(existing - {f.key for f in files}):
         objects.delete(stale)
 
@@ -183,6 +208,25 @@ def partition_keys(objects: ProjectObjects, first: date | None = None, last: dat
 def partition_day(key: str) -> date:
     """The day of a partition's object (``exports/events/date=D/part-N.parquet``)."""
     return date.fromisoformat(key[len(PREFIX) + len("/date=") :].split("/", 1)[0])
+
+
+def _windows(
+    warehouse: Warehouse, project: dict[str, str], start: date, end: date, window_rows: int
+) -> list[tuple[date, date]]:
+    """[first, last] day ranges covering the days with events from ``start`` to ``end``, in order, each
+    of whole days holding at most ``window_rows`` rows together, or of one day that alone has more."""
+    counts = warehouse.query(_DAY_COUNTS, {**project, "start": start, "end": end}).to_pylist()
+    windows: list[tuple[date, date]] = []
+    rows = 0
+    for row in counts:
+        day, count = row["day"], int(row["n"])
+        if windows and rows + count <= window_rows:
+            windows[-1] = (windows[-1][0], day)
+            rows += count
+        else:
+            windows.append((day, day))
+            rows = count
+    return windows
 
 
 def _first_day(warehouse: Warehouse, project: dict[str, str]) -> date | None:
