@@ -94,6 +94,9 @@ def main() -> None:
     parser.add_argument(
         "--work", type=Path, default=None, help="where the homes go (default: a temporary dir)"
     )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep each size's home (its path is printed) for later runs"
+    )
     args = parser.parse_args()
     sizes = [_count(size) for size in args.sizes.split(",")]
     raw_from = _count(args.raw_from)
@@ -103,7 +106,10 @@ def main() -> None:
         try:
             results.append(run(size, work, args.kafka, args.repeat, size >= raw_from, args.http_repeat))
         finally:
-            shutil.rmtree(work, ignore_errors=True)
+            if args.keep:
+                print(f"{size:,}: the home is kept in {work}", flush=True)
+            else:
+                shutil.rmtree(work, ignore_errors=True)
         print_table(sizes[: len(results)], results, args.kafka)
 
 
