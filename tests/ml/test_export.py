@@ -110,9 +110,11 @@ def test_windows_of_a_few_rows_write_the_same_objects_as_one_window(
     request = default_run(start=FIRST, until=LAST_DAY)
     whole = LocalObjectStore(tmp_path_factory.mktemp("whole"))
     small = LocalObjectStore(tmp_path_factory.mktemp("small"))
-    per_day = loaded.warehouse.query(
-        "SELECT toDate(ts) AS d, count() AS n FROM events GROUP BY d ORDER BY d"
-    ).column("n").to_pylist()
+    per_day = (
+        loaded.warehouse.query("SELECT toDate(ts) AS d, count() AS n FROM events GROUP BY d ORDER BY d")
+        .column("n")
+        .to_pylist()
+    )
     assert min(per_day) < 900 < max(per_day) and 2 * max(per_day) < 2500  # both kinds of window
     one = export_events(loaded.warehouse, whole, request, window_rows=10_000_000)
     many = export_events(loaded.warehouse, small, request, window_rows=window_rows)
