@@ -19,7 +19,10 @@ class Settings(BaseSettings):
     a durable file queue in Kafka's place and local files for object storage.
     """
 
-    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+    # Read by the names given as aliases only. By field name too (populate_by_name, until 2026-12-02),
+    # `home` was read from $HOME, so everything eventlens keeps landed straight in the user's home
+    # directory instead of ~/.eventlens.
+    model_config = SettingsConfigDict(extra="ignore")
 
     home: Path = Field(default=Path("~/.eventlens"), alias="EVENTLENS_HOME")
 
