@@ -105,10 +105,12 @@ _PERSONS = "SELECT who, v, level, reached FROM ({walk})"
 # steps 0.74-0.87x the subqueries' speed, 20 steps 1.1-1.2x).
 FOLD_FROM = 10
 _FIRST = "SELECT who, v, ts, ms, arrayMap((t, m) -> if(bitTest(m, 0), t, -1), ts, ms) AS s1 FROM ({sorted})"
-_STEP = (
-    "SELECT *, arrayMap((t, m, p) -> if(bitTest(m, {bit}) AND p >= 0 AND t - p <= {window:Int64}, p, -1),"
-    " ts, ms, arrayPopBack(arrayPushFront({before}, -1))) AS s{j} FROM ({walked})"
+# Step j's starts from the previous step's ({before}), its bit in the mask {bit}: both walks use it.
+_STEP_STARTS = (
+    "arrayMap((t, m, p) -> if(bitTest(m, {bit}) AND p >= 0 AND t - p <= {window:Int64}, p, -1),"
+    " ts, ms, arrayPopBack(arrayPushFront({before}, -1)))"
 )
+_STEP = "SELECT *, " + _STEP_STARTS + " AS s{j} FROM ({walked})"
 _BEFORE = {"ordered": "arrayFill(x -> x >= 0, {s})", "strict": "{s}"}
 _TIMES = (
     "(toUInt32({j}),"
@@ -117,10 +119,6 @@ _TIMES = (
 )
 # The fold: ``s`` (step j's array) and ``f`` (its first chain) are each bound once by mapping a
 # one-element array, as a lambda has no other way to name a value it uses several times.
-_STEP_STARTS = (
-    "arrayMap((t, m, p) -> if(bitTest(m, j - 1) AND p >= 0 AND t - p <= {window:Int64}, p, -1),"
-    " ts, ms, arrayPopBack(arrayPushFront({before}, -1)))"
-)
 _FOLDED_WALK = """
 SELECT who, v, toUInt32(length(reached)) AS level, reached
 FROM (
@@ -311,7 +309,9 @@ def _walk(order: str, count: int, sorted_sql: str) -> str:
     if order == "unordered":
         return f"SELECT who, v, {_UNORDERED_WALK} FROM ({sorted_sql})"
     if count >= FOLD_FROM:
-        starts = _STEP_STARTS.replace("{before}", _BEFORE[order].replace("{s}", "acc.1"))
+        starts = _STEP_STARTS.replace("{bit}", "j - 1").replace(
+            "{before}", _BEFORE[order].replace("{s}", "acc.1")
+        )
         return (
             _FOLDED_WALK.replace("{starts}", starts)
             .replace("{steps}", str(count))
