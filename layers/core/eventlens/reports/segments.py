@@ -49,17 +49,19 @@ _VERBATIM = frozenset(chr(c) for c in range(0x20, 0x7F)) - set("\"\\/<>&'")
 INDEXED_VALUE_BYTES = 256
 _UNINDEXED_STARTS = ('"', "{", "[")
 _UNINDEXED_VALUES = {"null"}
-_INDEXED = (
-    "event_id IN (SELECT event_id FROM events_by_property"
-    " WHERE project_id = {{project:String}} AND key = {{{key}:String}} AND value = {{{value}:String}})"
+# One property value's rows in events_by_property, by its primary key.
+_INDEXED_FROM = (
+    " FROM events_by_property"
+    " WHERE project_id = {{project:String}} AND key = {{{key}:String}} AND value = {{{value}:String}}"
 )
+_INDEXED = "event_id IN (SELECT event_id" + _INDEXED_FROM + ")"
 # The rows of one property value in events_by_property, under the names an ``events`` row has for them
 # (ts at the day's midnight: reports read only its day). A report reads these instead of ``events``
 # when every segment reads only these columns (``_ROW_SEGMENTS``, ``person.``) or another such property.
 _INDEXED_ROWS = (
     "(SELECT project_id, user_id, event_type, source, toDateTime64(day, 3, 'UTC') AS ts, day, event_id"
-    " FROM events_by_property"
-    " WHERE project_id = {{project:String}} AND key = {{{key}:String}} AND value = {{{value}:String}})"
+    + _INDEXED_FROM
+    + ")"
 )
 _ROW_SEGMENTS = {("event_type",), ("type",), ("user_id",), ("source",)}
 
