@@ -247,7 +247,7 @@ def _state_chunks(period: Period, periods: list[date]) -> list[list[date]]:
     1.5x the time. Weekly states took 942 MiB in one query and 305 in runs of four weeks, at 1.55x
     the time. Monthly states for event_type=purchase took 377 MiB in one query, 266 in quarters at
     1.2x the time, and 217 in single months at 1.7x. The runs keep ``eventlens local`` under 1 GB at
-    that size (855 MiB after every report; 2,042 before). The queries together read what the one did:
+    that size (851 MiB after every report; 2,042 before). The queries together read what the one did:
     the day range prunes each to its own parts and granules.
     """
     bound = STATE_CHUNK_DAYS[period]
